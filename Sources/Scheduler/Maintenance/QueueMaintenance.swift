@@ -1,0 +1,48 @@
+import Logging
+import ServiceLifecycle
+
+/// The queue's own upkeep, run by every daemon (each step is safe to run concurrently): returns expired
+/// leases to the queue and turns periodic schedules into one job per time slot.
+public final class QueueMaintenance: Service {
+    let driver: any QueueDriver
+    let schedules: [Schedule]
+    let tick: Duration
+    let logger: Logger
+
+    /// - Parameter tick: how often the rescuer and the periodic enqueuer run; a lease is rescued within TTL + tick.
+    public init(driver: any QueueDriver, schedules: [Schedule], tick: Duration = .seconds(1), logger: Logger) {
+        self.driver = driver
+        self.schedules = schedules
+        self.tick = tick
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await driver.register(schedules)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await runOnce()
+            try? await gracefulSleep(for: tick)
+        }
+    }
+
+    /// One rescue pass and one periodic pass; errors are logged and the next tick tries again.
+    public func runOnce() async {
+        do {
+            let rescued = try await driver.rescueExpired()
+            if rescued > 0 { logger.warning("rescued jobs whose lease expired", metadata: ["count": "\(rescued)"]) }
+        } catch {
+            logger.error("rescue failed", metadata: ["error": "\(error)"])
+        }
+        do {
+            for result in try await driver.enqueueDueSchedules() where !result.duplicate {
+                logger.debug("periodic job enqueued", metadata: ["job_id": "\(result.id)"])
+            }
+        } catch {
+            logger.error("periodic enqueue failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func gracefulSleep(for duration: Duration) async throws {
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+
+/// The control plane's bearer token: from the environment, or generated once into `<data-dir>/admin-token` (0600).
+public struct AdminToken: Sendable {
+    public let value: String
+    /// Where it was read from or written to; nil when it came from the environment.
+    public let path: String?
+    public let generated: Bool
+
+    /// Loads or creates the token.
+    public static func load(environment: String?, dataDir: String) throws -> AdminToken {
+        if let environment, !environment.isEmpty { return AdminToken(value: environment, path: nil, generated: false) }
+        let path = dataDir + "/admin-token"
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
+            let token = existing.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !token.isEmpty { return AdminToken(value: token, path: path, generated: false) }
+        }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+        let token = "sya_" + bytes.map { String(format: "%02x", $0) }.joined()
+        let fd = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw StoreError.dataDir("cannot write admin token to \(path)") }
+        defer { close(fd) }
+        let line = Array((token + "\n").utf8)
+        guard write(fd, line, line.count) == line.count else { throw StoreError.dataDir("cannot write admin token to \(path)") }
+        return AdminToken(value: token, path: path, generated: true)
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import GRDB
+import Scheduler
+
+/// The one database of a Switchyard process: opens the SQLite file, runs every migration (the queue's and the
+/// domain's) in one place, and hands the same pool to the queue so business writes and enqueues commit together.
+public final class AppDatabase: Sendable {
+    public let pool: DatabasePool
+    public let path: String
+
+    /// Opens `<dataDir>/switchyard.sqlite`, creating the directory if needed, and migrates it.
+    public static func open(dataDir: String, synchronous: SQLiteOptions.Synchronous = .full) throws -> AppDatabase {
+        try ensureWritableDirectory(dataDir)
+        return try AppDatabase(options: SQLiteOptions(path: dataDir + "/switchyard.sqlite", synchronous: synchronous))
+    }
+
+    public init(options: SQLiteOptions) throws {
+        path = options.path
+        pool = try SQLiteDatabase.open(options)
+        do {
+            try Self.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw StoreError.database("cannot migrate \(options.path): \(SQLiteDatabase.describe(error))")
+        }
+    }
+
+    /// Every migration, numbered and append-only.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        SQLiteQueueSchema.register(in: &migrator)
+        return migrator
+    }
+
+    /// Creates `path` if missing and proves it writable, so a bad data dir fails at start with a clear message.
+    public static func ensureWritableDirectory(_ path: String) throws {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if !isDirectory.boolValue { throw StoreError.dataDir("\(path) exists and is not a directory") }
+        } else {
+            do {
+                try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError.dataDir("cannot create data directory \(path): \(error.localizedDescription)")
+            }
+        }
+        let probe = path + "/.write-probe-\(getpid())"
+        guard manager.createFile(atPath: probe, contents: Data()) else {
+            throw StoreError.dataDir("data directory \(path) is not writable")
+        }
+        try? manager.removeItem(atPath: probe)
+    }
+}

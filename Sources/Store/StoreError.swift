@@ -1,0 +1,12 @@
+/// Errors of the store. Messages carry context, never secrets.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable { case dataDir, database, notFound, conflict, invalid }
+
+    public let code: Code
+    public let message: String
+
+    public var description: String { message }
+
+    public static func dataDir(_ message: String) -> Self { .init(code: .dataDir, message: message) }
+    public static func database(_ message: String) -> Self { .init(code: .database, message: message) }
+}

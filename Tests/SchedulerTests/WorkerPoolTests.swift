@@ -1,0 +1,168 @@
+import Foundation
+import Jobs
+import Logging
+import Scheduler
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// A handler made of a closure, for tests.
+struct ClosureJob: JobHandler {
+    let kind: String
+    let body: @Sendable (JobContext) async throws -> JobResult
+    func run(_ context: JobContext) async throws -> JobResult { try await body(context) }
+}
+
+/// Runs a pool in the background for the length of `body`, then stops it and waits for the drain.
+func withPool(
+    _ queue: SQLiteQueue, _ handlers: [any JobHandler], options: WorkerOptions = WorkerOptions(pollInterval: .seconds(30)),
+    _ body: (WorkerPool) async throws -> Void
+) async throws {
+    let pool = WorkerPool(driver: queue, registry: JobRegistry(handlers), options: options, logger: testLogger)
+    let task = Task { try await pool.run() }
+    do {
+        try await body(pool)
+    } catch {
+        pool.stop()
+        _ = try? await task.value
+        throw error
+    }
+    pool.stop()
+    try await task.value
+}
+
+@Suite struct WorkerPoolTests {
+    @Test func processesEveryJobOnce() async throws {
+        let t = try TempDatabase()
+        let runs = Mutex<[Int64: Int]>([:])
+        let handler = ClosureJob(kind: "count") { ctx in
+            runs.withLock { $0[ctx.job.id, default: 0] += 1 }
+            return .completed
+        }
+        _ = try await t.queue.enqueue((0..<2000).map { _ in NewJob(kind: "count") })
+        try await withPool(t.queue, [handler], options: WorkerOptions(concurrency: 50, pollInterval: .seconds(30))) { _ in
+            #expect(await eventually { try await t.queue.counts().first { $0.state == .completed }?.count == 2000 })
+        }
+        #expect(runs.withLock { $0.count == 2000 && $0.values.allSatisfy { $0 == 1 } })
+    }
+
+    @Test func enqueueWakesAnIdleWorkerWithoutWaitingForThePoll() async throws {
+        let t = try TempDatabase()
+        let started = Mutex<ContinuousClock.Instant?>(nil)
+        let handler = ClosureJob(kind: "mark") { _ in
+            started.withLock { $0 = .now }
+            return .completed
+        }
+        try await withPool(t.queue, [handler], options: WorkerOptions(pollInterval: .seconds(60))) { _ in
+            try await Task.sleep(for: .milliseconds(200))  // the pool is idle now
+            let enqueued = ContinuousClock.now
+            _ = try await t.queue.enqueue([NewJob(kind: "mark")])
+            #expect(await eventually(timeout: .seconds(5)) { started.withLock { $0 != nil } })
+            let latency = started.withLock { $0! } - enqueued
+            // Far below the 60 s poll interval: only the in-process wake-up can explain it.
+            #expect(latency < .seconds(5))
+        }
+    }
+
+    @Test func failedJobRetriesWithBackoffUntilItSucceeds() async throws {
+        let t = try TempDatabase()
+        let id = try await t.queue.enqueue([NewJob(kind: "noop", args: #"{"fail_times":2}"#)])[0].id
+        let options = WorkerOptions(pollInterval: .milliseconds(20), retry: RetryPolicy(base: .milliseconds(10), jitter: 0))
+        try await withPool(t.queue, [TestJob.noop], options: options) { _ in
+            #expect(await eventually { try await t.queue.state(id) == .completed })
+        }
+        let row = try #require(try await t.queue.job(id: id))
+        #expect(row.attempt == 3)
+        #expect(row.errors?.contains("planned failure 2 of 2") == true)
+    }
+
+    @Test func retryWindowEndsRetriesBeforeMaxAttempts() async throws {
+        let t = try TempDatabase()
+        let handler = ClosureJob(kind: "fail") { _ in throw JobError.retryAfter(.milliseconds(300), "upstream 503") }
+        let until = t.clock.nowMillis() + 700
+        let id = try await t.queue.enqueue([NewJob(kind: "fail", maxAttempts: 100, retryUntil: until)])[0].id
+        try await withPool(t.queue, [handler], options: WorkerOptions(pollInterval: .milliseconds(20))) { _ in
+            #expect(await eventually { try await t.queue.state(id) == .discarded })
+        }
+        let row = try #require(try await t.queue.job(id: id))
+        #expect(row.attempt >= 2 && row.attempt <= 3)
+    }
+
+    @Test func handlerCanDiscardSnoozeAndCancel() async throws {
+        let t = try TempDatabase()
+        let snoozed = Mutex(false)
+        let handlers: [any JobHandler] = [
+            ClosureJob(kind: "discard") { _ in throw JobError.discard("bad input") },
+            ClosureJob(kind: "snooze") { _ in
+                let first = snoozed.withLock { was in defer { was = true }; return !was }
+                return first ? .snooze(.milliseconds(50)) : .completed
+            },
+            ClosureJob(kind: "cancel") { _ in .cancel("no longer needed") },
+        ]
+        let ids = try await t.queue.enqueue([NewJob(kind: "discard"), NewJob(kind: "snooze"), NewJob(kind: "cancel")]).map(\.id)
+        try await withPool(t.queue, handlers, options: WorkerOptions(pollInterval: .milliseconds(20))) { _ in
+            #expect(await eventually { try await t.queue.state(ids[0]) == .discarded })
+            #expect(await eventually { try await t.queue.state(ids[1]) == .completed })
+            #expect(await eventually { try await t.queue.state(ids[2]) == .cancelled })
+        }
+        #expect(try await t.queue.job(id: ids[1])?.attempt == 1)
+    }
+
+    @Test func unknownKindIsRetriedNotLost() async throws {
+        let t = try TempDatabase()
+        let id = try await t.queue.enqueue([NewJob(kind: "mystery")])[0].id
+        try await withPool(t.queue, []) { _ in
+            #expect(await eventually { try await t.queue.state(id) == .retryable })
+        }
+        #expect(try await t.queue.job(id: id)?.errors?.contains("no handler for kind mystery") == true)
+    }
+
+    @Test func drainLetsShortJobsFinishAndReleasesLongOnes() async throws {
+        let t = try TempDatabase()
+        let short = try await t.queue.enqueue((0..<3).map { _ in NewJob(kind: "sleep", args: #"{"ms":200}"#) }).map(\.id)
+        let long = try await t.queue.enqueue([NewJob(kind: "sleep", args: #"{"ms":60000}"#)])[0].id
+        let options = WorkerOptions(concurrency: 10, pollInterval: .seconds(30), drainTimeout: .milliseconds(600))
+        let began = ContinuousClock.now
+        try await withPool(t.queue, [TestJob.sleep], options: options) { _ in
+            #expect(await eventually { try await t.queue.state(long) == .running })
+        }
+        #expect(ContinuousClock.now - began < .seconds(10))
+        for id in short { #expect(try await t.queue.state(id) == .completed) }
+        let row = try #require(try await t.queue.job(id: long))
+        #expect(row.state == .available && row.attempt == 0 && row.leaseExpiresAt == nil)
+    }
+
+    @Test func operatorCancelStopsARunningJob() async throws {
+        let t = try TempDatabase()
+        let cancelled = Mutex(false)
+        let handler = ClosureJob(kind: "long") { _ in
+            do { try await Task.sleep(for: .seconds(60)) } catch { cancelled.withLock { $0 = true }; throw error }
+            return .completed
+        }
+        let id = try await t.queue.enqueue([NewJob(kind: "long")])[0].id
+        let options = WorkerOptions(leaseTTL: .milliseconds(300), pollInterval: .seconds(30))
+        try await withPool(t.queue, [handler], options: options) { _ in
+            #expect(await eventually { try await t.queue.state(id) == .running })
+            _ = try await t.queue.cancel(id: id)
+            // The next heartbeat (TTL / 3) finds the lease gone and cancels the handler.
+            #expect(await eventually(timeout: .seconds(5)) { cancelled.withLock { $0 } })
+        }
+        #expect(try await t.queue.state(id) == .cancelled)
+    }
+
+    @Test func longJobKeepsItsLeaseThroughHeartbeats() async throws {
+        let t = try TempDatabase()
+        let id = try await t.queue.enqueue([NewJob(kind: "sleep", args: #"{"ms":1200}"#)])[0].id
+        let options = WorkerOptions(leaseTTL: .milliseconds(300), pollInterval: .seconds(30))
+        try await withPool(t.queue, [TestJob.sleep], options: options) { _ in
+            #expect(await eventually { try await t.queue.state(id) == .running })
+            let deadline = ContinuousClock.now + .milliseconds(900)
+            while ContinuousClock.now < deadline {
+                #expect(try await t.queue.rescueExpired() == 0)
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(await eventually { try await t.queue.state(id) == .completed })
+        }
+        #expect(try await t.queue.job(id: id)?.attempt == 1)
+    }
+}
