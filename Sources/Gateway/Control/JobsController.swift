@@ -1,0 +1,87 @@
+import Foundation
+import Hummingbird
+import Scheduler
+
+/// `/api/jobs` and `/api/schedules`: list, show, enqueue, retry and cancel jobs; list and change schedules.
+struct JobsController<Context: RequestContext> {
+    let driver: any QueueDriver
+
+    func register(on group: RouterGroup<Context>) {
+        group.get("jobs", use: list)
+        group.post("jobs", use: enqueue)
+        group.get("jobs/:id", use: show)
+        group.post("jobs/:id/retry", use: retry)
+        group.post("jobs/:id/cancel", use: cancel)
+        group.get("schedules", use: schedules)
+        group.patch("schedules/:name", use: updateSchedule)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        let query = request.uri.queryParameters
+        var filter = JobQuery(limit: 50)
+        if let state = query["state"] {
+            guard let value = JobState(rawValue: String(state)) else {
+                throw Problem(.badRequest, "unknown state \(state); one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            filter.state = value
+        }
+        filter.kind = query["kind"].map(String.init)
+        filter.queue = query["queue"].map(String.init)
+        if let cursor = query["cursor"] {
+            guard let value = Int64(cursor) else { throw Problem(.badRequest, "invalid cursor") }
+            filter.before = value
+        }
+        if let limit = query["limit"] {
+            guard let value = Int(limit), (1...500).contains(value) else { throw Problem(.badRequest, "limit must be 1 to 500") }
+            filter.limit = value
+        }
+        return try json(JobListView(try await driver.jobs(filter)))
+    }
+
+    @Sendable func show(_ request: Request, context: Context) async throws -> Response {
+        let id = try jobID(context)
+        guard let job = try await driver.job(id: id) else { throw SchedulerError.notFound(id) }
+        return try json(JobView(job))
+    }
+
+    @Sendable func enqueue(_ request: Request, context: Context) async throws -> Response {
+        let body = try await request.decode(as: EnqueueRequest.self, context: context)
+        let result = try await driver.enqueue([body.newJob(now: driver.clock.nowMillis())])[0]
+        return try json(EnqueueResultView(result), status: result.duplicate ? .ok : .created)
+    }
+
+    @Sendable func retry(_ request: Request, context: Context) async throws -> Response {
+        try json(JobView(try await driver.retry(id: try jobID(context))))
+    }
+
+    @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
+        try json(JobView(try await driver.cancel(id: try jobID(context))))
+    }
+
+    @Sendable func schedules(_ request: Request, context: Context) async throws -> Response {
+        try json(ScheduleListView(schedules: try await driver.schedules().map(ScheduleView.init)))
+    }
+
+    @Sendable func updateSchedule(_ request: Request, context: Context) async throws -> Response {
+        let name = try context.parameters.require("name")
+        let patch = try await request.decode(as: SchedulePatch.self, context: context)
+        let interval = patch.intervalS.map { Duration.milliseconds(Int64($0 * 1000)) }
+        do {
+            return try json(ScheduleView(try await driver.updateSchedule(name: name, interval: interval, enabled: patch.enabled)))
+        } catch let error as SchedulerError where error.code == .invalidJob {
+            throw Problem(.unprocessableContent, error.message)
+        }
+    }
+
+    private func jobID(_ context: Context) throws -> Int64 {
+        let raw = try context.parameters.require("id")
+        guard let id = Int64(raw) else { throw Problem(.badRequest, "job id must be an integer, got \(raw)") }
+        return id
+    }
+}
+
+/// A JSON response with the project's stable encoder.
+func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    let data = try JSONEncoder.sortedKeys.encode(value)
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}

@@ -1,0 +1,8 @@
+import ArgumentParser
+
+/// `switchyard bench …`: benchmark programs that print figures (never timed assertions).
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks that print figures.",
+        subcommands: [QueueBenchCommand.self, QueueBenchWorker.self])
+}

@@ -1,0 +1,155 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Scheduler
+
+/// How a control verb reaches the queue: `--server URL` (a daemon) or the database file.
+struct TargetOptions: ParsableArguments {
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "A running daemon's base URL, e.g. http://127.0.0.1:8080 (env SWITCHYARD_SERVER); default: the database file.")
+    var server: String? = Env.optional("SWITCHYARD_SERVER")
+
+    @Option(help: "Admin token for --server (env SWITCHYARD_ADMIN_TOKEN; default: <data-dir>/admin-token).")
+    var token: String? = Env.optional("SWITCHYARD_ADMIN_TOKEN")
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func backend() throws -> any ControlBackend {
+        guard let server else { return try LocalBackend(database: database) }
+        let token = self.token ?? (try? String(contentsOfFile: database.dataDir + "/admin-token", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let token, !token.isEmpty else {
+            throw CLIError("--server needs an admin token: --token, SWITCHYARD_ADMIN_TOKEN or <data-dir>/admin-token")
+        }
+        return RemoteBackend(base: server.hasSuffix("/") ? String(server.dropLast()) : server, token: token)
+    }
+
+    /// Runs `body` against the backend, printing errors as one line and exiting 1.
+    func run<T: Encodable>(_ body: (any ControlBackend) async throws -> T, text: (T) -> String) async throws {
+        let backend: any ControlBackend
+        do { backend = try self.backend() } catch {
+            printError("switchyard: error: \(error)")
+            throw ExitCode(1)
+        }
+        do {
+            let value = try await body(backend)
+            await backend.shutdown()
+            if json {
+                print(String(decoding: try JSONEncoder.sortedKeys.encode(value), as: UTF8.self))
+            } else {
+                print(text(value))
+            }
+        } catch {
+            await backend.shutdown()
+            printError("switchyard: error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `switchyard jobs list|show|retry|cancel|enqueue`.
+struct JobsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs", abstract: "Inspect and steer jobs.",
+        subcommands: [List.self, Show.self, Retry.self, Cancel.self, Enqueue.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")
+        @OptionGroup var target: TargetOptions
+        @Option(help: "Only jobs in this state.") var state: String?
+        @Option(help: "Only jobs of this kind.") var kind: String?
+        @Option(help: "Only jobs of this queue.") var queue: String?
+        @Option(help: "Page size (1 to 500).") var limit: Int = 50
+        @Option(help: "The next_cursor of the previous page.") var cursor: Int64?
+
+        func run() async throws {
+            var query = JobQuery(kind: kind, queue: queue, before: cursor, limit: limit)
+            if let state {
+                guard let value = JobState(rawValue: state) else { throw ValidationError("unknown state \(state)") }
+                query.state = value
+            }
+            try await target.run({ try await $0.list(query) }) { page in
+                var lines = ["ID       STATE      KIND                 QUEUE        ATTEMPT"]
+                for job in page.jobs {
+                    lines.append([pad("\(job.id)", 8), pad(job.state, 10), pad(job.kind, 20), pad(job.queue, 12),
+                                  "\(job.attempt)/\(job.maxAttempts)"].joined(separator: " "))
+                }
+                if let next = page.nextCursor { lines.append("more: --cursor \(next)") }
+                return lines.joined(separator: "\n")
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one job.")
+        @OptionGroup var target: TargetOptions
+        @Argument var id: Int64
+        func run() async throws { try await target.run({ try await $0.show(id) }, text: describe) }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a job that is not running available again now.")
+        @OptionGroup var target: TargetOptions
+        @Argument var id: Int64
+        func run() async throws { try await target.run({ try await $0.retry(id) }, text: describe) }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a job that has not finished.")
+        @OptionGroup var target: TargetOptions
+        @Argument var id: Int64
+        func run() async throws { try await target.run({ try await $0.cancel(id) }, text: describe) }
+    }
+
+    struct Enqueue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Put a job on the queue.")
+        @OptionGroup var target: TargetOptions
+        @Argument(help: "The job kind, e.g. noop or sleep.") var kind: String
+        @Option(help: "Arguments as a JSON value.") var args: String = "{}"
+        @Option var queue: String = "default"
+        @Option var priority: Int = 0
+        @Option var maxAttempts: Int = 20
+        @Option(help: "Seconds until the job is due.") var runIn: Double?
+        @Option(help: "Seconds from now in which retries may happen.") var retryWindow: Double?
+        @Option var uniqueKey: String?
+
+        func run() async throws {
+            guard let value = JSONValue(text: args) else { throw ValidationError("--args is not valid JSON") }
+            let request = EnqueueRequest(kind: kind, args: value, queue: queue, priority: priority, maxAttempts: maxAttempts,
+                                         runInS: runIn, retryWindowS: retryWindow, uniqueKey: uniqueKey)
+            try await target.run({ try await $0.enqueue(request) }) { "job \($0.id) \($0.message)" }
+        }
+    }
+}
+
+/// `switchyard schedules list`.
+struct SchedulesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "schedules", abstract: "Periodic jobs.", subcommands: [List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List schedules with their last and next slot.")
+        @OptionGroup var target: TargetOptions
+
+        func run() async throws {
+            try await target.run({ try await $0.schedules() }) { list in
+                list.schedules.map { s in
+                    "\(pad(s.name, 20)) \(pad(s.kind, 16)) every \(Int(s.intervalS))s \(s.enabled ? "enabled" : "disabled") last_job=\(s.lastJobId.map(String.init) ?? "-")"
+                }.joined(separator: "\n")
+            }
+        }
+    }
+}
+
+private func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+private func describe(_ job: JobView) -> String {
+    var lines = ["job \(job.id): \(job.kind) on \(job.queue), \(job.state), attempt \(job.attempt)/\(job.maxAttempts)"]
+    lines.append("args: \(job.args.text)")
+    if let owner = job.leaseOwner { lines.append("last worker: \(owner)") }
+    for error in job.errors { lines.append("error: \(error.text)") }
+    return lines.joined(separator: "\n")
+}

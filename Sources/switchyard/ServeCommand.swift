@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Jobs
+import Logging
+import Prometheus
+import Scheduler
+import ServiceLifecycle
+import Store
+
+/// `switchyard serve`: workers and the HTTP server in one process, stopped cleanly by SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the daemon (workers + HTTP server).")
+
+    enum Role: String, ExpressibleByArgument, CaseIterable { case all, worker, gateway }
+
+    @Option(help: "What this process runs: all, worker or gateway (env SWITCHYARD_ROLE).")
+    var role: Role = Role(rawValue: Env.string("SWITCHYARD_ROLE", "all")) ?? .all
+
+    @Option(help: "Address to listen on (env SWITCHYARD_HOST).")
+    var host: String = Env.string("SWITCHYARD_HOST", "127.0.0.1")
+
+    @Option(help: "Port to listen on (env SWITCHYARD_PORT).")
+    var port: Int = Env.int("SWITCHYARD_PORT", 8080)
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Where jobs write acceptance artifacts (env SWITCHYARD_ARTIFACTS_DIR).")
+    var artifactsDir: String = Env.string("SWITCHYARD_ARTIFACTS_DIR", "./artifacts")
+
+    @Option(name: .customLong("queue"), help: "A worker pool as name=concurrency; repeatable (env SWITCHYARD_QUEUES, comma-separated).")
+    var queues: [String] = Env.string("SWITCHYARD_QUEUES", "default=10,maintenance=2").split(separator: ",").map(String.init)
+
+    @Option(help: "Seconds a claimed job is held without a heartbeat (env SWITCHYARD_LEASE_TTL).")
+    var leaseTTL: Double = Env.double("SWITCHYARD_LEASE_TTL", 30)
+
+    @Option(help: "Seconds running jobs get to finish on shutdown before they are released (env SWITCHYARD_DRAIN_TIMEOUT).")
+    var drainTimeout: Double = Env.double("SWITCHYARD_DRAIN_TIMEOUT", 10)
+
+    @Option(help: "Milliseconds between looks for work enqueued by other processes (env SWITCHYARD_POLL_MS).")
+    var pollMs: Int = Env.int("SWITCHYARD_POLL_MS", 50)
+
+    @Option(help: "Milliseconds between rescue and periodic-schedule passes (env SWITCHYARD_TICK_MS).")
+    var tickMs: Int = Env.int("SWITCHYARD_TICK_MS", 1000)
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (env SWITCHYARD_LOG_LEVEL).")
+    var logLevel: Logger.Level = Logger.Level(rawValue: Env.string("SWITCHYARD_LOG_LEVEL", "info")) ?? .info
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
+        guard leaseTTL >= 1 else { throw ValidationError("--lease-ttl must be at least 1 second") }
+        _ = try parsedQueues()
+    }
+
+    func parsedQueues() throws -> [(name: String, concurrency: Int)] {
+        try queues.map { spec in
+            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, let concurrency = Int(parts[1]), concurrency > 0 else {
+                throw ValidationError("--queue takes name=concurrency, got \(spec)")
+            }
+            return (parts[0], concurrency)
+        }
+    }
+
+    func run() async throws {
+        let logger = makeLogger("switchyard", level: logLevel)
+        let services: [any Service]
+        do {
+            services = try makeServices(logger: logger)
+        } catch {
+            printError("switchyard: error: \(error)")
+            throw ExitCode(1)
+        }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        logger.info("stopped cleanly")
+    }
+
+    /// Opens everything that can fail at start, so a bad data dir is reported before anything runs.
+    private func makeServices(logger: Logger) throws -> [any Service] {
+        let db = try AppDatabase.open(dataDir: database.dataDir, synchronous: database.synchronous)
+        try AppDatabase.ensureWritableDirectory(artifactsDir)
+        let durability = try SQLiteDatabase.durability(of: db.pool)
+        logger.info("database ready", metadata: [
+            "path": "\(db.path)", "journal_mode": "\(durability.journalMode)", "synchronous": "\(durability.synchronous)",
+        ])
+        let driver = SQLiteQueue(pool: db.pool)
+        let registry = PrometheusCollectorRegistry()
+        let metrics = QueueMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        var services: [any Service] = []
+        if role != .gateway {
+            let jobs = BuiltinJobs.registry(driver: driver)
+            services.append(QueueMaintenance(
+                driver: driver, schedules: BuiltinJobs.schedules, tick: .milliseconds(tickMs), logger: logger))
+            for (name, concurrency) in try parsedQueues() {
+                let options = WorkerOptions(
+                    queue: name, concurrency: concurrency, leaseTTL: .milliseconds(Int64(leaseTTL * 1000)),
+                    pollInterval: .milliseconds(pollMs), drainTimeout: .milliseconds(Int64(drainTimeout * 1000)))
+                services.append(WorkerPool(driver: driver, registry: jobs, options: options, logger: logger, metrics: metrics))
+            }
+        }
+        if role != .worker {
+            let token = try AdminToken.load(environment: Env.optional("SWITCHYARD_ADMIN_TOKEN"), dataDir: database.dataDir)
+            switch (token.path, token.generated) {
+            case (nil, _): print("admin token: from SWITCHYARD_ADMIN_TOKEN")
+            case (let path?, true): print("admin token: generated into \(path) (mode 0600)")
+            case (let path?, false): print("admin token: read from \(path)")
+            }
+            let options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue)
+            // The HTTP server goes last: it starts after the workers and stops before them.
+            services.append(GatewayApp.application(driver: driver, registry: registry, options: options, logger: logger))
+        }
+        return services
+    }
+}

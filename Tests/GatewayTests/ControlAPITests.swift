@@ -1,0 +1,157 @@
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Prometheus
+import Scheduler
+import Store
+import Testing
+
+/// A control-plane app on a fresh SQLite file, reached through Hummingbird's test client.
+final class ControlFixture: Sendable {
+    let dir: String
+    let queue: SQLiteQueue
+    let app: Application<RouterResponder<BasicRequestContext>>
+    static let token = "sya_test_token_0123456789"
+
+    init() throws {
+        dir = NSTemporaryDirectory() + "switchyard-gw-" + UUID().uuidString
+        let db = try AppDatabase.open(dataDir: dir)
+        queue = SQLiteQueue(pool: db.pool)
+        let router = GatewayApp.router(driver: queue, registry: PrometheusCollectorRegistry(), options: GatewayOptions(adminToken: Self.token))
+        app = Application(router: router)
+    }
+
+    func test(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
+        try await app.test(.router) { client in try await body(client) }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+}
+
+let auth: HTTPFields = [.authorization: "Bearer \(ControlFixture.token)"]
+
+func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T {
+    try JSONDecoder().decode(T.self, from: Data(buffer: response.body))
+}
+
+func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    #expect(response.status == status, sourceLocation: sourceLocation)
+    #expect(response.headers[.contentType] == "application/problem+json", sourceLocation: sourceLocation)
+    let problem = try decode(Problem.self, response)
+    #expect(problem.status == status, sourceLocation: sourceLocation)
+    #expect(!problem.detail.isEmpty, sourceLocation: sourceLocation)
+}
+
+@Suite struct ControlAPITests {
+    @Test func healthNeedsNoTokenAndReportsQueue() async throws {
+        let f = try ControlFixture()
+        _ = try await f.queue.enqueue([NewJob(kind: "noop"), NewJob(kind: "noop")])
+        try await f.test { client in
+            let response = try await client.execute(uri: "/health", method: .get)
+            #expect(response.status == .ok)
+            let health = try decode(HealthView.self, response)
+            #expect(health.status == "ok" && health.database == "ok")
+            #expect(health.queue["available"] == 2)
+        }
+    }
+
+    @Test func apiRequiresTheAdminToken() async throws {
+        let f = try ControlFixture()
+        try await f.test { client in
+            try expectProblem(try await client.execute(uri: "/api/jobs", method: .get), .unauthorized)
+            let wrong = try await client.execute(uri: "/api/jobs", method: .get, headers: [.authorization: "Bearer nope"])
+            try expectProblem(wrong, .unauthorized)
+            #expect(wrong.headers[.wwwAuthenticate] == "Bearer")
+            #expect(try await client.execute(uri: "/api/jobs", method: .get, headers: auth).status == .ok)
+        }
+    }
+
+    @Test func listFiltersAndPaginates() async throws {
+        let f = try ControlFixture()
+        _ = try await f.queue.enqueue((0..<7).map { NewJob(kind: $0 < 5 ? "a" : "b") })
+        try await f.test { client in
+            var cursor: String?
+            var ids: [Int64] = []
+            repeat {
+                let uri = "/api/jobs?kind=a&limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")
+                let page = try decode(JobListView.self, try await client.execute(uri: uri, method: .get, headers: auth))
+                #expect(page.jobs.allSatisfy { $0.kind == "a" })
+                ids += page.jobs.map(\.id)
+                cursor = page.nextCursor
+            } while cursor != nil
+            #expect(ids.count == 5 && Set(ids).count == 5)
+            try expectProblem(try await client.execute(uri: "/api/jobs?state=bogus", method: .get, headers: auth), .badRequest)
+            try expectProblem(try await client.execute(uri: "/api/jobs?limit=0", method: .get, headers: auth), .badRequest)
+        }
+    }
+
+    @Test func showRetryCancelAndTheirErrors() async throws {
+        let f = try ControlFixture()
+        let id = try await f.queue.enqueue([NewJob(kind: "noop", args: #"{"x":1}"#)])[0].id
+        try await f.test { client in
+            let shown = try decode(JobView.self, try await client.execute(uri: "/api/jobs/\(id)", method: .get, headers: auth))
+            #expect(shown.args == .object(["x": .number(1)]) && shown.state == "available")
+            try expectProblem(try await client.execute(uri: "/api/jobs/999999", method: .get, headers: auth), .notFound)
+            try expectProblem(try await client.execute(uri: "/api/jobs/abc", method: .get, headers: auth), .badRequest)
+            let cancelled = try decode(JobView.self, try await client.execute(uri: "/api/jobs/\(id)/cancel", method: .post, headers: auth))
+            #expect(cancelled.state == "cancelled")
+            try expectProblem(try await client.execute(uri: "/api/jobs/\(id)/cancel", method: .post, headers: auth), .conflict)
+            let retried = try decode(JobView.self, try await client.execute(uri: "/api/jobs/\(id)/retry", method: .post, headers: auth))
+            #expect(retried.state == "available")
+            try expectProblem(try await client.execute(uri: "/api/jobs/999999/retry", method: .post, headers: auth), .notFound)
+            try expectProblem(try await client.execute(uri: "/api/nothing-here", method: .get, headers: auth), .notFound)
+        }
+    }
+
+    @Test func enqueueOverHTTPIncludingDuplicatesAndBadInput() async throws {
+        let f = try ControlFixture()
+        try await f.test { client in
+            let body = ByteBuffer(string: #"{"kind":"noop","args":{"n":1},"unique_key":"u1"}"#)
+            let created = try await client.execute(uri: "/api/jobs", method: .post, headers: auth, body: body)
+            #expect(created.status == .created)
+            let first = try decode(EnqueueResultView.self, created)
+            let again = try await client.execute(uri: "/api/jobs", method: .post, headers: auth, body: body)
+            #expect(again.status == .ok)
+            let second = try decode(EnqueueResultView.self, again)
+            #expect(second.duplicate && second.id == first.id && second.message == "already enqueued")
+
+            let malformed = try await client.execute(uri: "/api/jobs", method: .post, headers: auth, body: ByteBuffer(string: #"{"kind":"noop","args":{"#))
+            try expectProblem(malformed, .badRequest)
+            let missing = try await client.execute(uri: "/api/jobs", method: .post, headers: auth, body: ByteBuffer(string: #"{"args":{}}"#))
+            try expectProblem(missing, .badRequest)
+            let empty = try await client.execute(uri: "/api/jobs", method: .post, headers: auth, body: ByteBuffer(string: #"{"kind":""}"#))
+            try expectProblem(empty, .badRequest)
+        }
+        #expect(try await f.queue.jobs(JobQuery()).jobs.count == 1)
+    }
+
+    @Test func schedulesListAndPatch() async throws {
+        let f = try ControlFixture()
+        try await f.queue.register([Schedule(name: "yard.prune", kind: "yard.prune", interval: .seconds(86400))])
+        try await f.test { client in
+            let list = try decode(ScheduleListView.self, try await client.execute(uri: "/api/schedules", method: .get, headers: auth))
+            #expect(list.schedules.map(\.name) == ["yard.prune"] && list.schedules[0].intervalS == 86400)
+            let patch = ByteBuffer(string: #"{"interval_s":3600,"enabled":false}"#)
+            let patched = try decode(ScheduleView.self, try await client.execute(uri: "/api/schedules/yard.prune", method: .patch, headers: auth, body: patch))
+            #expect(patched.intervalS == 3600 && !patched.enabled)
+            try expectProblem(try await client.execute(uri: "/api/schedules/nope", method: .patch, headers: auth, body: patch), .notFound)
+            let bad = ByteBuffer(string: #"{"interval_s":0}"#)
+            try expectProblem(try await client.execute(uri: "/api/schedules/yard.prune", method: .patch, headers: auth, body: bad), .unprocessableContent)
+        }
+    }
+
+    @Test func metricsExposeJobsByStateAndKind() async throws {
+        let f = try ControlFixture()
+        _ = try await f.queue.enqueue([NewJob(kind: "noop"), NewJob(kind: "sleep")])
+        try await f.test { client in
+            let response = try await client.execute(uri: "/metrics", method: .get)
+            #expect(response.status == .ok)
+            let text = String(buffer: response.body)
+            #expect(text.contains(#"switchyard_jobs{state="available",kind="noop",queue="default"} 1"#))
+            #expect(text.contains(#"switchyard_jobs{state="available",kind="sleep",queue="default"} 1"#))
+        }
+    }
+}
