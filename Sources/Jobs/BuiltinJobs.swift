@@ -5,7 +5,7 @@ import Scheduler
 public struct TestJobArgs: Codable, Sendable {
     /// How long `sleep` sleeps, in milliseconds.
     public var ms: Int?
-    /// A file to append `"<id> <attempt>\n"` to when the handler runs (crash and duplicate tests read it).
+    /// A file to append `"<id> <attempt> <pid>\n"` to when the handler runs (crash and duplicate tests read it).
     public var log: String?
     /// Fail this many first attempts (for retry tests).
     public var failTimes: Int?
@@ -34,7 +34,7 @@ public struct TestJob: JobHandler {
         // The common no-op case skips JSON decoding: benchmarks measure the queue, not the decoder.
         if job.args == "{}" { return .completed }
         let args = try context.decode(TestJobArgs.self)
-        if let path = args.log { try RunLog.append("\(job.id) \(job.attempt)\n", to: path) }
+        if let path = args.log { try RunLog.append("\(job.id) \(job.attempt) \(getpid())\n", to: path) }
         if let ms = args.ms, kind == "sleep" { try await Task.sleep(for: .milliseconds(ms)) }
         if let failTimes = args.failTimes, job.attempt <= failTimes {
             throw JobError.retryAfter(.milliseconds(10), "planned failure \(job.attempt) of \(failTimes)")

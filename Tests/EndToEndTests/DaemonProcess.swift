@@ -1,0 +1,105 @@
+import Foundation
+import Scheduler
+import Store
+import Testing
+
+/// The `switchyard` binary built beside the test bundle (or `SWITCHYARD_BIN`).
+let switchyardBinary: String = {
+    if let path = ProcessInfo.processInfo.environment["SWITCHYARD_BIN"] { return path }
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("switchyard").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    return ".build/debug/switchyard"
+}()
+
+/// A child `switchyard` process with its output captured to files.
+final class DaemonProcess: @unchecked Sendable {  // the Process is only touched from the owning test
+    let process = Process()
+    let stdoutPath: String
+    let stderrPath: String
+
+    init(_ arguments: [String], environment: [String: String] = [:], logDir: String, name: String) throws {
+        stdoutPath = "\(logDir)/\(name).out"
+        stderrPath = "\(logDir)/\(name).err"
+        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: switchyardBinary)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for exit up to `timeout`; returns the exit status, or nil if it is still running (then it is killed).
+    func waitForExit(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    }
+}
+
+/// A temp directory removed at the end of the test.
+final class TempDir: Sendable {
+    let path: String
+    init() throws {
+        path = NSTemporaryDirectory() + "switchyard-e2e-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Polls `condition` until it holds or `timeout` passes; an error counts as "not yet".
+func eventually(timeout: Duration, _ condition: () async throws -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return true }
+        try? await Task.sleep(for: .milliseconds(25))
+    }
+    return (try? await condition()) == true
+}
+
+/// The runs a job log recorded: id → [(attempt, pid)].
+func readRunLog(_ path: String) throws -> [Int64: [(attempt: Int, pid: Int)]] {
+    var runs: [Int64: [(attempt: Int, pid: Int)]] = [:]
+    for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+        let parts = line.split(separator: " ")
+        guard parts.count == 3, let id = Int64(parts[0]), let attempt = Int(parts[1]), let pid = Int(parts[2]) else {
+            Issue.record("malformed run-log line: \(line)")
+            continue
+        }
+        runs[id, default: []].append((attempt, pid))
+    }
+    return runs
+}
+
+extension SQLiteQueue {
+    func count(_ state: JobState) async throws -> Int {
+        try await counts().filter { $0.state == state }.reduce(0) { $0 + $1.count }
+    }
+}
+
+/// Opens the daemon's database file from the test process (a second process on the same file).
+func openQueue(dataDir: String) throws -> SQLiteQueue {
+    SQLiteQueue(pool: try AppDatabase.open(dataDir: dataDir).pool)
+}

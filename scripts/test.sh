@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (unit + end-to-end) from a clean or incremental debug build.
+# Installs what a fresh machine of this kind lacks first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+[ -f /usr/include/sqlite3.h ] || need_apt+=(libsqlite3-dev)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing: ${need_apt[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+swift build --build-tests
+swift test --skip-build "$@"
