@@ -102,7 +102,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Scheduler", "Store", "switchyard"],
+            dependencies: [
+                "Scheduler", "Store", "switchyard",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

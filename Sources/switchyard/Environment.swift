@@ -25,3 +25,8 @@ enum Env {
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// Prints to standard output unbuffered, so a supervisor or a log file sees the line at once.
+func printNow(_ message: String) {
+    FileHandle.standardOutput.write(Data((message + "\n").utf8))
+}

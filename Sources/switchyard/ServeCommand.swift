@@ -105,9 +105,9 @@ struct ServeCommand: AsyncParsableCommand {
         if role != .worker {
             let token = try AdminToken.load(environment: Env.optional("SWITCHYARD_ADMIN_TOKEN"), dataDir: database.dataDir)
             switch (token.path, token.generated) {
-            case (nil, _): print("admin token: from SWITCHYARD_ADMIN_TOKEN")
-            case (let path?, true): print("admin token: generated into \(path) (mode 0600)")
-            case (let path?, false): print("admin token: read from \(path)")
+            case (nil, _): printNow("admin token: from SWITCHYARD_ADMIN_TOKEN")
+            case (let path?, true): printNow("admin token: generated into \(path) (mode 0600)")
+            case (let path?, false): printNow("admin token: read from \(path)")
             }
             let options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue)
             // The HTTP server goes last: it starts after the workers and stops before them.

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Scheduler
 import Store
@@ -102,4 +103,11 @@ extension SQLiteQueue {
 /// Opens the daemon's database file from the test process (a second process on the same file).
 func openQueue(dataDir: String) throws -> SQLiteQueue {
     SQLiteQueue(pool: try AppDatabase.open(dataDir: dataDir).pool)
+}
+
+/// GETs a URL over real loopback HTTP and returns the status and body text.
+func httpGet(_ url: String) async throws -> (status: Int, body: String) {
+    let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+    let body = try await response.body.collect(upTo: 16 << 20)
+    return (Int(response.status.code), String(buffer: body))
 }
