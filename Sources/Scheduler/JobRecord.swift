@@ -1,11 +1,12 @@
 import GRDB
 
-/// One row of the `jobs` table, as the control plane shows it.
+/// One job, as stored and as the control plane and `switchyard jobs --json` show it: args and errors as JSON,
+/// times in UTC milliseconds.
 public struct JobRecord: Sendable, Codable, Equatable, FetchableRecord {
     public var id: Int64
     public var kind: String
     public var queue: String
-    public var args: String
+    public var args: JSONValue
     public var state: JobState
     public var priority: Int
     public var attempt: Int
@@ -15,8 +16,8 @@ public struct JobRecord: Sendable, Codable, Equatable, FetchableRecord {
     public var leaseOwner: String?
     public var leaseExpiresAt: Int64?
     public var uniqueKey: String?
-    /// JSON array of the last errors, oldest first: `{at, attempt, error}`.
-    public var errors: String?
+    /// The last errors, oldest first: `{at, attempt, error}`.
+    public var errors: [JSONValue]
     public var createdAt: Int64
     public var attemptedAt: Int64?
     public var finalizedAt: Int64?
@@ -34,11 +35,59 @@ public struct JobRecord: Sendable, Codable, Equatable, FetchableRecord {
         case finalizedAt = "finalized_at"
     }
 
+    /// Decodes a row of `SELECT \(columns)`; the JSON columns are parsed here.
+    public init(row: Row) throws {
+        id = row[CodingKeys.id.rawValue]
+        kind = row[CodingKeys.kind.rawValue]
+        queue = row[CodingKeys.queue.rawValue]
+        let argsText: String = row[CodingKeys.args.rawValue]
+        args = JSONValue(text: argsText) ?? .string(argsText)
+        guard let state = JobState(rawValue: row[CodingKeys.state.rawValue]) else {
+            throw SchedulerError.database("job \(id) has an unknown state")
+        }
+        self.state = state
+        priority = row[CodingKeys.priority.rawValue]
+        attempt = row[CodingKeys.attempt.rawValue]
+        maxAttempts = row[CodingKeys.maxAttempts.rawValue]
+        runAt = row[CodingKeys.runAt.rawValue]
+        retryUntil = row[CodingKeys.retryUntil.rawValue]
+        leaseOwner = row[CodingKeys.leaseOwner.rawValue]
+        leaseExpiresAt = row[CodingKeys.leaseExpiresAt.rawValue]
+        uniqueKey = row[CodingKeys.uniqueKey.rawValue]
+        let errorsText: String? = row[CodingKeys.errors.rawValue]
+        if case .array(let list)? = errorsText.flatMap(JSONValue.init(text:)) { errors = list } else { errors = [] }
+        createdAt = row[CodingKeys.createdAt.rawValue]
+        attemptedAt = row[CodingKeys.attemptedAt.rawValue]
+        finalizedAt = row[CodingKeys.finalizedAt.rawValue]
+    }
+
+    /// The `error` text of each kept error, oldest first.
+    public var errorMessages: [String] {
+        errors.compactMap { if case .object(let fields) = $0, case .string(let text)? = fields["error"] { text } else { nil } }
+    }
+
     /// The columns selected for a `JobRecord`, in table order.
     static let columns = """
         id, kind, queue, args, state, priority, attempt, max_attempts, run_at, retry_until, lease_owner, \
         lease_expires_at, unique_key, errors, created_at, attempted_at, finalized_at
         """
+}
+
+/// A page of jobs with the cursor of the next page.
+public struct JobPage: Sendable, Codable {
+    public var jobs: [JobRecord]
+    /// The cursor for the next page (the last id shown), nil on the last page.
+    public var nextCursor: String?
+
+    enum CodingKeys: String, CodingKey {
+        case jobs
+        case nextCursor = "next_cursor"
+    }
+
+    public init(jobs: [JobRecord], nextCursor: String?) {
+        self.jobs = jobs
+        self.nextCursor = nextCursor
+    }
 }
 
 /// The proof that a worker holds a job: its id and the token of the current lease.
@@ -156,13 +205,6 @@ public struct JobQuery: Sendable {
         self.before = before
         self.limit = limit
     }
-}
-
-/// One page of jobs.
-public struct JobPage: Sendable {
-    public var jobs: [JobRecord]
-    /// The cursor for the next page, nil on the last page.
-    public var nextCursor: Int64?
 }
 
 /// The number of jobs in one state of one kind and queue.

@@ -8,10 +8,10 @@ import Store
 
 /// Where the control verbs act: the database file directly, or a running daemon over HTTP.
 protocol ControlBackend: Sendable {
-    func list(_ query: JobQuery) async throws -> JobListView
-    func show(_ id: Int64) async throws -> JobView
-    func retry(_ id: Int64) async throws -> JobView
-    func cancel(_ id: Int64) async throws -> JobView
+    func list(_ query: JobQuery) async throws -> JobPage
+    func show(_ id: Int64) async throws -> JobRecord
+    func retry(_ id: Int64) async throws -> JobRecord
+    func cancel(_ id: Int64) async throws -> JobRecord
     func enqueue(_ request: EnqueueRequest) async throws -> EnqueueResultView
     func schedules() async throws -> ScheduleListView
     func shutdown() async
@@ -26,15 +26,15 @@ struct LocalBackend: ControlBackend {
         driver = SQLiteQueue(pool: db.pool)
     }
 
-    func list(_ query: JobQuery) async throws -> JobListView { JobListView(try await driver.jobs(query)) }
+    func list(_ query: JobQuery) async throws -> JobPage { try await driver.jobs(query) }
 
-    func show(_ id: Int64) async throws -> JobView {
+    func show(_ id: Int64) async throws -> JobRecord {
         guard let job = try await driver.job(id: id) else { throw SchedulerError.notFound(id) }
-        return JobView(job)
+        return job
     }
 
-    func retry(_ id: Int64) async throws -> JobView { JobView(try await driver.retry(id: id)) }
-    func cancel(_ id: Int64) async throws -> JobView { JobView(try await driver.cancel(id: id)) }
+    func retry(_ id: Int64) async throws -> JobRecord { try await driver.retry(id: id) }
+    func cancel(_ id: Int64) async throws -> JobRecord { try await driver.cancel(id: id) }
 
     func enqueue(_ request: EnqueueRequest) async throws -> EnqueueResultView {
         EnqueueResultView(try await driver.enqueue([request.newJob(now: driver.clock.nowMillis())])[0])
@@ -53,7 +53,7 @@ struct RemoteBackend: ControlBackend {
     let token: String
     let client = HTTPClient(eventLoopGroupProvider: .singleton)
 
-    func list(_ query: JobQuery) async throws -> JobListView {
+    func list(_ query: JobQuery) async throws -> JobPage {
         var items: [String] = ["limit=\(query.limit)"]
         if let state = query.state { items.append("state=\(state.rawValue)") }
         if let kind = query.kind { items.append("kind=\(escape(kind))") }
@@ -62,9 +62,9 @@ struct RemoteBackend: ControlBackend {
         return try await call(.GET, "/api/jobs?" + items.joined(separator: "&"))
     }
 
-    func show(_ id: Int64) async throws -> JobView { try await call(.GET, "/api/jobs/\(id)") }
-    func retry(_ id: Int64) async throws -> JobView { try await call(.POST, "/api/jobs/\(id)/retry") }
-    func cancel(_ id: Int64) async throws -> JobView { try await call(.POST, "/api/jobs/\(id)/cancel") }
+    func show(_ id: Int64) async throws -> JobRecord { try await call(.GET, "/api/jobs/\(id)") }
+    func retry(_ id: Int64) async throws -> JobRecord { try await call(.POST, "/api/jobs/\(id)/retry") }
+    func cancel(_ id: Int64) async throws -> JobRecord { try await call(.POST, "/api/jobs/\(id)/cancel") }
 
     func enqueue(_ request: EnqueueRequest) async throws -> EnqueueResultView {
         try await call(.POST, "/api/jobs", body: try JSONEncoder.sortedKeys.encode(request))

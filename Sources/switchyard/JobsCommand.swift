@@ -73,7 +73,7 @@ struct JobsCommand: AsyncParsableCommand {
             try await target.run({ try await $0.list(query) }) { page in
                 var lines = ["ID       STATE      KIND                 QUEUE        ATTEMPT"]
                 for job in page.jobs {
-                    lines.append([pad("\(job.id)", 8), pad(job.state, 10), pad(job.kind, 20), pad(job.queue, 12),
+                    lines.append([pad("\(job.id)", 8), pad(job.state.rawValue, 10), pad(job.kind, 20), pad(job.queue, 12),
                                   "\(job.attempt)/\(job.maxAttempts)"].joined(separator: " "))
                 }
                 if let next = page.nextCursor { lines.append("more: --cursor \(next)") }
@@ -146,8 +146,8 @@ private func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }
 
-private func describe(_ job: JobView) -> String {
-    var lines = ["job \(job.id): \(job.kind) on \(job.queue), \(job.state), attempt \(job.attempt)/\(job.maxAttempts)"]
+private func describe(_ job: JobRecord) -> String {
+    var lines = ["job \(job.id): \(job.kind) on \(job.queue), \(job.state.rawValue), attempt \(job.attempt)/\(job.maxAttempts)"]
     lines.append("args: \(job.args.text)")
     if let owner = job.leaseOwner { lines.append("last worker: \(owner)") }
     for error in job.errors { lines.append("error: \(error.text)") }

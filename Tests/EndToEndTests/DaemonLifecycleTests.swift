@@ -33,7 +33,7 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit(timeout: .seconds(15)) == 0)
         let job = try #require(try await queue.job(id: id))
-        #expect(job.state == .available && job.attempt == 0 && job.errors == nil)
+        #expect(job.state == .available && job.attempt == 0 && job.errors.isEmpty)
     }
 
     @Test func corruptDatabaseFailsAtStartWithAClearMessage() async throws {

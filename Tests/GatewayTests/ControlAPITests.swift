@@ -77,7 +77,7 @@ func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, sour
             var ids: [Int64] = []
             repeat {
                 let uri = "/api/jobs?kind=a&limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")
-                let page = try decode(JobListView.self, try await client.execute(uri: uri, method: .get, headers: auth))
+                let page = try decode(JobPage.self, try await client.execute(uri: uri, method: .get, headers: auth))
                 #expect(page.jobs.allSatisfy { $0.kind == "a" })
                 ids += page.jobs.map(\.id)
                 cursor = page.nextCursor
@@ -92,15 +92,15 @@ func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, sour
         let f = try ControlFixture()
         let id = try await f.queue.enqueue([NewJob(kind: "noop", args: #"{"x":1}"#)])[0].id
         try await f.test { client in
-            let shown = try decode(JobView.self, try await client.execute(uri: "/api/jobs/\(id)", method: .get, headers: auth))
-            #expect(shown.args == .object(["x": .number(1)]) && shown.state == "available")
+            let shown = try decode(JobRecord.self, try await client.execute(uri: "/api/jobs/\(id)", method: .get, headers: auth))
+            #expect(shown.args == .object(["x": .number(1)]) && shown.state == .available)
             try expectProblem(try await client.execute(uri: "/api/jobs/999999", method: .get, headers: auth), .notFound)
             try expectProblem(try await client.execute(uri: "/api/jobs/abc", method: .get, headers: auth), .badRequest)
-            let cancelled = try decode(JobView.self, try await client.execute(uri: "/api/jobs/\(id)/cancel", method: .post, headers: auth))
-            #expect(cancelled.state == "cancelled")
+            let cancelled = try decode(JobRecord.self, try await client.execute(uri: "/api/jobs/\(id)/cancel", method: .post, headers: auth))
+            #expect(cancelled.state == .cancelled)
             try expectProblem(try await client.execute(uri: "/api/jobs/\(id)/cancel", method: .post, headers: auth), .conflict)
-            let retried = try decode(JobView.self, try await client.execute(uri: "/api/jobs/\(id)/retry", method: .post, headers: auth))
-            #expect(retried.state == "available")
+            let retried = try decode(JobRecord.self, try await client.execute(uri: "/api/jobs/\(id)/retry", method: .post, headers: auth))
+            #expect(retried.state == .available)
             try expectProblem(try await client.execute(uri: "/api/jobs/999999/retry", method: .post, headers: auth), .notFound)
             try expectProblem(try await client.execute(uri: "/api/nothing-here", method: .get, headers: auth), .notFound)
         }

@@ -12,7 +12,7 @@ import Testing
             let page = try await t.queue.jobs(JobQuery(kind: "even", before: cursor, limit: 5))
             #expect(page.jobs.allSatisfy { $0.kind == "even" })
             seen += page.jobs.map(\.id)
-            cursor = page.nextCursor
+            cursor = page.nextCursor.flatMap(Int64.init)
         } while cursor != nil
         #expect(seen.count == 13)
         #expect(seen == seen.sorted(by: >))

@@ -20,7 +20,7 @@ import Testing
         #expect(results.count == 1000)
         for (index, result) in results.enumerated() {
             let job = try #require(try await t.queue.job(id: result.id))
-            #expect(job.args == "{\"i\":\(index)}")
+            #expect(job.args == .object(["i": .number(Double(index))]))
         }
     }
 

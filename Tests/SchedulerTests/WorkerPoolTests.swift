@@ -73,7 +73,7 @@ func withPool(
         }
         let row = try #require(try await t.queue.job(id: id))
         #expect(row.attempt == 3)
-        #expect(row.errors?.contains("planned failure 2 of 2") == true)
+        #expect(row.errorMessages.contains { $0.contains("planned failure 2 of 2") } == true)
     }
 
     @Test func retryWindowEndsRetriesBeforeMaxAttempts() async throws {
@@ -114,7 +114,7 @@ func withPool(
         try await withPool(t.queue, []) { _ in
             #expect(await eventually { try await t.queue.state(id) == .retryable })
         }
-        #expect(try await t.queue.job(id: id)?.errors?.contains("no handler for kind mystery") == true)
+        #expect(try await t.queue.job(id: id)?.errorMessages.contains { $0.contains("no handler for kind mystery") } == true)
     }
 
     @Test func drainLetsShortJobsFinishAndReleasesLongOnes() async throws {

@@ -35,13 +35,13 @@ struct JobsController<Context: RequestContext> {
             guard let value = Int(limit), (1...500).contains(value) else { throw Problem(.badRequest, "limit must be 1 to 500") }
             filter.limit = value
         }
-        return try json(JobListView(try await driver.jobs(filter)))
+        return try json(try await driver.jobs(filter))
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
         let id = try jobID(context)
         guard let job = try await driver.job(id: id) else { throw SchedulerError.notFound(id) }
-        return try json(JobView(job))
+        return try json(job)
     }
 
     @Sendable func enqueue(_ request: Request, context: Context) async throws -> Response {
@@ -51,11 +51,11 @@ struct JobsController<Context: RequestContext> {
     }
 
     @Sendable func retry(_ request: Request, context: Context) async throws -> Response {
-        try json(JobView(try await driver.retry(id: try jobID(context))))
+        try json(try await driver.retry(id: try jobID(context)))
     }
 
     @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
-        try json(JobView(try await driver.cancel(id: try jobID(context))))
+        try json(try await driver.cancel(id: try jobID(context)))
     }
 
     @Sendable func schedules(_ request: Request, context: Context) async throws -> Response {

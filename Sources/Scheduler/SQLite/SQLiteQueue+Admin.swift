@@ -23,7 +23,7 @@ extension SQLiteQueue {
         let sql = "SELECT \(JobRecord.columns) FROM jobs \(filter) ORDER BY id DESC LIMIT ?"
         let rows = try await pool.read { db in try JobRecord.fetchAll(db, sql: sql, arguments: bound) }
         let page = Array(rows.prefix(limit))
-        return JobPage(jobs: page, nextCursor: rows.count > limit ? page.last?.id : nil)
+        return JobPage(jobs: page, nextCursor: rows.count > limit ? page.last.map { String($0.id) } : nil)
     }
 
     public func cancel(id: Int64) async throws -> JobRecord {

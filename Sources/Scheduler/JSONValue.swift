@@ -1,5 +1,4 @@
 import Foundation
-import Scheduler
 
 /// Any JSON value, so stored JSON text (job args, errors) is shown as JSON, not as a string.
 public enum JSONValue: Codable, Sendable, Equatable {
