@@ -18,11 +18,7 @@ public struct AdminToken: Sendable {
         var bytes = [UInt8](repeating: 0, count: 32)
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
         let token = "sya_" + bytes.map { String(format: "%02x", $0) }.joined()
-        let fd = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw StoreError.dataDir("cannot write admin token to \(path)") }
-        defer { close(fd) }
-        let line = Array((token + "\n").utf8)
-        guard write(fd, line, line.count) == line.count else { throw StoreError.dataDir("cannot write admin token to \(path)") }
+        try PrivateFile.write(token + "\n", to: path)
         return AdminToken(value: token, path: path, generated: true)
     }
 }

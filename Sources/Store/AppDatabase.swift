@@ -28,6 +28,7 @@ public final class AppDatabase: Sendable {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         SQLiteQueueSchema.register(in: &migrator)
+        StoreSchema.register(in: &migrator)
         return migrator
     }
 

@@ -9,4 +9,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 
     public static func dataDir(_ message: String) -> Self { .init(code: .dataDir, message: message) }
     public static func database(_ message: String) -> Self { .init(code: .database, message: message) }
+    public static func notFound(_ message: String) -> Self { .init(code: .notFound, message: message) }
+    public static func conflict(_ message: String) -> Self { .init(code: .conflict, message: message) }
+    public static func invalid(_ message: String) -> Self { .init(code: .invalid, message: message) }
 }

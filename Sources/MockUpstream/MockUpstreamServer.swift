@@ -1,0 +1,120 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// A real HTTP server speaking the OpenAI and Anthropic wire formats, with faults scripted per key or model.
+/// `POST /_mock/faults` replaces the script (a JSON array of rules); `GET /_mock/requests` shows counters.
+public struct MockUpstreamServer: Sendable {
+    public let script: MockScript
+
+    public init(script: MockScript = MockScript()) { self.script = script }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("v1/models") { request, _ in self.models(request) }
+        router.post("v1/chat/completions") { request, context in try await self.handle(request, context, path: "/v1/chat/completions") }
+        router.post("v1/responses") { request, context in try await self.handle(request, context, path: "/v1/responses") }
+        router.post("v1/embeddings") { request, context in try await self.handle(request, context, path: "/v1/embeddings") }
+        router.post("v1/messages") { request, context in try await self.handle(request, context, path: "/v1/messages") }
+        router.post("_mock/faults") { request, context -> Response in
+            self.script.replace(try await request.decode(as: [FaultRule].self, context: context))
+            return Response(status: .noContent)
+        }
+        router.get("_mock/requests") { _, _ in
+            Self.respond(200, MockBodies.json(self.script.requests))
+        }
+        return router
+    }
+
+    /// The server as a service, listening on `host:port`.
+    public func application(host: String = "127.0.0.1", port: Int, logger: Logger) -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "mock-upstream"), logger: logger)
+    }
+
+    static func key(_ request: Request) -> String? {
+        if let bearer = request.headers[.authorization], bearer.hasPrefix("Bearer ") { return String(bearer.dropFirst(7)) }
+        return request.headers[HTTPField.Name("x-api-key")!]
+    }
+
+    static func respond(_ status: Int, _ body: String, contentType: String = "application/json", retryAfter: Int? = nil) -> Response {
+        var headers: HTTPFields = [.contentType: contentType]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    func models(_ request: Request) -> Response {
+        let key = Self.key(request)
+        script.count("GET /v1/models key=\(key ?? "-") ")
+        if let fault = script.fault(key: key, model: nil), let status = fault.status {
+            return Self.respond(status, MockBodies.error(status: status, anthropic: false, message: "mock fault \(status)"), retryAfter: fault.retryAfter)
+        }
+        let hidden = script.hiddenModels(key: key)
+        let data = script.models.filter { !hidden.contains($0) }.map { ["id": $0, "object": "model", "created": 1_700_000_000, "owned_by": "mock"] as [String: Any] }
+        return Self.respond(200, MockBodies.json(["object": "list", "data": data]))
+    }
+
+    func handle(_ request: Request, _ context: BasicRequestContext, path: String) async throws -> Response {
+        let anthropic = path == "/v1/messages"
+        var request = request
+        let bytes = try await request.collectBody(upTo: 16 << 20)
+        guard let body = try? JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any] else {
+            return Self.respond(400, MockBodies.error(status: 400, anthropic: anthropic, message: "invalid JSON body"))
+        }
+        let key = Self.key(request)
+        let model = body["model"] as? String ?? ""
+        script.count("POST \(path) key=\(key ?? "-") model=\(model)")
+        let fault = script.fault(key: key, model: model)
+        if let delay = fault?.delayMs { try await Task.sleep(for: .milliseconds(delay)) }
+        if let fault, let status = fault.status {
+            return Self.respond(status, MockBodies.error(status: status, anthropic: anthropic, message: "mock fault \(status)"), retryAfter: fault.retryAfter)
+        }
+        if path == "/v1/responses", fault?.responsesUnsupported == true {
+            return Self.respond(404, MockBodies.error(status: 404, anthropic: false, message: "Not Found: /v1/responses"))
+        }
+        if fault?.invalidJSON == true { return Self.respond(200, "<html>this is not json") }
+        if !script.models.contains(model) || script.hiddenModels(key: key).contains(model) {
+            return Self.respond(404, MockBodies.error(status: 404, anthropic: anthropic, message: "model \(model) not found"))
+        }
+        let prompt = MockBodies.promptTokens(body)
+        let stream = body["stream"] as? Bool == true
+        switch path {
+        case "/v1/chat/completions":
+            let tool = MockBodies.toolToCall(body, anthropic: false)
+            if !stream { return Self.respond(200, MockBodies.chatCompletion(model: model, prompt: prompt, tool: tool)) }
+            let includeUsage = (body["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true
+            return streamResponse(MockStreams.chat(model: model, prompt: prompt, tool: tool, includeUsage: includeUsage), cut: fault?.cut)
+        case "/v1/responses":
+            if !stream { return Self.respond(200, MockBodies.json(MockBodies.response(model: model, prompt: prompt))) }
+            return streamResponse(MockStreams.responses(model: model, prompt: prompt), cut: fault?.cut)
+        case "/v1/embeddings":
+            let inputs = (body["input"] as? [Any])?.count ?? 1
+            return Self.respond(200, MockBodies.embeddings(model: model, inputs: inputs, prompt: prompt))
+        default:
+            let tool = MockBodies.toolToCall(body, anthropic: true)
+            if !stream { return Self.respond(200, MockBodies.message(model: model, prompt: prompt, tool: tool)) }
+            return streamResponse(MockStreams.messages(model: model, prompt: prompt, tool: tool), cut: fault?.cut)
+        }
+    }
+
+    /// Sends SSE events one write each; `cut` drops the connection before the first token or halfway.
+    func streamResponse(_ events: MockStreams.Events, cut: String?) -> Response {
+        let body = ResponseBody { writer in
+            let stopAt: Int? = switch cut {
+            case "before_first_token": events.firstTokenIndex
+            case "midway": events.firstTokenIndex + (events.list.count - events.firstTokenIndex) / 2
+            default: nil
+            }
+            for (index, event) in events.list.enumerated() {
+                if let stopAt, index >= stopAt { throw MockCut() }
+                try await writer.write(ByteBuffer(string: event))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+}
+
+/// Thrown inside a response body to drop the connection mid-stream.
+struct MockCut: Error {}

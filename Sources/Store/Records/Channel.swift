@@ -1,0 +1,72 @@
+import Foundation
+import GRDB
+
+/// An upstream the gateway relays to. Its key is sealed at rest and never returned (a fingerprint instead).
+public struct Channel: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "channels"
+
+    public enum Kind: String, Codable, Sendable { case openai, anthropic }
+
+    /// `enabled` serves traffic; `disabled` was turned off by an operator; `auto_disabled` by failures
+    /// (and may come back on its own); `confirming` is provisioned but not yet given to traffic.
+    public enum Status: String, Codable, Sendable, CaseIterable {
+        case enabled, disabled, autoDisabled = "auto_disabled", confirming
+    }
+
+    public var id: Int64?
+    public var name: String
+    public var type: Kind
+    public var baseURL: String
+    public var apiKeySealed: Data
+    public var keyFingerprint: String
+    public var models: [String]
+    /// Client-facing model name → the name the upstream knows.
+    public var modelMapping: [String: String]
+    public var priority: Int
+    public var weight: Int
+    public var status: Status
+    public var statusReason: String?
+    public var failureStreak: Int
+    public var createdAt: Int64
+    public var updatedAt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, type, models, priority, weight, status
+        case baseURL = "base_url"
+        case apiKeySealed = "api_key_sealed"
+        case keyFingerprint = "key_fingerprint"
+        case modelMapping = "model_mapping"
+        case statusReason = "status_reason"
+        case failureStreak = "failure_streak"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
+    public init(
+        name: String, type: Kind, baseURL: String, apiKeySealed: Data, keyFingerprint: String, models: [String],
+        modelMapping: [String: String], priority: Int, weight: Int, status: Status, now: Int64
+    ) {
+        self.name = name
+        self.type = type
+        self.baseURL = baseURL
+        self.apiKeySealed = apiKeySealed
+        self.keyFingerprint = keyFingerprint
+        self.models = models
+        self.modelMapping = modelMapping
+        self.priority = priority
+        self.weight = weight
+        self.status = status
+        self.statusReason = nil
+        self.failureStreak = 0
+        self.createdAt = now
+        self.updatedAt = now
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// Whether the channel serves `model` (a listed name or a mapped alias).
+    public func serves(_ model: String) -> Bool { models.contains(model) || modelMapping[model] != nil }
+
+    /// The name to send upstream for a client's model.
+    public func upstreamModel(for model: String) -> String { modelMapping[model] ?? model }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import MockUpstream
+import ServiceLifecycle
+
+/// `switchyard mock-upstream`: the scripted OpenAI/Anthropic upstream that tests and benchmarks use.
+struct MockUpstreamCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mock-upstream", abstract: "Run a mock OpenAI/Anthropic upstream with scripted faults.")
+
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port: Int = 9090
+    @Option(help: "A JSON file with fault rules: [{\"key\"?, \"model\"?, \"fault\": {…}}].") var script: String?
+
+    func run() async throws {
+        var rules: [FaultRule] = []
+        if let script {
+            rules = try JSONDecoder().decode([FaultRule].self, from: Data(contentsOf: URL(fileURLWithPath: script)))
+        }
+        let logger = makeLogger("mock-upstream", level: .warning)
+        let app = MockUpstreamServer(script: MockScript(rules: rules)).application(host: host, port: port, logger: logger)
+        printNow("mock upstream listening on http://\(host):\(port)")
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
