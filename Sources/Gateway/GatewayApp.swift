@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import Prometheus
 import Scheduler
+import Store
 
 /// What the HTTP server needs from the rest of the process.
 public struct GatewayOptions: Sendable {
@@ -10,35 +11,70 @@ public struct GatewayOptions: Sendable {
     public var adminToken: String
     /// `all`, `worker` or `gateway`; shown by `/health`.
     public var role: String
+    public var relay: RelayOptions
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, adminToken: String, role: String = "all") {
+    public init(host: String = "127.0.0.1", port: Int = 8080, adminToken: String, role: String = "all", relay: RelayOptions = RelayOptions()) {
         self.host = host
         self.port = port
         self.adminToken = adminToken
         self.role = role
+        self.relay = relay
     }
 }
 
-/// Builds the HTTP server: `/health`, `/metrics` and the `/api` control plane.
+/// The long-lived parts the gateway shares with the rest of the process.
+public struct GatewayDependencies: Sendable {
+    public let db: AppDatabase
+    public let driver: any QueueDriver
+    public let registry: PrometheusCollectorRegistry
+    public let secrets: SecretBox
+    /// Seals captured payloads; nil disables capture.
+    public let payloadBox: SecretBox?
+    public let state: GatewayState
+    public let writer: RecordWriter
+    let transport: any UpstreamTransport
+
+    public init(db: AppDatabase, driver: any QueueDriver, registry: PrometheusCollectorRegistry, secrets: SecretBox,
+                payloadBox: SecretBox?, options: GatewayOptions, logger: Logger) {
+        self.db = db
+        self.driver = driver
+        self.registry = registry
+        self.secrets = secrets
+        self.payloadBox = payloadBox
+        let state = GatewayState(db: db, secrets: secrets, autoDisableAfter: options.relay.autoDisableAfter, logger: logger)
+        self.state = state
+        writer = RecordWriter(db: db, logger: logger) { records in state.addSpend(records) }
+        transport = AsyncHTTPClientTransport(connectTimeout: options.relay.connectTimeout)
+    }
+
+    /// Releases the upstream connection pool.
+    public func shutdown() async { try? await transport.shutdown() }
+}
+
+/// Builds the HTTP server: the `/v1` and `/anthropic` data plane, `/health`, `/metrics` and the `/api` control plane.
 public enum GatewayApp {
-    public static func router(driver: any QueueDriver, registry: PrometheusCollectorRegistry, options: GatewayOptions) -> Router<BasicRequestContext> {
-        let router = Router()
-        HealthController(driver: driver, registry: registry, role: options.role).register(on: router)
-        let api = router.group("api")
-            .add(middleware: ProblemMiddleware())
-            .add(middleware: AdminAuthMiddleware(token: options.adminToken))
-        JobsController(driver: driver).register(on: api)
+    public static func router(_ deps: GatewayDependencies, options: GatewayOptions) -> Router<GatewayContext> {
+        let router = Router(context: GatewayContext.self)
+        router.add(middleware: EdgeMiddleware())
+        let clock = deps.driver.clock
+        HealthController<GatewayContext>(driver: deps.driver, registry: deps.registry, role: options.role).register(on: router)
+        RelayController(state: deps.state, transport: deps.transport, writer: deps.writer, options: options.relay, clock: clock)
+            .register(on: router)
+        let api = router.group("api").add(middleware: AdminAuthMiddleware(token: options.adminToken))
+        JobsController<GatewayContext>(driver: deps.driver).register(on: api)
+        ChannelsController(db: deps.db, secrets: deps.secrets, state: deps.state, transport: deps.transport, clock: clock).register(on: api)
+        AccountsController(db: deps.db, state: deps.state, clock: clock).register(on: api)
+        TracesController(db: deps.db, payloadBox: deps.payloadBox, clock: clock).register(on: api)
         // Unknown paths under /api answer problem JSON too (after auth, so they reveal nothing).
-        api.on("**", method: .get) { _, _ -> Response in throw Problem(.notFound, "no such endpoint") }
-        api.on("**", method: .post) { _, _ -> Response in throw Problem(.notFound, "no such endpoint") }
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+            api.on("**", method: method) { _, _ -> Response in throw Problem(.notFound, "no such endpoint") }
+        }
         return router
     }
 
-    public static func application(
-        driver: any QueueDriver, registry: PrometheusCollectorRegistry, options: GatewayOptions, logger: Logger
-    ) -> some ApplicationProtocol {
+    public static func application(_ deps: GatewayDependencies, options: GatewayOptions, logger: Logger) -> some ApplicationProtocol {
         Application(
-            router: router(driver: driver, registry: registry, options: options),
+            router: router(deps, options: options),
             configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port), serverName: "switchyard"),
             logger: logger)
     }

@@ -7,7 +7,9 @@ enum MockBodies {
 
     /// A deterministic prompt token count: one token per 4 characters of message text, at least 1.
     static func promptTokens(_ body: [String: Any]) -> Int {
-        let data = (try? JSONSerialization.data(withJSONObject: body["messages"] ?? body["input"] ?? "")) ?? Data()
+        let source = body["messages"] ?? body["input"] ?? ""
+        if let text = source as? String { return max(1, text.utf8.count / 4) }
+        guard JSONSerialization.isValidJSONObject(source), let data = try? JSONSerialization.data(withJSONObject: source) else { return 1 }
         return max(1, data.count / 4)
     }
 

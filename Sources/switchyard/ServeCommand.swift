@@ -43,12 +43,28 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds between rescue and periodic-schedule passes (env SWITCHYARD_TICK_MS).")
     var tickMs: Int = Env.int("SWITCHYARD_TICK_MS", 1000)
 
+    @Option(help: "Largest request body accepted by /v1 and /anthropic, in bytes (env SWITCHYARD_MAX_BODY_BYTES).")
+    var maxBodyBytes: Int = Env.int("SWITCHYARD_MAX_BODY_BYTES", 8 << 20)
+
+    @Option(help: "Consecutive failures that auto-disable a channel, at least 2 (env SWITCHYARD_AUTO_DISABLE_AFTER).")
+    var autoDisableAfter: Int = Env.int("SWITCHYARD_AUTO_DISABLE_AFTER", 5)
+
+    @Option(help: "Channels tried for one request before 502 (env SWITCHYARD_MAX_ATTEMPTS).")
+    var maxAttempts: Int = Env.int("SWITCHYARD_MAX_ATTEMPTS", 3)
+
+    @Option(help: "Seconds to wait for an upstream's first byte (env SWITCHYARD_FIRST_BYTE_TIMEOUT).")
+    var firstByteTimeout: Double = Env.double("SWITCHYARD_FIRST_BYTE_TIMEOUT", 120)
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (env SWITCHYARD_LOG_LEVEL).")
     var logLevel: Logger.Level = Logger.Level(rawValue: Env.string("SWITCHYARD_LOG_LEVEL", "info")) ?? .info
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
         guard leaseTTL >= 1 else { throw ValidationError("--lease-ttl must be at least 1 second") }
+        guard autoDisableAfter >= 2 else { throw ValidationError("--auto-disable-after must be at least 2") }
+        guard maxBodyBytes > 0, maxAttempts > 0, firstByteTimeout > 0 else {
+            throw ValidationError("--max-body-bytes, --max-attempts and --first-byte-timeout must be positive")
+        }
         _ = try parsedQueues()
     }
 
@@ -65,8 +81,9 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = makeLogger("switchyard", level: logLevel)
         let services: [any Service]
+        let gateway: GatewayDependencies?
         do {
-            services = try makeServices(logger: logger)
+            (services, gateway) = try await makeServices(logger: logger)
         } catch {
             printError("switchyard: error: \(error)")
             throw ExitCode(1)
@@ -76,11 +93,12 @@ struct ServeCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+        await gateway?.shutdown()
         logger.info("stopped cleanly")
     }
 
     /// Opens everything that can fail at start, so a bad data dir is reported before anything runs.
-    private func makeServices(logger: Logger) throws -> [any Service] {
+    private func makeServices(logger: Logger) async throws -> ([any Service], GatewayDependencies?) {
         let db = try AppDatabase.open(dataDir: database.dataDir, synchronous: database.synchronous)
         try AppDatabase.ensureWritableDirectory(artifactsDir)
         let durability = try SQLiteDatabase.durability(of: db.pool)
@@ -102,17 +120,30 @@ struct ServeCommand: AsyncParsableCommand {
                 services.append(WorkerPool(driver: driver, registry: jobs, options: options, logger: logger, metrics: metrics))
             }
         }
+        var gateway: GatewayDependencies?
         if role != .worker {
+            let secrets = try SecretBox.load(environment: Env.optional("SWITCHYARD_SECRET_KEY"), dataDir: database.dataDir)
+            let payloadBox = try Env.optional("SWITCHYARD_PAYLOAD_KEY").map { try SecretBox(base64: $0, name: "SWITCHYARD_PAYLOAD_KEY") }
             let token = try AdminToken.load(environment: Env.optional("SWITCHYARD_ADMIN_TOKEN"), dataDir: database.dataDir)
             switch (token.path, token.generated) {
             case (nil, _): printNow("admin token: from SWITCHYARD_ADMIN_TOKEN")
             case (let path?, true): printNow("admin token: generated into \(path) (mode 0600)")
             case (let path?, false): printNow("admin token: read from \(path)")
             }
-            let options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue)
+            let relay = RelayOptions(
+                maxBodyBytes: maxBodyBytes, firstByteTimeout: .milliseconds(Int64(firstByteTimeout * 1000)),
+                maxAttempts: maxAttempts, autoDisableAfter: autoDisableAfter)
+            let options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue, relay: relay)
+            let deps = GatewayDependencies(db: db, driver: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,
+                                           options: options, logger: logger)
+            try await deps.state.reload()
+            gateway = deps
+            // The writer stops after the HTTP server, so records of requests finished while draining are written.
+            services.append(deps.writer)
+            services.append(GatewayStateRefresher(state: deps.state))
             // The HTTP server goes last: it starts after the workers and stops before them.
-            services.append(GatewayApp.application(driver: driver, registry: registry, options: options, logger: logger))
+            services.append(GatewayApp.application(deps, options: options, logger: logger))
         }
-        return services
+        return (services, gateway)
     }
 }

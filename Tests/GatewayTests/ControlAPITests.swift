@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Gateway
 import HTTPTypes
@@ -13,19 +14,29 @@ import Testing
 final class ControlFixture: Sendable {
     let dir: String
     let queue: SQLiteQueue
-    let app: Application<RouterResponder<BasicRequestContext>>
+    let app: Application<RouterResponder<GatewayContext>>
+    let deps: GatewayDependencies
     static let token = "sya_test_token_0123456789"
 
     init() throws {
         dir = NSTemporaryDirectory() + "switchyard-gw-" + UUID().uuidString
         let db = try AppDatabase.open(dataDir: dir)
         queue = SQLiteQueue(pool: db.pool)
-        let router = GatewayApp.router(driver: queue, registry: PrometheusCollectorRegistry(), options: GatewayOptions(adminToken: Self.token))
-        app = Application(router: router)
+        let options = GatewayOptions(adminToken: Self.token)
+        deps = GatewayDependencies(
+            db: db, driver: queue, registry: PrometheusCollectorRegistry(), secrets: SecretBox(key: SymmetricKey(size: .bits256)),
+            payloadBox: nil, options: options, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        app = Application(router: GatewayApp.router(deps, options: options))
     }
 
     func test(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
-        try await app.test(.router) { client in try await body(client) }
+        do {
+            try await app.test(.router) { client in try await body(client) }
+        } catch {
+            await deps.shutdown()
+            throw error
+        }
+        await deps.shutdown()
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }

@@ -75,18 +75,3 @@ public struct Problem: HTTPResponseError, Codable, Sendable {
         }
     }
 }
-
-/// Turns every error under `/api` into problem JSON, including the router's own 404 for unknown paths.
-struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch {
-            let problem = Problem.from(error)
-            if problem.status == .internalServerError {
-                context.logger.error("request failed", metadata: ["error": "\(error)"])
-            }
-            return try problem.response(from: request, context: context)
-        }
-    }
-}

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// An upstream the gateway relays to. Its key is sealed at rest and never returned (a fingerprint instead).
-public struct Channel: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct RelayChannel: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "channels"
 
     public enum Kind: String, Codable, Sendable { case openai, anthropic }

@@ -1,0 +1,167 @@
+import Foundation
+import GRDB
+import Hummingbird
+import Scheduler
+import Store
+
+/// `/api/channels`: upstream channels; keys sealed at rest and never returned.
+struct ChannelsController {
+    let db: AppDatabase
+    let secrets: SecretBox
+    let state: GatewayState
+    let transport: any UpstreamTransport
+    let clock: any JobClock
+
+    func register(on group: RouterGroup<GatewayContext>) {
+        group.post("channels", use: create)
+        group.get("channels", use: list)
+        group.get("channels/:id", use: show)
+        group.patch("channels/:id", use: update)
+        group.delete("channels/:id", use: delete)
+        group.post("channels/:id/test", use: test)
+    }
+
+    @Sendable func create(_ request: Request, context: GatewayContext) async throws -> Response {
+        let input = try await request.decode(as: ChannelInput.self, context: context)
+        guard let name = input.name, !name.isEmpty else { throw Problem(.unprocessableContent, "name is required") }
+        guard let apiKey = input.apiKey, !apiKey.isEmpty else { throw Problem(.unprocessableContent, "api_key is required") }
+        let type = try Self.kind(input.type ?? "openai")
+        let baseURL = try Self.validURL(input.baseURL)
+        let new = RelayChannel(
+            name: name, type: type, baseURL: baseURL, apiKeySealed: try secrets.seal(apiKey),
+            keyFingerprint: Fingerprint.of(apiKey), models: input.models ?? [], modelMapping: input.modelMapping ?? [:],
+            priority: input.priority ?? 0, weight: try Self.weight(input.weight ?? 1), status: try Self.status(input.status ?? "enabled"),
+            now: clock.nowMillis())
+        let channel = try await db.pool.write { db in
+            var channel = new
+            try channel.insert(db)
+            return channel
+        }
+        try await state.reload()
+        return try json(ChannelView(channel), status: .created)
+    }
+
+    @Sendable func list(_ request: Request, context: GatewayContext) async throws -> Response {
+        let page = try PageRequest(request)
+        let rows = try await db.pool.read { db in
+            var query = RelayChannel.order(Column("id").desc).limit(page.limit + 1)
+            if let before = page.before { query = query.filter(Column("id") < before) }
+            return try query.fetchAll(db)
+        }
+        let (items, next) = page.page(rows) { $0.id! }
+        return try json(PageView(data: items.map(ChannelView.init), nextCursor: next))
+    }
+
+    @Sendable func show(_ request: Request, context: GatewayContext) async throws -> Response {
+        try json(ChannelView(try await fetch(try idParameter(context))))
+    }
+
+    @Sendable func update(_ request: Request, context: GatewayContext) async throws -> Response {
+        let id = try idParameter(context)
+        let input = try await request.decode(as: ChannelInput.self, context: context)
+        var channel = try await fetch(id)
+        if let name = input.name { channel.name = name }
+        if let type = input.type { channel.type = try Self.kind(type) }
+        if let baseURL = input.baseURL { channel.baseURL = try Self.validURL(baseURL) }
+        if let apiKey = input.apiKey {
+            guard !apiKey.isEmpty else { throw Problem(.unprocessableContent, "api_key must not be empty") }
+            channel.apiKeySealed = try secrets.seal(apiKey)
+            channel.keyFingerprint = Fingerprint.of(apiKey)
+        }
+        if let models = input.models { channel.models = models }
+        if let mapping = input.modelMapping { channel.modelMapping = mapping }
+        if let priority = input.priority { channel.priority = priority }
+        if let weight = input.weight { channel.weight = try Self.weight(weight) }
+        if let status = input.status {
+            channel.status = try Self.status(status)
+            channel.statusReason = channel.status == .disabled ? "disabled by operator" : nil
+            channel.failureStreak = 0
+        }
+        channel.updatedAt = clock.nowMillis()
+        let updated = channel
+        try await db.pool.write { db in try updated.update(db) }
+        try await state.reload()
+        return try json(ChannelView(updated))
+    }
+
+    @Sendable func delete(_ request: Request, context: GatewayContext) async throws -> Response {
+        let id = try idParameter(context)
+        let deleted = try await db.pool.write { db in try RelayChannel.deleteOne(db, key: id) }
+        guard deleted else { throw Problem(.notFound, "channel \(id) not found") }
+        try await state.reload()
+        return Response(status: .noContent)
+    }
+
+    /// Makes a real, minimal call through the channel and reports status and latency.
+    @Sendable func test(_ request: Request, context: GatewayContext) async throws -> Response {
+        let channel = try await fetch(try idParameter(context))
+        let key = try secrets.openString(channel.apiKeySealed)
+        guard let model = channel.models.first ?? channel.modelMapping.keys.first else {
+            throw Problem(.unprocessableContent, "channel \(channel.id!) lists no model to test with")
+        }
+        let upstreamModel = channel.upstreamModel(for: model)
+        var headers: [(String, String)] = [("content-type", "application/json")]
+        let body: [String: Any]
+        let path: String
+        switch channel.type {
+        case .openai:
+            headers.append(("authorization", "Bearer \(key)"))
+            body = ["model": upstreamModel, "max_tokens": 1, "messages": [["role": "user", "content": "ping"]]]
+            path = "/v1/chat/completions"
+        case .anthropic:
+            headers += [("x-api-key", key), ("anthropic-version", "2023-06-01")]
+            body = ["model": upstreamModel, "max_tokens": 1, "messages": [["role": "user", "content": "ping"]]]
+            path = "/v1/messages"
+        }
+        let started = ContinuousClock.now
+        var result: [String: Any] = ["channel_id": channel.id!, "model": model]
+        do {
+            let data = try JSONSerialization.data(withJSONObject: body)
+            let response = try await transport.send(
+                UpstreamRequest(url: RelayController.upstreamURL(channel.baseURL, path), headers: headers, body: ByteBuffer(bytes: data)),
+                firstByteTimeout: .seconds(30))
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            result["status"] = response.status
+            result["ok"] = (200..<300).contains(response.status)
+            if !(200..<300).contains(response.status) { result["error"] = "upstream answered \(response.status)" + RelayController.errorHint(text) }
+        } catch {
+            result["ok"] = false
+            result["status"] = 0
+            result["error"] = "cannot reach the upstream"
+        }
+        result["latency_ms"] = (ContinuousClock.now - started).milliseconds
+        return jsonResponse(.ok, result)
+    }
+
+    private func fetch(_ id: Int64) async throws -> RelayChannel {
+        guard let channel = try await db.pool.read({ db in try RelayChannel.fetchOne(db, key: id) }) else {
+            throw Problem(.notFound, "channel \(id) not found")
+        }
+        return channel
+    }
+
+    static func kind(_ raw: String) throws -> RelayChannel.Kind {
+        guard let kind = RelayChannel.Kind(rawValue: raw) else { throw Problem(.unprocessableContent, "type must be openai or anthropic") }
+        return kind
+    }
+
+    static func status(_ raw: String) throws -> RelayChannel.Status {
+        guard let status = RelayChannel.Status(rawValue: raw) else {
+            throw Problem(.unprocessableContent, "status must be one of \(RelayChannel.Status.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return status
+    }
+
+    static func weight(_ value: Int) throws -> Int {
+        guard value >= 0 else { throw Problem(.unprocessableContent, "weight must not be negative") }
+        return value
+    }
+
+    static func validURL(_ raw: String?) throws -> String {
+        guard let raw, let url = URL(string: raw), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              url.host?.isEmpty == false else {
+            throw Problem(.unprocessableContent, "base_url must be an http(s) URL")
+        }
+        return raw
+    }
+}

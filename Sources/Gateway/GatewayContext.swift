@@ -1,0 +1,64 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The request context of every route: Hummingbird's core storage plus this request's id.
+public struct GatewayContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The id returned in `X-Request-Id` and stored on the trace.
+    public let requestId: String
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        requestId = Self.makeRequestId()
+    }
+
+    /// Bodies are read by the handlers with their own cap (413 beyond it).
+    public var maxUploadSize: Int { 64 << 20 }
+
+    /// `req_` + 20 random hex digits.
+    static func makeRequestId() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = UInt64.random(in: 0...UInt64.max, using: &generator)
+        let low = UInt16.random(in: 0...UInt16.max, using: &generator)
+        return "req_" + String(high, radix: 16).leftPadded(16) + String(low, radix: 16).leftPadded(4)
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+}
+
+extension HTTPField.Name {
+    static let xRequestId = HTTPField.Name("X-Request-Id")!
+    static let xAPIKey = HTTPField.Name("x-api-key")!
+    static let anthropicVersion = HTTPField.Name("anthropic-version")!
+}
+
+/// Puts `X-Request-Id` on every response and turns any error into the caller's protocol:
+/// OpenAI error JSON on `/v1`, Anthropic error JSON on `/anthropic`, problem JSON elsewhere.
+struct EdgeMiddleware: RouterMiddleware {
+    typealias Context = GatewayContext
+
+    func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws -> Response {
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            let path = request.uri.path
+            if path.hasPrefix("/v1/") || path == "/v1" {
+                response = RelayError.from(error).response(protocol: .openai)
+            } else if path.hasPrefix("/anthropic/") {
+                response = RelayError.from(error).response(protocol: .anthropic)
+            } else {
+                let problem = Problem.from(error)
+                if problem.status == .internalServerError {
+                    context.logger.error("request failed", metadata: ["error": "\(error)"])
+                }
+                response = try problem.response(from: request, context: context)
+            }
+        }
+        response.headers[.xRequestId] = context.requestId
+        return response
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import Scheduler
+import Store
+import Synchronization
+
+/// What the data plane reads on every request, kept in memory: keys by hash, users, channels, prices and
+/// the upstream keys (opened once per reload). Reloaded after control-plane changes and periodically, so
+/// several processes on one database converge within the refresh interval.
+public final class GatewayState: Sendable {
+    struct Snapshot: Sendable {
+        var keysByHash: [String: APIKey] = [:]
+        var users: [Int64: User] = [:]
+        var channels: [RelayChannel] = []
+        var upstreamKeys: [Int64: String] = [:]
+        var prices: [String: ModelPrice] = [:]
+    }
+
+    let db: AppDatabase
+    let secrets: SecretBox
+    /// Consecutive failures after which a channel is auto-disabled.
+    let autoDisableAfter: Int
+    let logger: Logger
+    private let snapshot = Mutex(Snapshot())
+    /// Spend committed since the last reload, per key id.
+    private let spend = Mutex<[Int64: Int64]>([:])
+    private let streaks = Mutex<[Int64: Int]>([:])
+
+    public init(db: AppDatabase, secrets: SecretBox, autoDisableAfter: Int = 5, logger: Logger) {
+        self.db = db
+        self.secrets = secrets
+        self.autoDisableAfter = max(2, autoDisableAfter)
+        self.logger = logger
+    }
+
+    /// Reads everything the data plane needs from the database.
+    public func reload() async throws {
+        var next = try await db.pool.read { db in
+            var s = Snapshot()
+            for key in try APIKey.fetchAll(db) { s.keysByHash[key.keyHash] = key }
+            for user in try User.fetchAll(db) { s.users[user.id!] = user }
+            s.channels = try RelayChannel.order(Column("priority").desc, Column("id")).fetchAll(db)
+            for price in try ModelPrice.fetchAll(db) { s.prices[price.name] = price }
+            return s
+        }
+        for channel in next.channels {
+            do {
+                next.upstreamKeys[channel.id!] = try secrets.openString(channel.apiKeySealed)
+            } catch {
+                logger.error("cannot open a channel's key; channel skipped", metadata: ["channel_id": "\(channel.id!)"])
+            }
+        }
+        spend.withLock { $0 = [:] }
+        snapshot.withLock { $0 = next }
+    }
+
+    func authenticate(_ plainKey: String) -> (key: APIKey, user: User)? {
+        let hash = Fingerprint.sha256Hex(plainKey)
+        return snapshot.withLock { s in
+            guard let key = s.keysByHash[hash], let user = s.users[key.userId] else { return nil }
+            return (key, user)
+        }
+    }
+
+    /// Micro-units a key has spent, committed ones included.
+    func used(keyId: Int64, base: Int64) -> Int64 { base + spend.withLock { $0[keyId] ?? 0 } }
+
+    func addSpend(_ records: [RequestRecord]) {
+        spend.withLock { map in
+            for record in records { if let usage = record.usage { map[usage.keyId, default: 0] += usage.cost } }
+        }
+    }
+
+    /// Channels that serve `model` and may take traffic, highest priority first, weighted-random inside a
+    /// priority; `known` tells whether any channel lists the model at all.
+    func candidates(for model: String) -> (channels: [(RelayChannel, String)], known: Bool) {
+        snapshot.withLock { s in
+            let serving = s.channels.filter { $0.serves(model) }
+            let usable = serving.filter { $0.status == .enabled }.compactMap { channel in
+                s.upstreamKeys[channel.id!].map { (channel, $0) }
+            }
+            return (Self.order(usable), !serving.isEmpty)
+        }
+    }
+
+    /// Every model some enabled channel serves.
+    func models() -> [String] {
+        snapshot.withLock { s in
+            Set(s.channels.filter { $0.status == .enabled }.flatMap { $0.models + $0.modelMapping.keys }).sorted()
+        }
+    }
+
+    func price(for model: String) -> ModelPrice? { snapshot.withLock { $0.prices[model] } }
+
+    /// Priority groups high to low; inside a group, a weighted random order (weight 0 goes last).
+    static func order(_ channels: [(RelayChannel, String)]) -> [(RelayChannel, String)] {
+        let groups = Dictionary(grouping: channels) { $0.0.priority }
+        var ordered: [(RelayChannel, String)] = []
+        for priority in groups.keys.sorted(by: >) {
+            var pool = groups[priority]!
+            while !pool.isEmpty {
+                let total = pool.reduce(0) { $0 + max($1.0.weight, 0) }
+                var index = 0
+                if total > 0 {
+                    var pick = Int.random(in: 0..<total)
+                    while pick >= max(pool[index].0.weight, 0) { pick -= max(pool[index].0.weight, 0); index += 1 }
+                }
+                ordered.append(pool.remove(at: index))
+            }
+        }
+        return ordered
+    }
+
+    /// A success resets the channel's failure streak.
+    func channelSucceeded(_ id: Int64) -> ChannelHealthChange? {
+        let previous = streaks.withLock { $0.removeValue(forKey: id) }
+        guard let previous, previous > 0 else { return nil }
+        return ChannelHealthChange(channelId: id, autoDisable: false, failureStreak: 0, reason: nil)
+    }
+
+    /// Counts a failure; at the threshold the channel leaves routing at once and is marked auto-disabled.
+    func channelFailed(_ id: Int64, reason: String) -> ChannelHealthChange {
+        let streak = streaks.withLock { map -> Int in
+            map[id, default: 0] += 1
+            return map[id]!
+        }
+        guard streak >= autoDisableAfter else {
+            return ChannelHealthChange(channelId: id, autoDisable: false, failureStreak: streak, reason: nil)
+        }
+        streaks.withLock { $0[id] = nil }
+        snapshot.withLock { s in
+            if let index = s.channels.firstIndex(where: { $0.id == id }), s.channels[index].status == .enabled {
+                s.channels[index].status = .autoDisabled
+                s.channels[index].statusReason = reason
+            }
+        }
+        logger.warning("channel auto-disabled", metadata: ["channel_id": "\(id)", "failures": "\(streak)", "reason": "\(reason)"])
+        return ChannelHealthChange(channelId: id, autoDisable: true, failureStreak: streak,
+                                   reason: "\(streak) consecutive failures, last: \(reason)")
+    }
+}
+
+/// Reloads the gateway's in-memory state periodically, so changes made by other processes arrive.
+public struct GatewayStateRefresher: Service {
+    let state: GatewayState
+    let interval: Duration
+
+    public init(state: GatewayState, interval: Duration = .seconds(2)) {
+        self.state = state
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch { return }
+            do { try await state.reload() } catch {
+                state.logger.error("gateway state reload failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

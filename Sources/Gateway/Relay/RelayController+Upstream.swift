@@ -1,0 +1,197 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Scheduler
+import Store
+
+/// Copies an upstream stream to the client as bytes arrive, metering usage on the way, then records it.
+struct StreamRelay: Sendable {
+    let controller: RelayController
+    let call: RelayController.Call
+    let answered: RelayController.Answered
+    let stream: UpstreamBody
+    let channel: RelayChannel
+    let trace: Trace
+
+    func run(_ writer: inout any ResponseBodyWriter) async throws {
+        var meter = answered.meter
+        var trace = self.trace
+        var clientGone = false
+        var upstreamCut = false
+        // The first bytes were metered while the attempt waited for output.
+        var out = answered.body
+        while !clientGone {
+            if out.readableBytes > 0 {
+                do { try await writer.write(out) } catch { clientGone = true; break }
+            }
+            let chunk: ByteBuffer?
+            do { chunk = try await stream.next() } catch {
+                upstreamCut = true
+                break
+            }
+            guard let chunk else { break }
+            out = meter.feed(chunk)
+        }
+        let rest = meter.finish()
+        if !clientGone && rest.readableBytes > 0 { try? await writer.write(rest) }
+        trace.latencyMs = (ContinuousClock.now - call.started).milliseconds
+        if clientGone { trace.status = 499; trace.error = "client closed the stream" }
+        if upstreamCut { trace.status = 502; trace.error = "upstream stream cut" }
+        controller.record(call, trace: trace, meter: meter, channel: channel, cut: clientGone || upstreamCut)
+        // An upstream cut is passed on as a cut: the client must not mistake a partial answer for a whole one.
+        if upstreamCut { throw RelayError.badGateway("upstream stream cut") }
+        if !clientGone { try await writer.finish(nil) }
+    }
+}
+
+extension RelayController {
+    /// One attempt against one channel. Returns `.answered` only once the client can be given something.
+    func send(_ call: Call, channel: RelayChannel, upstreamKey: String) async throws -> AttemptOutcome {
+        var body = call.body
+        body["model"] = channel.upstreamModel(for: call.model)
+        let data = try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes])
+        var headers: [(String, String)] = [("content-type", "application/json"), ("accept", call.stream ? "text/event-stream" : "application/json")]
+        switch channel.type {
+        case .openai: headers.append(("authorization", "Bearer \(upstreamKey)"))
+        case .anthropic:
+            headers.append(("x-api-key", upstreamKey))
+            headers.append(("anthropic-version", call.anthropicVersion ?? "2023-06-01"))
+        }
+        let request = UpstreamRequest(url: Self.upstreamURL(channel.baseURL, call.endpoint.upstreamPath), headers: headers,
+                                      body: ByteBuffer(bytes: data))
+        let response = try await transport.send(request, firstByteTimeout: options.firstByteTimeout)
+        switch response.status {
+        case 200..<300:
+            break
+        case 400, 413, 415, 422:
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return .clientError(status: response.status, body: body, contentType: response.contentType ?? "application/json")
+        default:
+            let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+            return .failed("upstream answered \(response.status)\(Self.errorHint(body))")
+        }
+        let contentType = response.contentType ?? (call.stream ? "text/event-stream" : "application/json")
+        var meter = UsageMeter(format: call.endpoint.format, stripUsageChunk: call.stripUsage)
+        if call.stream && contentType.hasPrefix("text/event-stream") {
+            // Hold the stream's preamble until the first output (or its end): an upstream that dies before
+            // producing anything can still fail over, since the client has not seen a byte.
+            var ready = ByteBuffer()
+            var ended = false
+            while !meter.sawOutput && ready.readableBytes < 64 << 10 {
+                guard let chunk = try await response.body.next() else { ended = true; break }
+                var out = meter.feed(chunk)
+                ready.writeBuffer(&out)
+            }
+            if ended && ready.readableBytes == 0 && !meter.sawOutput { return .failed("stream ended before any data") }
+            return .answered(Answered(status: response.status, contentType: contentType, body: ready, stream: ended ? nil : response.body,
+                                      meter: meter, firstByteAt: .now, streamed: true))
+        }
+        let whole = try await response.body.collect(upTo: options.maxResponseBytes)
+        guard meter.readBody(whole) else { return .failed("upstream answered \(response.status) with a body that is not JSON") }
+        return .answered(Answered(status: response.status, contentType: contentType, body: whole, stream: nil, meter: meter,
+                                  firstByteAt: .now, streamed: false))
+    }
+
+    /// Builds the client's response and, when it is done, the request's record.
+    func finish(_ call: Call, _ answered: Answered, channel: RelayChannel, trace: Trace) -> Response {
+        var trace = trace
+        trace.status = answered.status
+        let headers: HTTPFields = [.contentType: answered.contentType]
+        trace.ttftMs = (answered.firstByteAt - call.started).milliseconds
+        guard let stream = answered.stream else {
+            var meter = answered.meter
+            var body = answered.body
+            if answered.streamed {
+                var rest = meter.finish()
+                body.writeBuffer(&rest)
+            }
+            trace.latencyMs = (ContinuousClock.now - call.started).milliseconds
+            record(call, trace: trace, meter: meter, channel: channel, cut: false)
+            return Response(status: .init(code: answered.status), headers: headers, body: .init(byteBuffer: body))
+        }
+        let relay = StreamRelay(controller: self, call: call, answered: answered, stream: stream, channel: channel, trace: trace)
+        let body = ResponseBody { writer in try await relay.run(&writer) }
+        return Response(status: .init(code: answered.status), headers: [.contentType: answered.contentType, .cacheControl: "no-cache"], body: body)
+    }
+
+    /// Hands the trace and, when billable, the usage log to the writer.
+    /// Billing: no output means no charge; a cut stream is billed for what was delivered.
+    func record(_ call: Call, trace: Trace, meter: UsageMeter, channel: RelayChannel, cut: Bool) {
+        var trace = trace
+        var usage: UsageLog?
+        if meter.sawOutput || (call.endpoint == .embeddings && trace.status < 300) {
+            let prompt = meter.promptTokens ?? Int64((call.requestBytes + 3) / 4)
+            let completion = meter.completionTokens ?? (cut || call.stream ? meter.outputEvents : 0)
+            let cost = state.price(for: call.model)?.cost(promptTokens: prompt, completionTokens: completion) ?? 0
+            trace.promptTokens = prompt
+            trace.completionTokens = completion
+            trace.cost = cost
+            usage = UsageLog(requestId: trace.requestId, userId: trace.userId!, keyId: trace.keyId!, channelId: channel.id,
+                             model: call.model, promptTokens: prompt, completionTokens: completion, cost: cost, createdAt: trace.createdAt)
+        }
+        writer.submit(RequestRecord(trace: trace, usage: usage, payload: nil))
+    }
+
+    // MARK: Auth
+
+    func authenticate(_ request: Request, _ proto: ClientProtocol) throws -> (APIKey, User) {
+        var plain: String?
+        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") { plain = String(header.dropFirst(7)) }
+        if plain == nil, proto == .anthropic { plain = request.headers[.xAPIKey] }
+        guard let plain, !plain.isEmpty else {
+            throw RelayError.unauthorized(proto == .anthropic ? "missing x-api-key or bearer token" : "missing bearer token")
+        }
+        guard let found = state.authenticate(plain) else { throw RelayError.unauthorized("invalid API key") }
+        return found
+    }
+
+    func authorize(_ key: APIKey, _ user: User, model: String?) throws {
+        guard key.status == "active" else { throw RelayError.forbidden("this API key is disabled") }
+        guard user.status == "active" else { throw RelayError.forbidden("this account is disabled") }
+        if let model, let allowed = key.models, !allowed.contains(model) {
+            throw RelayError.forbidden("this API key may not use model \(model)")
+        }
+        if let quota = key.quota, state.used(keyId: key.id!, base: key.used) >= quota {
+            throw RelayError.quota("this API key has used its quota")
+        }
+        if let quota = user.quota, user.used >= quota { throw RelayError.quota("this account has used its quota") }
+    }
+
+    // MARK: Helpers
+
+    static func upstreamURL(_ base: String, _ path: String) -> String {
+        var base = base
+        while base.hasSuffix("/") { base.removeLast() }
+        if base.hasSuffix("/v1") { base.removeLast(3) }
+        return base + path
+    }
+
+    /// The upstream's own error message, shortened: it helps operators and carries no key of ours.
+    static func errorHint(_ body: String) -> String {
+        guard let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+              let error = json["error"] as? [String: Any], let message = error["message"] as? String else { return "" }
+        return ": " + String(message.prefix(200))
+    }
+
+    func describe(_ error: any Error) -> String {
+        switch error {
+        case UpstreamFailure.timeout: "timeout waiting for the upstream"
+        case UpstreamFailure.connect(let reason): "cannot reach the upstream (\(reason))"
+        case UpstreamFailure.tooLarge: "upstream answer too large"
+        default: "upstream error (\(String("\(error)".prefix(200))))"
+        }
+    }
+}
+
+func jsonResponse(_ status: HTTPResponse.Status, _ object: Any) -> Response {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

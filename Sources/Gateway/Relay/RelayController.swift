@@ -1,0 +1,160 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Scheduler
+import Store
+
+/// The data plane: authenticates the key, picks channels, relays to the upstream (failing over before the
+/// first byte reaches the client), streams the answer back and hands one record to the writer.
+struct RelayController: Sendable {
+    let state: GatewayState
+    let transport: any UpstreamTransport
+    let writer: RecordWriter
+    let options: RelayOptions
+    let clock: any JobClock
+
+    func register(on router: Router<GatewayContext>) {
+        router.post("v1/chat/completions") { request, context in try await relay(request, context, .chat) }
+        router.post("v1/responses") { request, context in try await relay(request, context, .responses) }
+        router.post("v1/embeddings") { request, context in try await relay(request, context, .embeddings) }
+        router.post("anthropic/v1/messages") { request, context in try await relay(request, context, .messages) }
+        router.get("v1/models") { request, context in try models(request, context) }
+    }
+
+    func models(_ request: Request, _ context: GatewayContext) throws -> Response {
+        let (key, user) = try authenticate(request, .openai)
+        try authorize(key, user, model: nil)
+        let models = state.models().filter { key.models?.contains($0) ?? true }
+        let data = models.map { ["id": $0, "object": "model", "created": 0, "owned_by": "switchyard"] as [String: Any] }
+        return jsonResponse(.ok, ["object": "list", "data": data])
+    }
+
+    // MARK: Relay
+
+    func relay(_ request: Request, _ context: GatewayContext, _ endpoint: RelayEndpoint) async throws -> Response {
+        let started = ContinuousClock.now
+        let now = clock.nowMillis()
+        var trace = Trace(requestId: context.requestId, endpoint: endpoint.clientPath, createdAt: now,
+                          expiresAt: now + options.traceRetention.milliseconds)
+        do {
+            let (key, user) = try authenticate(request, endpoint.clientProtocol)
+            trace.userId = user.id
+            trace.keyId = key.id
+            var request = request
+            let bytes = try await request.collectBody(upTo: options.maxBodyBytes)
+            guard var body = try? JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any] else {
+                throw RelayError.badRequest("request body must be a JSON object")
+            }
+            guard let model = body["model"] as? String, !model.isEmpty else { throw RelayError.badRequest("missing required field: model") }
+            for field in endpoint.requiredFields where body[field] == nil {
+                throw RelayError.badRequest("missing required field: \(field)")
+            }
+            trace.model = model
+            let stream = body["stream"] as? Bool == true
+            trace.stream = stream
+            try authorize(key, user, model: model)
+            let clientWantsUsage = (body["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true
+            if stream && endpoint == .chat {
+                var streamOptions = body["stream_options"] as? [String: Any] ?? [:]
+                streamOptions["include_usage"] = true
+                body["stream_options"] = streamOptions
+            }
+            let call = Call(endpoint: endpoint, key: key, model: model, body: body, stream: stream,
+                            requestBytes: bytes.readableBytes, stripUsage: stream && endpoint == .chat && !clientWantsUsage,
+                            anthropicVersion: request.headers[.anthropicVersion], started: started)
+            return try await attempt(call, trace: &trace)
+        } catch {
+            let relayError = RelayError.from(error)
+            trace.status = Int(relayError.status.code)
+            trace.error = relayError.message
+            trace.latencyMs = (ContinuousClock.now - started).milliseconds
+            writer.submit(RequestRecord(trace: trace, usage: nil, payload: nil))
+            throw relayError
+        }
+    }
+
+    /// What one relayed request needs across attempts.
+    struct Call: @unchecked Sendable {  // the JSON body is read-only after init
+        let endpoint: RelayEndpoint
+        let key: APIKey
+        let model: String
+        let body: [String: Any]
+        let stream: Bool
+        let requestBytes: Int
+        let stripUsage: Bool
+        let anthropicVersion: String?
+        let started: ContinuousClock.Instant
+
+        init(endpoint: RelayEndpoint, key: APIKey, model: String, body: [String: Any], stream: Bool, requestBytes: Int,
+             stripUsage: Bool, anthropicVersion: String?, started: ContinuousClock.Instant) {
+            self.endpoint = endpoint
+            self.key = key
+            self.model = model
+            self.body = body
+            self.stream = stream
+            self.requestBytes = requestBytes
+            self.stripUsage = stripUsage
+            self.anthropicVersion = anthropicVersion
+            self.started = started
+        }
+    }
+
+    /// Tries candidates in order; a failure before the client saw a byte moves on to the next one.
+    private func attempt(_ call: Call, trace: inout Trace) async throws -> Response {
+        let native: RelayChannel.Kind = call.endpoint == .messages ? .anthropic : .openai
+        let (all, known) = state.candidates(for: call.model)
+        guard known else { throw RelayError.notFound("model \(call.model) does not exist or no channel serves it") }
+        let candidates = all.filter { $0.0.type == native }
+        guard !candidates.isEmpty else { throw RelayError.unavailable("no channel is available for model \(call.model)") }
+        var lastError = "no attempt made"
+        for (channel, upstreamKey) in candidates.prefix(options.maxAttempts) {
+            trace.attempts += 1
+            trace.channelId = channel.id
+            let outcome: AttemptOutcome
+            do {
+                outcome = try await send(call, channel: channel, upstreamKey: upstreamKey)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                outcome = .failed(describe(error))
+            }
+            switch outcome {
+            case .failed(let reason):
+                lastError = "channel \(channel.id!): \(reason)"
+                writer.submit(state.channelFailed(channel.id!, reason: reason))
+            case .clientError(let status, let body, let contentType):
+                // The upstream refused the request itself (400, 422, …): the client's problem, not the channel's.
+                trace.status = status
+                trace.latencyMs = (ContinuousClock.now - call.started).milliseconds
+                trace.error = "upstream refused the request with \(status)"
+                writer.submit(RequestRecord(trace: trace, usage: nil, payload: nil))
+                return Response(status: .init(code: status), headers: [.contentType: contentType], body: .init(byteBuffer: body))
+            case .answered(let response):
+                if let change = state.channelSucceeded(channel.id!) { writer.submit(change) }
+                return finish(call, response, channel: channel, trace: trace)
+            }
+        }
+        throw RelayError.badGateway("upstream failed after \(trace.attempts) attempt(s); last: \(lastError)")
+    }
+
+    enum AttemptOutcome: Sendable {
+        case failed(String)
+        case clientError(status: Int, body: ByteBuffer, contentType: String)
+        case answered(Answered)
+    }
+
+    /// An upstream answer that will reach the client: a complete body, or a stream whose first bytes arrived.
+    struct Answered: Sendable {
+        var status: Int
+        var contentType: String
+        var body: ByteBuffer
+        var stream: UpstreamBody?
+        var meter: UsageMeter
+        /// When the first output (or, for whole bodies, the answer) arrived.
+        var firstByteAt: ContinuousClock.Instant
+        /// Whether the body is SSE that went through the meter's stream path.
+        var streamed: Bool
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import NIOCore
+
+/// Reads usage and output progress out of an upstream answer as it passes through, and (for OpenAI chat
+/// streams whose client did not ask for usage) drops the usage-only chunk the gateway asked for.
+struct UsageMeter {
+    enum Format { case openaiChat, openaiResponses, openaiEmbeddings, anthropic }
+
+    let format: Format
+    let stripUsageChunk: Bool
+    var promptTokens: Int64?
+    var completionTokens: Int64?
+    /// Events that carried output (text, tool call, reasoning); a stream with none is not billed.
+    private(set) var outputEvents: Int64 = 0
+    private var pending = ByteBuffer()
+
+    init(format: Format, stripUsageChunk: Bool = false) {
+        self.format = format
+        self.stripUsageChunk = stripUsageChunk
+    }
+
+    var sawOutput: Bool { outputEvents > 0 }
+
+    // MARK: Whole bodies
+
+    /// Reads usage from a complete JSON answer; false when the body is not a JSON object.
+    mutating func readBody(_ body: ByteBuffer) -> Bool {
+        guard let json = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else { return false }
+        readUsage(json["usage"] as? [String: Any])
+        switch format {
+        case .openaiEmbeddings: outputEvents = 1
+        default: outputEvents = (completionTokens ?? 0) > 0 || json["choices"] != nil || json["content"] != nil || json["output"] != nil ? 1 : 0
+        }
+        return true
+    }
+
+    private mutating func readUsage(_ usage: [String: Any]?) {
+        guard let usage else { return }
+        if let value = (usage["prompt_tokens"] ?? usage["input_tokens"]) as? NSNumber { promptTokens = value.int64Value }
+        if let value = (usage["completion_tokens"] ?? usage["output_tokens"]) as? NSNumber { completionTokens = value.int64Value }
+    }
+
+    // MARK: Streams
+
+    /// Takes a chunk of an SSE stream and returns the bytes to forward: the chunk itself, or, when the usage
+    /// chunk must be dropped, the whole events it completes (a partial event waits for its end).
+    mutating func feed(_ chunk: ByteBuffer) -> ByteBuffer {
+        var copy = chunk
+        pending.writeBuffer(&copy)
+        var forward = ByteBuffer()
+        while let end = eventEnd(), var event = pending.readSlice(length: end) {
+            let keep = inspect(String(buffer: event))
+            if stripUsageChunk && keep { forward.writeBuffer(&event) }
+        }
+        pending.discardReadBytes()
+        return stripUsageChunk ? forward : chunk
+    }
+
+    /// The bytes still held at the end of the stream (an unterminated last event), to forward as they are.
+    mutating func finish() -> ByteBuffer {
+        defer { pending.clear() }
+        return stripUsageChunk ? pending : ByteBuffer()
+    }
+
+    /// The length up to and including the next blank line ("\n\n" or "\r\n\r\n"), if a whole event is buffered.
+    private func eventEnd() -> Int? {
+        let view = pending.readableBytesView
+        var previous: UInt8 = 0
+        var index = view.startIndex
+        while index < view.endIndex {
+            let byte = view[index]
+            if byte == UInt8(ascii: "\n") && (previous == UInt8(ascii: "\n")) { return index - view.startIndex + 1 }
+            if byte != UInt8(ascii: "\r") { previous = byte }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Reads one event; false when it must not be forwarded.
+    private mutating func inspect(_ event: String) -> Bool {
+        for line in event.split(whereSeparator: \.isNewline) where line.hasPrefix("data:") {
+            let data = line.dropFirst(5).drop(while: { $0 == " " })
+            if data == "[DONE]" { continue }
+            switch format {
+            case .openaiChat:
+                if data.contains("\"usage\":{") {
+                    let json = parse(data)
+                    readUsage(json?["usage"] as? [String: Any])
+                    if stripUsageChunk, (json?["choices"] as? [Any])?.isEmpty == true { return false }
+                }
+                if Self.hasChatOutput(data) { outputEvents += 1 }
+            case .openaiResponses:
+                if data.contains("\"response.output_text.delta\"") || data.contains("\"response.function_call_arguments.delta\"") {
+                    outputEvents += 1
+                } else if data.contains("\"response.completed\"") {
+                    readUsage((parse(data)?["response"] as? [String: Any])?["usage"] as? [String: Any])
+                }
+            case .anthropic:
+                if data.contains("\"content_block_delta\"") {
+                    outputEvents += 1
+                } else if data.contains("\"message_start\"") {
+                    readUsage((parse(data)?["message"] as? [String: Any])?["usage"] as? [String: Any])
+                    completionTokens = nil
+                } else if data.contains("\"message_delta\"") {
+                    readUsage(parse(data)?["usage"] as? [String: Any])
+                }
+            case .openaiEmbeddings:
+                break
+            }
+        }
+        return true
+    }
+
+    private func parse(_ data: Substring) -> [String: Any]? {
+        try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any]
+    }
+
+    /// A chat chunk carries output when its delta has non-empty content, reasoning or a tool call.
+    static func hasChatOutput(_ data: Substring) -> Bool {
+        if data.contains("\"tool_calls\"") { return true }
+        for marker in ["\"content\":\"", "\"reasoning_content\":\""] {
+            if let range = data.range(of: marker), range.upperBound < data.endIndex, data[range.upperBound] != "\"" { return true }
+        }
+        return false
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import GRDB
+import Logging
+import Scheduler
+import ServiceLifecycle
+import Synchronization
+
+/// A channel's health change decided on the request path, written with the next batch.
+public struct ChannelHealthChange: Sendable {
+    public var channelId: Int64
+    public var autoDisable: Bool
+    public var failureStreak: Int
+    public var reason: String?
+
+    public init(channelId: Int64, autoDisable: Bool, failureStreak: Int, reason: String?) {
+        self.channelId = channelId
+        self.autoDisable = autoDisable
+        self.failureStreak = failureStreak
+        self.reason = reason
+    }
+}
+
+/// Takes request records off the request path and commits them in batches: a request never waits on a
+/// database write. A graceful shutdown flushes everything; a kill -9 loses at most what arrived in the last
+/// flush interval (plus the batch being written).
+public final class RecordWriter: Service {
+    private struct Pending {
+        var records: [RequestRecord] = []
+        var health: [Int64: ChannelHealthChange] = [:]
+    }
+
+    let db: AppDatabase
+    let flushInterval: Duration
+    let maxBatch: Int
+    let logger: Logger
+    private let pending = Mutex(Pending())
+    private let signal = WakeSignal()
+    /// Called after each commit with the records written (e.g. to add their cost to in-memory key spend).
+    let onCommit: @Sendable ([RequestRecord]) -> Void
+
+    public init(db: AppDatabase, flushInterval: Duration = .milliseconds(100), maxBatch: Int = 1000, logger: Logger,
+                onCommit: @escaping @Sendable ([RequestRecord]) -> Void = { _ in }) {
+        self.db = db
+        self.flushInterval = flushInterval
+        self.maxBatch = maxBatch
+        self.logger = logger
+        self.onCommit = onCommit
+    }
+
+    /// Queues a record; never blocks on the database.
+    public func submit(_ record: RequestRecord) {
+        let full = pending.withLock { p -> Bool in
+            p.records.append(record)
+            return p.records.count >= maxBatch
+        }
+        if full { signal.raise(.work) }
+    }
+
+    /// Queues a channel health change (the latest per channel wins).
+    public func submit(_ change: ChannelHealthChange) {
+        pending.withLock { $0.health[change.channelId] = change }
+        signal.raise(.work)
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                _ = await signal.wait(until: .now + flushInterval)
+                await flushLogging()
+            }
+        } onGracefulShutdown: {
+            self.signal.raise(.stop)
+        }
+        // Shutdown: write whatever is still queued.
+        await flushLogging()
+        logger.info("record writer flushed")
+    }
+
+    private func flushLogging() async {
+        do { try await flush() } catch {
+            logger.error("record flush failed; will retry", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Writes everything queued in one transaction; on failure the records stay queued.
+    public func flush() async throws {
+        let batch = pending.withLock { p -> Pending in
+            defer { p = Pending() }
+            return p
+        }
+        guard !batch.records.isEmpty || !batch.health.isEmpty else { return }
+        do {
+            try await db.pool.write { db in try Self.write(batch.records, batch.health.values, in: db) }
+        } catch {
+            pending.withLock { p in
+                p.records.insert(contentsOf: batch.records, at: 0)
+                for (id, change) in batch.health where p.health[id] == nil { p.health[id] = change }
+            }
+            throw error
+        }
+        if !batch.records.isEmpty { onCommit(batch.records) }
+    }
+
+    static func write(_ records: [RequestRecord], _ health: some Sequence<ChannelHealthChange>, in db: Database) throws {
+        for record in records {
+            var trace = record.trace
+            // A retried flush after a crash-free failure must not insert twice: request ids are unique.
+            if try Trace.filter(Column("request_id") == trace.requestId).fetchCount(db) > 0 { continue }
+            try trace.insert(db)
+            if var payload = record.payload, let traceId = trace.id {
+                payload.traceId = traceId
+                try payload.insert(db)
+            }
+            if var usage = record.usage {
+                try usage.insert(db)
+                try db.execute(sql: "UPDATE api_keys SET used = used + ? WHERE id = ?", arguments: [usage.cost, usage.keyId])
+            }
+        }
+        for change in health {
+            if change.autoDisable {
+                // Only an enabled channel is auto-disabled: an operator's decision is never overwritten.
+                try db.execute(sql: """
+                    UPDATE channels SET status = 'auto_disabled', status_reason = ?, failure_streak = ?, updated_at = ?
+                    WHERE id = ? AND status = 'enabled'
+                    """, arguments: [change.reason, change.failureStreak, SystemJobClock().nowMillis(), change.channelId])
+            } else {
+                try db.execute(sql: "UPDATE channels SET failure_streak = ? WHERE id = ?", arguments: [change.failureStreak, change.channelId])
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Gateway
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MockUpstream
+import NIOCore
+import Prometheus
+import Scheduler
+import ServiceLifecycle
+import Store
+import Synchronization
+import Testing
+
+/// A mock upstream on a real loopback port, for the length of a test.
+final class MockUpstreamHandle: Sendable {
+    let script: MockScript
+    let port: Int
+    private let task: Task<Void, any Error>
+
+    private init(script: MockScript, port: Int, task: Task<Void, any Error>) {
+        self.script = script
+        self.port = port
+        self.task = task
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    static func start() async throws -> MockUpstreamHandle {
+        let script = MockScript()
+        let bound = Mutex<Int?>(nil)
+        let app = Application(
+            router: MockUpstreamServer(script: script).router(),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in bound.withLock { $0 = channel.localAddress?.port } },
+            logger: Logger(label: "mock") { _ in SwiftLogNoOpLogHandler() })
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while bound.withLock({ $0 }) == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        guard let port = bound.withLock({ $0 }) else { throw CancellationError() }
+        return MockUpstreamHandle(script: script, port: port, task: task)
+    }
+
+    deinit { task.cancel() }
+}
+
+/// A gateway on a fresh database with a user, a key and the mock upstream as its channels.
+final class RelayFixture: @unchecked Sendable {  // set up once, then read by the test only
+    let dir: String
+    let db: AppDatabase
+    let deps: GatewayDependencies
+    let options: GatewayOptions
+    let app: Application<RouterResponder<GatewayContext>>
+    let mock: MockUpstreamHandle
+    static let adminToken = "sya_admin_test_token"
+    static let upstreamKey = "sk-upstream-SECRET-0123456789abcdef"
+    var clientKey = ""
+    var userId: Int64 = 0
+    var keyId: Int64 = 0
+
+    init(relay: RelayOptions = RelayOptions(autoDisableAfter: 3)) async throws {
+        dir = NSTemporaryDirectory() + "switchyard-relay-" + UUID().uuidString
+        db = try AppDatabase.open(dataDir: dir)
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        options = GatewayOptions(adminToken: Self.adminToken, relay: relay)
+        deps = GatewayDependencies(
+            db: db, driver: SQLiteQueue(pool: db.pool), registry: PrometheusCollectorRegistry(),
+            secrets: SecretBox(key: SymmetricKey(size: .bits256)), payloadBox: nil, options: options, logger: logger)
+        app = Application(router: GatewayApp.router(deps, options: options))
+        mock = try await MockUpstreamHandle.start()
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// Runs `body` with a client of the gateway (in-process router; upstream calls go over real loopback).
+    func test(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
+        do {
+            try await app.test(.router) { client in try await body(client) }
+        } catch {
+            await deps.shutdown()
+            throw error
+        }
+        await deps.shutdown()
+    }
+
+    // MARK: Setup through the control plane
+
+    static let admin: HTTPFields = [.authorization: "Bearer \(adminToken)", .contentType: "application/json"]
+
+    @discardableResult
+    func api(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: [String: Any]? = nil,
+             expect status: HTTPResponse.Status? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+        let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
+        let response = try await client.execute(uri: uri, method: method, headers: Self.admin, body: data.map { ByteBuffer(bytes: $0) })
+        if let status { #expect(response.status == status, "\(String(buffer: response.body))", sourceLocation: sourceLocation) }
+        return (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:]
+    }
+
+    /// A user with quota, a key, and one channel per entry of `channels` pointing at the mock.
+    func setUp(_ client: any TestClientProtocol, channels: [[String: Any]] = [[:]], userQuota: Int64? = nil,
+               keyQuota: Int64? = nil, keyModels: [String]? = nil) async throws -> [Int64] {
+        var user: [String: Any] = ["name": "alice"]
+        if let userQuota { user["quota"] = userQuota }
+        userId = try await api(client, .post, "/api/users", user, expect: .created)["id"] as! Int64
+        var key: [String: Any] = ["user_id": userId, "name": "k1"]
+        if let keyQuota { key["quota"] = keyQuota }
+        if let keyModels { key["models"] = keyModels }
+        let created = try await api(client, .post, "/api/keys", key, expect: .created)
+        clientKey = created["key"] as! String
+        keyId = created["id"] as! Int64
+        var ids: [Int64] = []
+        for (index, overrides) in channels.enumerated() {
+            var channel: [String: Any] = ["name": "ch\(index)", "type": "openai", "base_url": mock.baseURL, "api_key": Self.upstreamKey,
+                                          "models": ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"]]
+            for (k, v) in overrides { channel[k] = v }
+            ids.append(try await api(client, .post, "/api/channels", channel, expect: .created)["id"] as! Int64)
+        }
+        return ids
+    }
+
+    var clientHeaders: HTTPFields { [.authorization: "Bearer \(clientKey)", .contentType: "application/json"] }
+
+    func post(_ client: any TestClientProtocol, _ uri: String, _ body: [String: Any], headers: HTTPFields? = nil) async throws -> TestResponse {
+        let data = try JSONSerialization.data(withJSONObject: body)
+        return try await client.execute(uri: uri, method: .post, headers: headers ?? clientHeaders, body: ByteBuffer(bytes: data))
+    }
+
+    /// Writes queued records now and returns every usage log and trace.
+    func flushed() async throws -> (usage: [UsageLog], traces: [Trace]) {
+        try await deps.writer.flush()
+        return try await db.pool.read { db in (try UsageLog.fetchAll(db), try Trace.fetchAll(db)) }
+    }
+}
+
+func chatBody(model: String = "gpt-4o-mini", stream: Bool = false, includeUsage: Bool? = nil) -> [String: Any] {
+    var body: [String: Any] = ["model": model, "messages": [["role": "user", "content": "Say hello"]]]
+    if stream { body["stream"] = true }
+    if let includeUsage { body["stream_options"] = ["include_usage": includeUsage] }
+    return body
+}
+
+func jsonObject(_ response: TestResponse) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:]
+}
