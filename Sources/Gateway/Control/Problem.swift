@@ -57,6 +57,8 @@ public struct Problem: HTTPResponseError, Codable, Sendable {
             }
         case let error as HTTPError:
             return Problem(error.status, error.body ?? error.status.reasonPhrase)
+        case let error as any HTTPResponseError where error.status == .contentTooLarge:
+            return Problem(.contentTooLarge, "request body too large")
         case is DecodingError:
             return Problem(.badRequest, "malformed JSON body: \(describe(error as! DecodingError))")
         default:

@@ -29,6 +29,7 @@ struct RelayError: Error, Sendable, CustomStringConvertible {
         case let error as RelayError: return error
         case let error as HTTPError where error.status == .contentTooLarge: return .tooLarge("request body too large")
         case let error as HTTPError: return RelayError(status: error.status, message: error.body ?? error.status.reasonPhrase)
+        case let error as any HTTPResponseError where error.status == .contentTooLarge: return .tooLarge("request body too large")
         default: return RelayError(status: .internalServerError, message: "internal error")
         }
     }

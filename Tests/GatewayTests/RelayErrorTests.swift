@@ -1,0 +1,78 @@
+import Foundation
+import Gateway
+import HTTPTypes
+import HummingbirdTesting
+import MockUpstream
+import NIOCore
+import Testing
+
+/// Every error status of the data plane, in the caller's protocol: OpenAI error JSON on /v1, Anthropic on /anthropic.
+@Suite struct RelayErrorTests {
+    enum Proto: String, CaseIterable, Sendable { case openai, anthropic }
+
+    func send(_ f: RelayFixture, _ client: any TestClientProtocol, _ proto: Proto, key: String?, body: [String: Any]? = nil,
+              raw: String? = nil, model: String = "gpt-4o-mini") async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let key { headers[proto == .openai ? .authorization : .init("x-api-key")!] = proto == .openai ? "Bearer \(key)" : key }
+        let payload: [String: Any] = body ?? (proto == .openai
+            ? chatBody(model: model)
+            : ["model": model, "max_tokens": 16, "messages": [["role": "user", "content": "hi"]]])
+        let bytes = try raw.map { ByteBuffer(string: $0) } ?? ByteBuffer(bytes: JSONSerialization.data(withJSONObject: payload))
+        let uri = proto == .openai ? "/v1/chat/completions" : "/anthropic/v1/messages"
+        return try await client.execute(uri: uri, method: .post, headers: headers, body: bytes)
+    }
+
+    func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, _ proto: Proto, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(response.status == status, "\(String(buffer: response.body))", sourceLocation: sourceLocation)
+        #expect(response.headers[.init("X-Request-Id")!] != nil, sourceLocation: sourceLocation)
+        let json = jsonObject(response)
+        switch proto {
+        case .openai:
+            let error = json["error"] as? [String: Any]
+            #expect(error?["message"] is String && error?["type"] is String, "\(json)", sourceLocation: sourceLocation)
+        case .anthropic:
+            #expect(json["type"] as? String == "error", "\(json)", sourceLocation: sourceLocation)
+            let error = json["error"] as? [String: Any]
+            #expect(error?["message"] is String && error?["type"] is String, sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Channels for both protocols serving the same model, so every case runs against both.
+    func channels(_ f: RelayFixture) -> [[String: Any]] {
+        [["models": ["gpt-4o-mini"]], ["type": "anthropic", "models": ["gpt-4o-mini"], "name": "anthropic"]]
+    }
+
+    @Test(arguments: Proto.allCases) func clientErrors(_ proto: Proto) async throws {
+        let f = try await RelayFixture(relay: RelayOptions(maxBodyBytes: 4096))
+        try await f.test { client in
+            _ = try await f.setUp(client, channels: channels(f), keyModels: ["gpt-4o-mini", "nonexistent-model"])
+            expectError(try await send(f, client, proto, key: nil), .unauthorized, proto)
+            expectError(try await send(f, client, proto, key: "sk-wrong"), .unauthorized, proto)
+            expectError(try await send(f, client, proto, key: f.clientKey, raw: "{not json"), .badRequest, proto)
+            expectError(try await send(f, client, proto, key: f.clientKey, body: ["messages": []]), .badRequest, proto)
+            let huge = String(repeating: "x", count: 10_000)
+            expectError(try await send(f, client, proto, key: f.clientKey, raw: #"{"model":"gpt-4o-mini","pad":"\#(huge)"}"#), .contentTooLarge, proto)
+            expectError(try await send(f, client, proto, key: f.clientKey, model: "gpt-4o"), .forbidden, proto)
+            expectError(try await send(f, client, proto, key: f.clientKey, model: "nonexistent-model"), .notFound, proto)
+            try await f.api(client, .patch, "/api/keys/\(f.keyId)", ["status": "disabled"], expect: .ok)
+            expectError(try await send(f, client, proto, key: f.clientKey), .forbidden, proto)
+        }
+    }
+
+    @Test(arguments: Proto.allCases) func quotaUpstreamAndAvailabilityErrors(_ proto: Proto) async throws {
+        let f = try await RelayFixture(relay: RelayOptions(maxAttempts: 2, autoDisableAfter: 100))
+        try await f.test { client in
+            let ids = try await f.setUp(client, channels: channels(f), keyQuota: 1)
+            try await f.api(client, .put, "/api/models/gpt-4o-mini", ["input_price": 1_000_000, "output_price": 1_000_000], expect: .ok)
+            f.mock.script.replace([FaultRule(fault: Fault(status: 500))])
+            expectError(try await send(f, client, proto, key: f.clientKey), .badGateway, proto)
+            f.mock.script.replace([])
+            #expect(try await send(f, client, proto, key: f.clientKey).status == .ok)
+            _ = try await f.flushed()
+            expectError(try await send(f, client, proto, key: f.clientKey), .tooManyRequests, proto)
+            try await f.api(client, .patch, "/api/keys/\(f.keyId)", ["quota": 1_000_000], expect: .ok)
+            for id in ids { try await f.api(client, .patch, "/api/channels/\(id)", ["status": "disabled"], expect: .ok) }
+            expectError(try await send(f, client, proto, key: f.clientKey), .serviceUnavailable, proto)
+        }
+    }
+}
