@@ -16,6 +16,7 @@ struct StreamRelay: Sendable {
 
     func run(_ writer: inout any ResponseBodyWriter) async throws {
         var meter = answered.meter
+        var converter = answered.converter
         var trace = self.trace
         var clientGone = false
         var upstreamCut = false
@@ -32,8 +33,10 @@ struct StreamRelay: Sendable {
             }
             guard let chunk else { break }
             out = meter.feed(chunk)
+            if converter != nil { out = converter!.feed(chunk) }
         }
-        let rest = meter.finish()
+        var rest = meter.finish()
+        if converter != nil && !upstreamCut { rest = ByteBuffer(string: converter!.finish()) }
         if !clientGone && rest.readableBytes > 0 { try? await writer.write(rest) }
         trace.latencyMs = (ContinuousClock.now - call.started).milliseconds
         if clientGone { trace.status = 499; trace.error = "client closed the stream" }
@@ -48,8 +51,15 @@ struct StreamRelay: Sendable {
 extension RelayController {
     /// One attempt against one channel. Returns `.answered` only once the client can be given something.
     func send(_ call: Call, channel: RelayChannel, upstreamKey: String) async throws -> AttemptOutcome {
+        // An Anthropic client on an OpenAI channel is converted both ways; everything else passes through.
+        let convert = call.endpoint == .messages && channel.type == .openai
+        let upstreamModel = channel.upstreamModel(for: call.model)
         var body = call.body
-        body["model"] = channel.upstreamModel(for: call.model)
+        if convert {
+            body = AnthropicBridge.chatRequest(call.body, upstreamModel: upstreamModel)
+        } else {
+            body["model"] = upstreamModel
+        }
         let data = try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes])
         var headers: [(String, String)] = [("content-type", "application/json"), ("accept", call.stream ? "text/event-stream" : "application/json")]
         switch channel.type {
@@ -58,22 +68,26 @@ extension RelayController {
             headers.append(("x-api-key", upstreamKey))
             headers.append(("anthropic-version", call.anthropicVersion ?? "2023-06-01"))
         }
-        let request = UpstreamRequest(url: Self.upstreamURL(channel.baseURL, call.endpoint.upstreamPath), headers: headers,
-                                      body: ByteBuffer(bytes: data))
+        let path = convert ? RelayEndpoint.chat.upstreamPath : call.endpoint.upstreamPath
+        let request = UpstreamRequest(url: Self.upstreamURL(channel.baseURL, path), headers: headers, body: ByteBuffer(bytes: data))
         let response = try await transport.send(request, firstByteTimeout: options.firstByteTimeout)
         switch response.status {
         case 200..<300:
             break
         case 400, 413, 415, 422:
-            let body = try await response.body.collect(upTo: 1 << 20)
-            return .clientError(status: response.status, body: body, contentType: response.contentType ?? "application/json")
+            var body = try await response.body.collect(upTo: 1 << 20)
+            if convert {
+                body = ByteBuffer(string: AnthropicBridge.jsonText(AnthropicBridge.error(fromOpenAI: String(buffer: body), status: response.status)))
+            }
+            return .clientError(status: response.status, body: body, contentType: convert ? "application/json" : response.contentType ?? "application/json")
         default:
             let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
             return .failed("upstream answered \(response.status)\(Self.errorHint(body))")
         }
         let contentType = response.contentType ?? (call.stream ? "text/event-stream" : "application/json")
-        var meter = UsageMeter(format: call.endpoint.format, stripUsageChunk: call.stripUsage)
+        var meter = UsageMeter(format: convert ? .openaiChat : call.endpoint.format, stripUsageChunk: call.stripUsage)
         if call.stream && contentType.hasPrefix("text/event-stream") {
+            var converter = convert ? AnthropicStreamConverter(model: call.model) : nil
             // Hold the stream's preamble until the first output (or its end): an upstream that dies before
             // producing anything can still fail over, since the client has not seen a byte.
             var ready = ByteBuffer()
@@ -81,16 +95,21 @@ extension RelayController {
             while !meter.sawOutput && ready.readableBytes < 64 << 10 {
                 guard let chunk = try await response.body.next() else { ended = true; break }
                 var out = meter.feed(chunk)
+                if converter != nil { out = converter!.feed(chunk) }
                 ready.writeBuffer(&out)
             }
             if ended && ready.readableBytes == 0 && !meter.sawOutput { return .failed("stream ended before any data") }
-            return .answered(Answered(status: response.status, contentType: contentType, body: ready, stream: ended ? nil : response.body,
-                                      meter: meter, firstByteAt: .now, streamed: true))
+            return .answered(Answered(status: response.status, contentType: "text/event-stream", body: ready,
+                                      stream: ended ? nil : response.body, meter: meter, firstByteAt: .now, streamed: true,
+                                      converter: converter))
         }
-        let whole = try await response.body.collect(upTo: options.maxResponseBytes)
+        var whole = try await response.body.collect(upTo: options.maxResponseBytes)
         guard meter.readBody(whole) else { return .failed("upstream answered \(response.status) with a body that is not JSON") }
-        return .answered(Answered(status: response.status, contentType: contentType, body: whole, stream: nil, meter: meter,
-                                  firstByteAt: .now, streamed: false))
+        if convert, let chat = try? JSONSerialization.jsonObject(with: Data(buffer: whole)) as? [String: Any] {
+            whole = ByteBuffer(string: AnthropicBridge.jsonText(AnthropicBridge.message(from: chat, model: call.model)))
+        }
+        return .answered(Answered(status: response.status, contentType: convert ? "application/json" : contentType, body: whole,
+                                  stream: nil, meter: meter, firstByteAt: .now, streamed: false, converter: nil))
     }
 
     /// Builds the client's response and, when it is done, the request's record.
@@ -104,6 +123,9 @@ extension RelayController {
             var body = answered.body
             if answered.streamed {
                 var rest = meter.finish()
+                if var converter = answered.converter {
+                    rest = ByteBuffer(string: converter.finish())
+                }
                 body.writeBuffer(&rest)
             }
             trace.latencyMs = (ContinuousClock.now - call.started).milliseconds

@@ -103,10 +103,10 @@ struct RelayController: Sendable {
 
     /// Tries candidates in order; a failure before the client saw a byte moves on to the next one.
     private func attempt(_ call: Call, trace: inout Trace) async throws -> Response {
-        let native: RelayChannel.Kind = call.endpoint == .messages ? .anthropic : .openai
         let (all, known) = state.candidates(for: call.model)
         guard known else { throw RelayError.notFound("model \(call.model) does not exist or no channel serves it") }
-        let candidates = all.filter { $0.0.type == native }
+        // Anthropic clients can use either channel type (OpenAI ones through conversion); OpenAI clients use OpenAI channels.
+        let candidates = call.endpoint == .messages ? all : all.filter { $0.0.type == .openai }
         guard !candidates.isEmpty else { throw RelayError.unavailable("no channel is available for model \(call.model)") }
         var lastError = "no attempt made"
         for (channel, upstreamKey) in candidates.prefix(options.maxAttempts) {
@@ -156,5 +156,7 @@ struct RelayController: Sendable {
         var firstByteAt: ContinuousClock.Instant
         /// Whether the body is SSE that went through the meter's stream path.
         var streamed: Bool
+        /// Set when an OpenAI stream is turned into Anthropic events for the client.
+        var converter: AnthropicStreamConverter?
     }
 }
