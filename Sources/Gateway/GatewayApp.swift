@@ -43,7 +43,7 @@ public struct GatewayDependencies: Sendable {
         self.payloadBox = payloadBox
         let state = GatewayState(db: db, secrets: secrets, autoDisableAfter: options.relay.autoDisableAfter, logger: logger)
         self.state = state
-        writer = RecordWriter(db: db, logger: logger) { records in state.addSpend(records) }
+        writer = RecordWriter(db: db, payloadBox: payloadBox, logger: logger) { records in state.addSpend(records) }
         transport = AsyncHTTPClientTransport(connectTimeout: options.relay.connectTimeout)
     }
 
@@ -58,7 +58,8 @@ public enum GatewayApp {
         router.add(middleware: EdgeMiddleware())
         let clock = deps.driver.clock
         HealthController<GatewayContext>(driver: deps.driver, registry: deps.registry, role: options.role).register(on: router)
-        RelayController(state: deps.state, transport: deps.transport, writer: deps.writer, options: options.relay, clock: clock)
+        RelayController(state: deps.state, transport: deps.transport, writer: deps.writer, options: options.relay, clock: clock,
+                        capture: options.relay.capturePayloads && deps.payloadBox != nil)
             .register(on: router)
         let api = router.group("api").add(middleware: AdminAuthMiddleware(token: options.adminToken))
         JobsController<GatewayContext>(driver: deps.driver).register(on: api)

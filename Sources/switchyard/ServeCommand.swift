@@ -55,6 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for an upstream's first byte (env SWITCHYARD_FIRST_BYTE_TIMEOUT).")
     var firstByteTimeout: Double = Env.double("SWITCHYARD_FIRST_BYTE_TIMEOUT", 120)
 
+    @Flag(help: "Capture request/response bodies, sealed with SWITCHYARD_PAYLOAD_KEY (env SWITCHYARD_CAPTURE_PAYLOADS=1).")
+    var capturePayloads = Env.string("SWITCHYARD_CAPTURE_PAYLOADS", "0") == "1"
+
+    @Option(help: "Each captured body is cut at this many bytes (env SWITCHYARD_MAX_PAYLOAD_BYTES).")
+    var maxPayloadBytes: Int = Env.int("SWITCHYARD_MAX_PAYLOAD_BYTES", 64 << 10)
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (env SWITCHYARD_LOG_LEVEL).")
     var logLevel: Logger.Level = Logger.Level(rawValue: Env.string("SWITCHYARD_LOG_LEVEL", "info")) ?? .info
 
@@ -124,6 +130,9 @@ struct ServeCommand: AsyncParsableCommand {
         if role != .worker {
             let secrets = try SecretBox.load(environment: Env.optional("SWITCHYARD_SECRET_KEY"), dataDir: database.dataDir)
             let payloadBox = try Env.optional("SWITCHYARD_PAYLOAD_KEY").map { try SecretBox(base64: $0, name: "SWITCHYARD_PAYLOAD_KEY") }
+            if capturePayloads && payloadBox == nil {
+                throw StoreError.invalid("--capture-payloads needs SWITCHYARD_PAYLOAD_KEY (32 bytes, base64)")
+            }
             let token = try AdminToken.load(environment: Env.optional("SWITCHYARD_ADMIN_TOKEN"), dataDir: database.dataDir)
             switch (token.path, token.generated) {
             case (nil, _): printNow("admin token: from SWITCHYARD_ADMIN_TOKEN")
@@ -132,7 +141,8 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let relay = RelayOptions(
                 maxBodyBytes: maxBodyBytes, firstByteTimeout: .milliseconds(Int64(firstByteTimeout * 1000)),
-                maxAttempts: maxAttempts, autoDisableAfter: autoDisableAfter)
+                maxAttempts: maxAttempts, autoDisableAfter: autoDisableAfter, capturePayloads: capturePayloads,
+                maxPayloadBytes: maxPayloadBytes)
             let options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue, relay: relay)
             let deps = GatewayDependencies(db: db, driver: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,
                                            options: options, logger: logger)

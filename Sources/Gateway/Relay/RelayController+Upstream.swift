@@ -22,7 +22,15 @@ struct StreamRelay: Sendable {
         var upstreamCut = false
         // The first bytes were metered while the attempt waited for output.
         var out = answered.body
+        var captured: ByteBuffer? = call.capturedRequest == nil ? nil : ByteBuffer()
+        var truncated = false
+        let cap = controller.options.maxPayloadBytes
         while !clientGone {
+            if captured != nil && out.readableBytes > 0 {
+                let room = cap - captured!.readableBytes
+                if out.readableBytes > room { truncated = true }
+                if room > 0, var slice = out.getSlice(at: out.readerIndex, length: min(room, out.readableBytes)) { captured!.writeBuffer(&slice) }
+            }
             if out.readableBytes > 0 {
                 do { try await writer.write(out) } catch { clientGone = true; break }
             }
@@ -41,7 +49,8 @@ struct StreamRelay: Sendable {
         trace.latencyMs = (ContinuousClock.now - call.started).milliseconds
         if clientGone { trace.status = 499; trace.error = "client closed the stream" }
         if upstreamCut { trace.status = 502; trace.error = "upstream stream cut" }
-        controller.record(call, trace: trace, meter: meter, channel: channel, cut: clientGone || upstreamCut)
+        controller.record(call, trace: trace, meter: meter, channel: channel, cut: clientGone || upstreamCut,
+                          response: captured, responseTruncated: truncated)
         // An upstream cut is passed on as a cut: the client must not mistake a partial answer for a whole one.
         if upstreamCut { throw RelayError.badGateway("upstream stream cut") }
         if !clientGone { try await writer.finish(nil) }
@@ -129,7 +138,9 @@ extension RelayController {
                 body.writeBuffer(&rest)
             }
             trace.latencyMs = (ContinuousClock.now - call.started).milliseconds
-            record(call, trace: trace, meter: meter, channel: channel, cut: false)
+            record(call, trace: trace, meter: meter, channel: channel, cut: false,
+                   response: body.getSlice(at: body.readerIndex, length: min(body.readableBytes, options.maxPayloadBytes)),
+                   responseTruncated: body.readableBytes > options.maxPayloadBytes)
             return Response(status: .init(code: answered.status), headers: headers, body: .init(byteBuffer: body))
         }
         let relay = StreamRelay(controller: self, call: call, answered: answered, stream: stream, channel: channel, trace: trace)
@@ -139,7 +150,8 @@ extension RelayController {
 
     /// Hands the trace and, when billable, the usage log to the writer.
     /// Billing: no output means no charge; a cut stream is billed for what was delivered.
-    func record(_ call: Call, trace: Trace, meter: UsageMeter, channel: RelayChannel, cut: Bool) {
+    func record(_ call: Call, trace: Trace, meter: UsageMeter, channel: RelayChannel, cut: Bool, response: ByteBuffer?,
+                responseTruncated: Bool) {
         var trace = trace
         var usage: UsageLog?
         if meter.sawOutput || (call.endpoint == .embeddings && trace.status < 300) {
@@ -152,7 +164,14 @@ extension RelayController {
             usage = UsageLog(requestId: trace.requestId, userId: trace.userId!, keyId: trace.keyId!, channelId: channel.id,
                              model: call.model, promptTokens: prompt, completionTokens: completion, cost: cost, createdAt: trace.createdAt)
         }
-        writer.submit(RequestRecord(trace: trace, usage: usage, payload: nil))
+        var payload: CapturedPayload?
+        if let request = call.capturedRequest {
+            payload = CapturedPayload(
+                request: Data(buffer: request), response: response.map { Data(buffer: $0) } ?? Data(),
+                requestTruncated: call.requestBytes > request.readableBytes, responseTruncated: responseTruncated,
+                expiresAt: trace.createdAt + options.payloadRetention.milliseconds)
+        }
+        writer.submit(RequestRecord(trace: trace, usage: usage, payload: payload))
     }
 
     // MARK: Auth

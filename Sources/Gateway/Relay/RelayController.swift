@@ -14,6 +14,8 @@ struct RelayController: Sendable {
     let writer: RecordWriter
     let options: RelayOptions
     let clock: any JobClock
+    /// Whether bodies are captured (enabled and a payload key configured).
+    let capture: Bool
 
     func register(on router: Router<GatewayContext>) {
         router.post("v1/chat/completions") { request, context in try await relay(request, context, .chat) }
@@ -62,7 +64,7 @@ struct RelayController: Sendable {
                 body["stream_options"] = streamOptions
             }
             let call = Call(endpoint: endpoint, key: key, model: model, body: body, stream: stream,
-                            requestBytes: bytes.readableBytes, stripUsage: stream && endpoint == .chat && !clientWantsUsage,
+                            requestBytes: bytes.readableBytes, capturedRequest: capture ? bytes.getSlice(at: bytes.readerIndex, length: min(bytes.readableBytes, options.maxPayloadBytes)) : nil, stripUsage: stream && endpoint == .chat && !clientWantsUsage,
                             anthropicVersion: request.headers[.anthropicVersion], started: started)
             return try await attempt(call, trace: &trace)
         } catch {
@@ -83,12 +85,15 @@ struct RelayController: Sendable {
         let body: [String: Any]
         let stream: Bool
         let requestBytes: Int
+        /// The request body up to the payload cap, when payloads are captured.
+        let capturedRequest: ByteBuffer?
         let stripUsage: Bool
         let anthropicVersion: String?
         let started: ContinuousClock.Instant
 
         init(endpoint: RelayEndpoint, key: APIKey, model: String, body: [String: Any], stream: Bool, requestBytes: Int,
-             stripUsage: Bool, anthropicVersion: String?, started: ContinuousClock.Instant) {
+             capturedRequest: ByteBuffer?, stripUsage: Bool, anthropicVersion: String?, started: ContinuousClock.Instant) {
+            self.capturedRequest = capturedRequest
             self.endpoint = endpoint
             self.key = key
             self.model = model

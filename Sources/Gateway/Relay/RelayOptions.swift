@@ -13,12 +13,22 @@ public struct RelayOptions: Sendable {
     public var autoDisableAfter: Int
     /// How long traces are kept (the purge job reads `expires_at`).
     public var traceRetention: Duration
+    /// Capture request and response bodies (sealed with the payload key).
+    public var capturePayloads: Bool
+    /// Each captured body is cut at this size and flagged truncated.
+    public var maxPayloadBytes: Int
+    /// How long captured payloads are kept.
+    public var payloadRetention: Duration
 
     public init(
         maxBodyBytes: Int = 8 << 20, maxResponseBytes: Int = 64 << 20, connectTimeout: Duration = .seconds(5),
         firstByteTimeout: Duration = .seconds(120), maxAttempts: Int = 3, autoDisableAfter: Int = 5,
-        traceRetention: Duration = .seconds(30 * 86400)
+        traceRetention: Duration = .seconds(30 * 86400), capturePayloads: Bool = false, maxPayloadBytes: Int = 64 << 10,
+        payloadRetention: Duration = .seconds(7 * 86400)
     ) {
+        self.capturePayloads = capturePayloads
+        self.maxPayloadBytes = maxPayloadBytes
+        self.payloadRetention = payloadRetention
         self.maxBodyBytes = maxBodyBytes
         self.maxResponseBytes = maxResponseBytes
         self.connectTimeout = connectTimeout

@@ -33,14 +33,17 @@ public final class RecordWriter: Service {
     let flushInterval: Duration
     let maxBatch: Int
     let logger: Logger
+    /// Seals captured payloads; without it payloads are dropped.
+    let payloadBox: SecretBox?
     private let pending = Mutex(Pending())
     private let signal = WakeSignal()
     /// Called after each commit with the records written (e.g. to add their cost to in-memory key spend).
     let onCommit: @Sendable ([RequestRecord]) -> Void
 
-    public init(db: AppDatabase, flushInterval: Duration = .milliseconds(100), maxBatch: Int = 1000, logger: Logger,
-                onCommit: @escaping @Sendable ([RequestRecord]) -> Void = { _ in }) {
+    public init(db: AppDatabase, payloadBox: SecretBox? = nil, flushInterval: Duration = .milliseconds(100), maxBatch: Int = 1000,
+                logger: Logger, onCommit: @escaping @Sendable ([RequestRecord]) -> Void = { _ in }) {
         self.db = db
+        self.payloadBox = payloadBox
         self.flushInterval = flushInterval
         self.maxBatch = maxBatch
         self.logger = logger
@@ -90,7 +93,8 @@ public final class RecordWriter: Service {
         }
         guard !batch.records.isEmpty || !batch.health.isEmpty else { return }
         do {
-            try await db.pool.write { db in try Self.write(batch.records, batch.health.values, in: db) }
+            let sealed = try batch.records.map { record in try record.payload.flatMap { try seal($0) } }
+            try await db.pool.write { db in try Self.write(batch.records, sealed, batch.health.values, in: db) }
         } catch {
             pending.withLock { p in
                 p.records.insert(contentsOf: batch.records, at: 0)
@@ -101,13 +105,23 @@ public final class RecordWriter: Service {
         if !batch.records.isEmpty { onCommit(batch.records) }
     }
 
-    static func write(_ records: [RequestRecord], _ health: some Sequence<ChannelHealthChange>, in db: Database) throws {
-        for record in records {
+    /// Seals a captured payload (the trace id is filled in when the trace row exists).
+    private func seal(_ captured: CapturedPayload) throws -> Payload? {
+        guard let box = payloadBox else { return nil }
+        return Payload(
+            traceId: 0, requestSealed: try box.seal(captured.request), responseSealed: try box.seal(captured.response),
+            requestTruncated: captured.requestTruncated, responseTruncated: captured.responseTruncated,
+            bytes: Int64(captured.request.count + captured.response.count), expiresAt: captured.expiresAt)
+    }
+
+    static func write(_ records: [RequestRecord], _ payloads: [Payload?], _ health: some Sequence<ChannelHealthChange>, in db: Database) throws {
+        for (record, payload) in zip(records, payloads) {
             var trace = record.trace
             // A retried flush after a crash-free failure must not insert twice: request ids are unique.
             if try Trace.filter(Column("request_id") == trace.requestId).fetchCount(db) > 0 { continue }
+            trace.hasPayload = payload != nil
             try trace.insert(db)
-            if var payload = record.payload, let traceId = trace.id {
+            if var payload, let traceId = trace.id {
                 payload.traceId = traceId
                 try payload.insert(db)
             }
