@@ -79,13 +79,14 @@ func withPool(
     @Test func retryWindowEndsRetriesBeforeMaxAttempts() async throws {
         let t = try TempDatabase()
         let handler = ClosureJob(kind: "fail") { _ in throw JobError.retryAfter(.milliseconds(300), "upstream 503") }
-        let until = t.clock.nowMillis() + 700
+        // Room for at least one retry even if the first attempt starts late on a loaded machine.
+        let until = t.clock.nowMillis() + 1500
         let id = try await t.queue.enqueue([NewJob(kind: "fail", maxAttempts: 100, retryUntil: until)])[0].id
         try await withPool(t.queue, [handler], options: WorkerOptions(pollInterval: .milliseconds(20))) { _ in
             #expect(await eventually { try await t.queue.state(id) == .discarded })
         }
         let row = try #require(try await t.queue.job(id: id))
-        #expect(row.attempt >= 2 && row.attempt <= 3)
+        #expect(row.attempt >= 2 && row.attempt <= 6, "the window, not max_attempts (100), ended the retries")
     }
 
     @Test func handlerCanDiscardSnoozeAndCancel() async throws {
