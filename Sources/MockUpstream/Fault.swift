@@ -18,6 +18,8 @@ public struct Fault: Codable, Sendable, Equatable {
     public var missingModel: Bool?
     /// `/v1/responses` answers 404 as if the upstream did not support it.
     public var responsesUnsupported: Bool?
+    /// Error messages quote the API key received (as some upstreams do), to test that it is never passed on.
+    public var echoKey: Bool?
 
     enum CodingKeys: String, CodingKey {
         case status, times, cut
@@ -26,10 +28,12 @@ public struct Fault: Codable, Sendable, Equatable {
         case invalidJSON = "invalid_json"
         case missingModel = "missing_model"
         case responsesUnsupported = "responses_unsupported"
+        case echoKey = "echo_key"
     }
 
     public init(status: Int? = nil, retryAfter: Int? = nil, times: Int? = nil, delayMs: Int? = nil, cut: String? = nil,
-                invalidJSON: Bool? = nil, missingModel: Bool? = nil, responsesUnsupported: Bool? = nil) {
+                invalidJSON: Bool? = nil, missingModel: Bool? = nil, responsesUnsupported: Bool? = nil, echoKey: Bool? = nil) {
+        self.echoKey = echoKey
         self.status = status
         self.retryAfter = retryAfter
         self.times = times

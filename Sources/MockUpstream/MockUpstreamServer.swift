@@ -68,7 +68,8 @@ public struct MockUpstreamServer: Sendable {
         let fault = script.fault(key: key, model: model)
         if let delay = fault?.delayMs { try await Task.sleep(for: .milliseconds(delay)) }
         if let fault, let status = fault.status {
-            return Self.respond(status, MockBodies.error(status: status, anthropic: anthropic, message: "mock fault \(status)"), retryAfter: fault.retryAfter)
+            let message = fault.echoKey == true ? "Incorrect API key provided: \(key ?? "")" : "mock fault \(status)"
+            return Self.respond(status, MockBodies.error(status: status, anthropic: anthropic, message: message), retryAfter: fault.retryAfter)
         }
         if path == "/v1/responses", fault?.responsesUnsupported == true {
             return Self.respond(404, MockBodies.error(status: 404, anthropic: false, message: "Not Found: /v1/responses"))

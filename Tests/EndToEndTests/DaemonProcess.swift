@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Synchronization
 import Scheduler
 import Store
 import Testing
@@ -110,4 +111,12 @@ func httpGet(_ url: String) async throws -> (status: Int, body: String) {
     let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
     let body = try await response.body.collect(upTo: 16 << 20)
     return (Int(response.status.code), String(buffer: body))
+}
+
+/// A value shared between test tasks.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    var value: Value { mutex.withLock { $0 } }
+    func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
 }

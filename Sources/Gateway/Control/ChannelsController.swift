@@ -123,7 +123,9 @@ struct ChannelsController {
             let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
             result["status"] = response.status
             result["ok"] = (200..<300).contains(response.status)
-            if !(200..<300).contains(response.status) { result["error"] = "upstream answered \(response.status)" + RelayController.errorHint(text) }
+            if !(200..<300).contains(response.status) {
+                result["error"] = "upstream answered \(response.status)" + RelayController.redact(RelayController.errorHint(text), key: key)
+            }
         } catch {
             result["ok"] = false
             result["status"] = 0

@@ -85,13 +85,15 @@ extension RelayController {
             break
         case 400, 413, 415, 422:
             var body = try await response.body.collect(upTo: 1 << 20)
+            let text = String(buffer: body)
+            if text.contains(upstreamKey) { body = ByteBuffer(string: Self.redact(text, key: upstreamKey)) }
             if convert {
                 body = ByteBuffer(string: AnthropicBridge.jsonText(AnthropicBridge.error(fromOpenAI: String(buffer: body), status: response.status)))
             }
             return .clientError(status: response.status, body: body, contentType: convert ? "application/json" : response.contentType ?? "application/json")
         default:
             let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-            return .failed("upstream answered \(response.status)\(Self.errorHint(body))")
+            return .failed("upstream answered \(response.status)\(Self.redact(Self.errorHint(body), key: upstreamKey))")
         }
         let contentType = response.contentType ?? (call.stream ? "text/event-stream" : "application/json")
         var meter = UsageMeter(format: convert ? .openaiChat : call.endpoint.format, stripUsageChunk: call.stripUsage)
@@ -208,7 +210,14 @@ extension RelayController {
         return base + path
     }
 
-    /// The upstream's own error message, shortened: it helps operators and carries no key of ours.
+    /// Removes the channel's key, and anything shaped like a key, from an upstream's message.
+    static func redact(_ text: String, key: String) -> String {
+        var text = key.isEmpty ? text : text.replacingOccurrences(of: key, with: "[redacted]")
+        text = text.replacingOccurrences(of: #"(sk|key)-[A-Za-z0-9_\-\*\.]{6,}"#, with: "[redacted]", options: .regularExpression)
+        return text
+    }
+
+    /// The upstream's own error message, shortened (callers redact keys from it).
     static func errorHint(_ body: String) -> String {
         guard let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
               let error = json["error"] as? [String: Any], let message = error["message"] as? String else { return "" }

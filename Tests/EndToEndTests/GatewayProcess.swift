@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// A real daemon and a real mock upstream as child processes, driven over loopback HTTP.
+final class GatewayProcess: @unchecked Sendable {  // driven by one test at a time
+    let tmp: TempDir
+    let dataDir: String
+    let port: Int
+    let mockPort: Int
+    let adminToken = "sya_e2e_admin_token"
+    var daemon: DaemonProcess
+    let mock: DaemonProcess
+    var clientKey = ""
+    static let upstreamKey = "sk-upstream-E2E-SECRET-4242424242"
+    let extraArgs: [String]
+    let env: [String: String]
+
+    init(extraArgs: [String] = [], env: [String: String] = [:]) async throws {
+        tmp = try TempDir()
+        dataDir = tmp.path + "/data"
+        port = Int.random(in: 20000...29999)
+        mockPort = port + 10000
+        self.extraArgs = extraArgs
+        self.env = env
+        mock = try DaemonProcess(["mock-upstream", "--port", "\(mockPort)"], logDir: tmp.path, name: "mock")
+        daemon = try Self.startDaemon(tmp: tmp, dataDir: dataDir, port: port, token: adminToken, extraArgs: extraArgs, env: env, name: "daemon")
+        try await waitUntilUp()
+    }
+
+    static func startDaemon(tmp: TempDir, dataDir: String, port: Int, token: String, extraArgs: [String], env: [String: String],
+                            name: String) throws -> DaemonProcess {
+        var environment = env
+        environment["SWITCHYARD_ADMIN_TOKEN"] = token
+        return try DaemonProcess(["serve", "--data-dir", dataDir, "--port", "\(port)", "--log-level", "info"] + extraArgs,
+                                 environment: environment, logDir: tmp.path, name: name)
+    }
+
+    /// Starts the daemon again on the same data dir (after a kill or a stop).
+    func restart(name: String) async throws {
+        daemon = try Self.startDaemon(tmp: tmp, dataDir: dataDir, port: port, token: adminToken, extraArgs: extraArgs, env: env, name: name)
+        try await waitUntilUp()
+    }
+
+    func waitUntilUp() async throws {
+        let up = await eventually(timeout: .seconds(60)) {
+            let mockUp = (try? await self.request(.GET, "http://127.0.0.1:\(self.mockPort)/v1/models").status) == 200
+            let daemonUp = (try? await self.request(.GET, "\(self.base)/health").status) == 200
+            return mockUp && daemonUp
+        }
+        try #require(up, "daemon or mock did not come up: \(daemon.stderr.suffix(2000))")
+    }
+
+    var base: String { "http://127.0.0.1:\(port)" }
+    var mockBase: String { "http://127.0.0.1:\(mockPort)" }
+
+    struct Reply: Sendable {
+        let status: Int
+        let body: String
+        let headers: HTTPHeaders
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:] }
+    }
+
+    func request(_ method: HTTPMethod, _ url: String, json: Any? = nil, headers: [(String, String)] = []) async throws -> Reply {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let json {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 32 << 20)
+        return Reply(status: Int(response.status.code), body: String(buffer: body), headers: response.headers)
+    }
+
+    func admin(_ method: HTTPMethod, _ path: String, _ json: Any? = nil) async throws -> Reply {
+        try await request(method, base + path, json: json, headers: [("authorization", "Bearer \(adminToken)")])
+    }
+
+    func chat(stream: Bool = false, model: String = "gpt-4o-mini") async throws -> Reply {
+        var body: [String: Any] = ["model": model, "messages": [["role": "user", "content": "hello"]]]
+        if stream { body["stream"] = true }
+        return try await request(.POST, base + "/v1/chat/completions", json: body, headers: [("authorization", "Bearer \(clientKey)")])
+    }
+
+    /// A user, a key and one OpenAI channel to the mock plus one Anthropic channel.
+    func provision() async throws {
+        let user = try await admin(.POST, "/api/users", ["name": "e2e"])
+        try #require(user.status == 201, "\(user.body)")
+        let key = try await admin(.POST, "/api/keys", ["user_id": user.json["id"] as! Int, "name": "e2e"])
+        clientKey = key.json["key"] as! String
+        for (type, models) in [("openai", ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small"]), ("anthropic", ["claude-3-5-sonnet-20241022"])] {
+            let channel = try await admin(.POST, "/api/channels", [
+                "name": "mock-\(type)", "type": type, "base_url": mockBase, "api_key": Self.upstreamKey, "models": models])
+            try #require(channel.status == 201, "\(channel.body)")
+        }
+        let price = try await admin(.PUT, "/api/models/gpt-4o-mini", ["input_price": 150_000_000, "output_price": 600_000_000])
+        try #require(price.status == 200, "\(price.body)")
+    }
+
+    func setFaults(_ rules: [[String: Any]]) async throws {
+        let reply = try await request(.POST, mockBase + "/_mock/faults", json: rules)
+        #expect(reply.status == 204)
+    }
+}
