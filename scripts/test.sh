@@ -11,5 +11,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
+# The official openai and anthropic SDKs, for the end-to-end SDK test.
+sdk=.build/sdk-venv
+if ! "$sdk/bin/python" -c "import openai, anthropic" 2>/dev/null; then
+  echo "installing the openai and anthropic SDKs into $sdk"
+  mkdir -p .build
+  python3 -m venv "$sdk"
+  "$sdk/bin/pip" install -q --disable-pip-version-check openai anthropic
+fi
+
 swift build --build-tests
 swift test --skip-build "$@"
