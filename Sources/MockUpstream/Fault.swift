@@ -18,6 +18,8 @@ public struct Fault: Codable, Sendable, Equatable {
     public var missingModel: Bool?
     /// `/v1/responses` answers 404 as if the upstream did not support it.
     public var responsesUnsupported: Bool?
+    /// For streams: wait this long between events (a slow generation).
+    public var chunkDelayMs: Int?
     /// Error messages quote the API key received (as some upstreams do), to test that it is never passed on.
     public var echoKey: Bool?
 
@@ -29,10 +31,13 @@ public struct Fault: Codable, Sendable, Equatable {
         case missingModel = "missing_model"
         case responsesUnsupported = "responses_unsupported"
         case echoKey = "echo_key"
+        case chunkDelayMs = "chunk_delay_ms"
     }
 
     public init(status: Int? = nil, retryAfter: Int? = nil, times: Int? = nil, delayMs: Int? = nil, cut: String? = nil,
-                invalidJSON: Bool? = nil, missingModel: Bool? = nil, responsesUnsupported: Bool? = nil, echoKey: Bool? = nil) {
+                invalidJSON: Bool? = nil, missingModel: Bool? = nil, responsesUnsupported: Bool? = nil, echoKey: Bool? = nil,
+                chunkDelayMs: Int? = nil) {
+        self.chunkDelayMs = chunkDelayMs
         self.echoKey = echoKey
         self.status = status
         self.retryAfter = retryAfter

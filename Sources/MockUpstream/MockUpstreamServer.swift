@@ -85,31 +85,37 @@ public struct MockUpstreamServer: Sendable {
             let tool = MockBodies.toolToCall(body, anthropic: false)
             if !stream { return Self.respond(200, MockBodies.chatCompletion(model: model, prompt: prompt, tool: tool)) }
             let includeUsage = (body["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true
-            return streamResponse(MockStreams.chat(model: model, prompt: prompt, tool: tool, includeUsage: includeUsage), cut: fault?.cut)
+            return streamResponse(MockStreams.chat(model: model, prompt: prompt, tool: tool, includeUsage: includeUsage), fault: fault, path: path)
         case "/v1/responses":
             if !stream { return Self.respond(200, MockBodies.json(MockBodies.response(model: model, prompt: prompt))) }
-            return streamResponse(MockStreams.responses(model: model, prompt: prompt), cut: fault?.cut)
+            return streamResponse(MockStreams.responses(model: model, prompt: prompt), fault: fault, path: path)
         case "/v1/embeddings":
             let inputs = (body["input"] as? [Any])?.count ?? 1
             return Self.respond(200, MockBodies.embeddings(model: model, inputs: inputs, prompt: prompt))
         default:
             let tool = MockBodies.toolToCall(body, anthropic: true)
             if !stream { return Self.respond(200, MockBodies.message(model: model, prompt: prompt, tool: tool)) }
-            return streamResponse(MockStreams.messages(model: model, prompt: prompt, tool: tool), cut: fault?.cut)
+            return streamResponse(MockStreams.messages(model: model, prompt: prompt, tool: tool), fault: fault, path: path)
         }
     }
 
-    /// Sends SSE events one write each; `cut` drops the connection before the first token or halfway.
-    func streamResponse(_ events: MockStreams.Events, cut: String?) -> Response {
+    /// Sends SSE events one write each; a `cut` fault drops the connection before the first token or halfway,
+    /// `chunk_delay_ms` paces the events. A client that goes away mid-stream is counted as "ABORTED <path>".
+    func streamResponse(_ events: MockStreams.Events, fault: Fault?, path: String) -> Response {
+        let script = self.script
         let body = ResponseBody { writer in
-            let stopAt: Int? = switch cut {
+            let stopAt: Int? = switch fault?.cut {
             case "before_first_token": events.firstTokenIndex
             case "midway": events.firstTokenIndex + (events.list.count - events.firstTokenIndex) / 2
             default: nil
             }
             for (index, event) in events.list.enumerated() {
                 if let stopAt, index >= stopAt { throw MockCut() }
-                try await writer.write(ByteBuffer(string: event))
+                if let delay = fault?.chunkDelayMs, index > 0 { try await Task.sleep(for: .milliseconds(delay)) }
+                do { try await writer.write(ByteBuffer(string: event)) } catch {
+                    script.count("ABORTED \(path) ")
+                    throw error
+                }
             }
             try await writer.finish(nil)
         }

@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import GRDB
 import Store
 import Synchronization
@@ -122,5 +124,40 @@ import Testing
     func usageRequestIds(_ dataDir: String) async throws -> Set<String> {
         let db = try AppDatabase.open(dataDir: dataDir)
         return try await db.pool.read { db in Set(try String.fetchAll(db, sql: "SELECT request_id FROM usage_logs")) }
+    }
+}
+
+/// A client that goes away mid-stream: the gateway cancels the upstream request and bills only what was delivered.
+@Suite(.serialized) struct ClientDisconnectTests {
+    @Test func clientDisconnectCancelsTheUpstream() async throws {
+        let g = try await GatewayProcess()
+        try await g.provision()
+        try await g.setFaults([["fault": ["chunk_delay_ms": 300]]])
+        var request = HTTPClientRequest(url: g.base + "/v1/chat/completions")
+        request.method = .POST
+        request.headers.add(name: "authorization", value: "Bearer \(g.clientKey)")
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            let response = try await client.execute(request, timeout: .seconds(10))
+            #expect(response.status == .ok)
+            var iterator = response.body.makeAsyncIterator()
+            _ = try await iterator.next()  // the first output has arrived; now hang up
+        }
+        try await client.shutdown()
+        let aborted = await eventually(timeout: .seconds(10)) {
+            let counts = try await g.request(.GET, g.mockBase + "/_mock/requests").json
+            return counts.keys.contains { $0.hasPrefix("ABORTED /v1/chat/completions") }
+        }
+        #expect(aborted, "the upstream stream was cancelled when the client left")
+        try await Task.sleep(for: .milliseconds(300))
+        let traces = try await g.admin(.GET, "/api/traces").json["data"] as? [[String: Any]] ?? []
+        let trace = try #require(traces.first)
+        #expect(trace["status"] as? Int == 499)
+        let completion = trace["completion_tokens"] as? Int ?? 0
+        #expect(completion >= 1 && completion < 6, "billed for what was delivered: \(completion)")
+        g.daemon.signal(SIGTERM)
+        _ = await g.daemon.waitForExit(timeout: .seconds(20))
     }
 }
