@@ -1,0 +1,232 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// `switchyard bench gateway`: the same wrk load at the mock upstream directly and through the gateway, in
+/// one run, non-stream and stream, at each concurrency; prints rps, latency, added latency, CPU per proxied
+/// request, added time to first token and RSS.
+struct GatewayBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gateway", abstract: "Benchmark the relay gateway against its upstream.")
+
+    @Option(help: "Seconds per wrk run.") var duration: Int = 10
+    @Option(help: "Seconds of warm-up before each measured run.") var warmup: Int = 2
+    @Option(help: "Comma-separated connection counts.") var concurrency: String = "16,64"
+    @Option(help: "Sequential requests for the time-to-first-token comparison.") var ttftSamples: Int = 200
+    @Option(help: "Base port; the mock uses it, the gateway the next one.") var port: Int = 19480
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    struct Run: Codable {
+        var target: String
+        var mode: String
+        var connections: Int
+        var requests: Int
+        var rps: Double
+        var p50Ms: Double
+        var p99Ms: Double
+        var errors: Int
+        var cpuMicrosPerRequest: Double?
+    }
+
+    struct Result: Codable {
+        var runs: [Run]
+        var ttftDirectP50Ms: Double
+        var ttftGatewayP50Ms: Double
+        var idleRSSMiB: Double
+        var peakRSSMiB: Double
+    }
+
+    func run() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") else {
+            throw CLIError("wrk is needed: apt-get install wrk")
+        }
+        let root = NSTemporaryDirectory() + "switchyard-gwbench-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).path
+        let mockPort = port, gatewayPort = port + 1
+        let admin = "bench-admin-\(UUID().uuidString.prefix(8))"
+        let mock = try spawn(executable, ["mock-upstream", "--port", "\(mockPort)"], env: [:], log: root + "/mock.log")
+        let gateway = try spawn(executable, ["serve", "--port", "\(gatewayPort)", "--data-dir", root + "/data", "--log-level", "warning"],
+                                env: ["SWITCHYARD_ADMIN_TOKEN": admin], log: root + "/gateway.log")
+        defer {
+            for process in [gateway, mock] where process.isRunning { process.terminate(); process.waitUntilExit() }
+        }
+        let http = HTTPClient.shared
+        let direct = "http://127.0.0.1:\(mockPort)", proxied = "http://127.0.0.1:\(gatewayPort)"
+        try await waitFor(http, direct + "/v1/models")
+        try await waitFor(http, proxied + "/health")
+        let key = try await provision(http, base: proxied, admin: admin, upstream: direct)
+        let idleRSS = rss(gateway.processIdentifier).current
+        progress("gateway idle RSS \(format(idleRSS)) MiB")
+
+        var runs: [Run] = []
+        for connections in concurrency.split(separator: ",").compactMap({ Int($0) }) {
+            for stream in [false, true] {
+                for (target, base, pid) in [("direct", direct, mock.processIdentifier), ("gateway", proxied, gateway.processIdentifier)] {
+                    let script = try wrkScript(root: root, key: key, stream: stream)
+                    _ = try wrk(base, script: script, connections: connections, seconds: warmup)
+                    let cpuBefore = cpuSeconds(pid)
+                    var run = try wrk(base, script: script, connections: connections, seconds: duration)
+                    let cpu = cpuSeconds(pid) - cpuBefore
+                    run.target = target
+                    run.mode = stream ? "stream" : "json"
+                    run.cpuMicrosPerRequest = run.requests > 0 ? cpu * 1e6 / Double(run.requests) : nil
+                    runs.append(run)
+                    progress("\(target) \(run.mode) c\(connections): \(format(run.rps, 0)) rps, p50 \(format(run.p50Ms, 2)) ms, p99 \(format(run.p99Ms, 2)) ms")
+                }
+            }
+        }
+        let ttftDirect = try await ttft(http, base: direct, key: "sk-direct")
+        let ttftGateway = try await ttft(http, base: proxied, key: key)
+        let result = Result(runs: runs, ttftDirectP50Ms: ttftDirect.percentile(50), ttftGatewayP50Ms: ttftGateway.percentile(50),
+                            idleRSSMiB: idleRSS, peakRSSMiB: rss(gateway.processIdentifier).peak)
+        if json {
+            print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+        } else {
+            print(render(result))
+        }
+    }
+
+    private func progress(_ line: String) { if !json { printError("… " + line) } }
+
+    private func spawn(_ executable: String, _ arguments: [String], env: [String: String], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    private func waitFor(_ http: HTTPClient, _ url: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let response = try? await http.execute(HTTPClientRequest(url: url), timeout: .seconds(2)), response.status == .ok { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CLIError("\(url) did not come up")
+    }
+
+    private func call(_ http: HTTPClient, _ method: HTTPMethod, _ url: String, _ body: [String: Any], token: String) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "authorization", value: "Bearer \(token)")
+        request.headers.add(name: "content-type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        let response = try await http.execute(request, timeout: .seconds(10))
+        let data = try await response.body.collect(upTo: 1 << 20)
+        return (try JSONSerialization.jsonObject(with: Data(buffer: data)) as? [String: Any]) ?? [:]
+    }
+
+    private func provision(_ http: HTTPClient, base: String, admin: String, upstream: String) async throws -> String {
+        let user = try await call(http, .POST, base + "/api/users", ["name": "bench"], token: admin)
+        let key = try await call(http, .POST, base + "/api/keys", ["user_id": user["id"] ?? 0, "name": "bench"], token: admin)
+        _ = try await call(http, .POST, base + "/api/channels", ["name": "mock", "type": "openai", "base_url": upstream,
+                                                                "api_key": "sk-upstream-bench", "models": ["gpt-4o-mini"]], token: admin)
+        _ = try await call(http, .PUT, base + "/api/models/gpt-4o-mini", ["input_price": 150_000_000, "output_price": 600_000_000], token: admin)
+        guard let plain = key["key"] as? String else { throw CLIError("could not create a bench key") }
+        return plain
+    }
+
+    private func wrkScript(root: String, key: String, stream: Bool) throws -> String {
+        let path = root + "/\(stream ? "stream" : "json").lua"
+        let body = #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello in five words."}],"max_tokens":16\#(stream ? #","stream":true"# : "")}"#
+        let script = """
+            wrk.method = "POST"
+            wrk.headers["Content-Type"] = "application/json"
+            wrk.headers["Authorization"] = "Bearer \(key)"
+            wrk.body = '\(body)'
+            done = function(summary, latency, requests)
+              local e = summary.errors
+              io.write(string.format("WRK %d %d %d %d %d\\n", summary.requests, summary.duration,
+                e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(99)))
+            end
+            """
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    private func wrk(_ base: String, script: String, connections: Int, seconds: Int) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+        process.arguments = ["-t2", "-c\(connections)", "-d\(seconds)s", "--timeout", "10s", "-s", script, base + "/v1/chat/completions"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("WRK ") }) else {
+            throw CLIError("wrk printed no summary: \(output)")
+        }
+        let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        return Run(target: "", mode: "", connections: connections, requests: Int(fields[0]), rps: fields[0] / (fields[1] / 1e6),
+                   p50Ms: fields[3] / 1000, p99Ms: fields[4] / 1000, errors: Int(fields[2]), cpuMicrosPerRequest: nil)
+    }
+
+    /// Time to the first SSE data line of a streaming request, sequentially, on a kept-alive connection.
+    private func ttft(_ http: HTTPClient, base: String, key: String) async throws -> Samples {
+        var samples = Samples()
+        for _ in 0..<ttftSamples {
+            var request = HTTPClientRequest(url: base + "/v1/chat/completions")
+            request.method = .POST
+            request.headers.add(name: "authorization", value: "Bearer \(key)")
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#))
+            let started = ContinuousClock.now
+            let response = try await http.execute(request, timeout: .seconds(10))
+            var seen = ""
+            var recorded = false
+            for try await chunk in response.body {
+                seen += String(buffer: chunk)
+                if !recorded && seen.contains("\"content\":\"Hello\"") {
+                    samples.add(.now - started)
+                    recorded = true
+                }
+            }
+        }
+        return samples
+    }
+
+    private func cpuSeconds(_ pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    private func rss(_ pid: Int32) -> (current: Double, peak: Double) {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }
+        func value(_ name: String) -> Double {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return 0 }
+            return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+        }
+        return (value("VmRSS:"), value("VmHWM:"))
+    }
+
+    private func render(_ r: Result) -> String {
+        var lines = ["switchyard bench gateway: \(duration)s per run, wrk -t2, mock upstream = switchyard mock-upstream",
+                     "target   mode    conn      rps   p50 ms   p99 ms  errors  cpu µs/req"]
+        for run in r.runs {
+            lines.append(String(format: "%-8@ %-6@ %5d %8.0f %8.2f %8.2f %7d  %@", run.target as NSString, run.mode as NSString,
+                                run.connections, run.rps, run.p50Ms, run.p99Ms, run.errors,
+                                (run.cpuMicrosPerRequest.map { String(format: "%.0f", $0) } ?? "-") as NSString))
+        }
+        for connections in Set(r.runs.map(\.connections)).sorted() {
+            for mode in ["json", "stream"] {
+                guard let d = r.runs.first(where: { $0.target == "direct" && $0.mode == mode && $0.connections == connections }),
+                      let g = r.runs.first(where: { $0.target == "gateway" && $0.mode == mode && $0.connections == connections }) else { continue }
+                lines.append("added c\(connections) \(mode): p50 +\(format(g.p50Ms - d.p50Ms, 2)) ms, p99 +\(format(g.p99Ms - d.p99Ms, 2)) ms, rps ratio \(format(g.rps / d.rps, 2))")
+            }
+        }
+        lines.append("ttft p50: direct \(format(r.ttftDirectP50Ms, 2)) ms, gateway \(format(r.ttftGatewayP50Ms, 2)) ms, added \(format(r.ttftGatewayP50Ms - r.ttftDirectP50Ms, 2)) ms")
+        lines.append("gateway RSS: idle \(format(r.idleRSSMiB)) MiB, peak \(format(r.peakRSSMiB)) MiB")
+        return lines.joined(separator: "\n")
+    }
+}
