@@ -44,7 +44,11 @@ public struct GatewayDependencies: Sendable {
         let state = GatewayState(db: db, secrets: secrets, autoDisableAfter: options.relay.autoDisableAfter, logger: logger)
         self.state = state
         writer = RecordWriter(db: db, payloadBox: payloadBox, logger: logger) { records in state.addSpend(records) }
-        transport = AsyncHTTPClientTransport(connectTimeout: options.relay.connectTimeout)
+        let client = AsyncHTTPClientTransport(connectTimeout: options.relay.connectTimeout)
+        transport = switch options.relay.upstreamClient {
+        case .nio: NIOUpstreamTransport(connectTimeout: options.relay.connectTimeout, fallback: client)
+        case .ahc: client
+        }
     }
 
     /// Releases the upstream connection pool.

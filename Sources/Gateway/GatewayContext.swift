@@ -1,16 +1,20 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// The request context of every route: Hummingbird's core storage plus this request's id.
 public struct GatewayContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The id returned in `X-Request-Id` and stored on the trace.
     public let requestId: String
+    /// The inbound connection's event loop: upstream connections for this request are placed on it.
+    public let eventLoop: any EventLoop
 
     public init(source: Source) {
         coreContext = .init(source: source)
         requestId = Self.makeRequestId()
+        eventLoop = source.channel.eventLoop
     }
 
     /// Bodies are read by the handlers with their own cap (413 beyond it).

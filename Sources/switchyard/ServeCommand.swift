@@ -61,6 +61,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Each captured body is cut at this many bytes (env SWITCHYARD_MAX_PAYLOAD_BYTES).")
     var maxPayloadBytes: Int = Env.int("SWITCHYARD_MAX_PAYLOAD_BYTES", 64 << 10)
 
+    @Option(help: "Upstream HTTP client: nio (pooled, on the inbound event loop; HTTPS via AsyncHTTPClient) or ahc (env SWITCHYARD_UPSTREAM_CLIENT).")
+    var upstreamClient: RelayOptions.UpstreamClient = RelayOptions.UpstreamClient(rawValue: Env.string("SWITCHYARD_UPSTREAM_CLIENT", "nio")) ?? .nio
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (env SWITCHYARD_LOG_LEVEL).")
     var logLevel: Logger.Level = Logger.Level(rawValue: Env.string("SWITCHYARD_LOG_LEVEL", "info")) ?? .info
 
@@ -142,7 +145,7 @@ struct ServeCommand: AsyncParsableCommand {
             let relay = RelayOptions(
                 maxBodyBytes: maxBodyBytes, firstByteTimeout: .milliseconds(Int64(firstByteTimeout * 1000)),
                 maxAttempts: maxAttempts, autoDisableAfter: autoDisableAfter, capturePayloads: capturePayloads,
-                maxPayloadBytes: maxPayloadBytes)
+                maxPayloadBytes: maxPayloadBytes, upstreamClient: upstreamClient)
             let options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue, relay: relay)
             let deps = GatewayDependencies(db: db, driver: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,
                                            options: options, logger: logger)
@@ -157,3 +160,5 @@ struct ServeCommand: AsyncParsableCommand {
         return (services, gateway)
     }
 }
+
+extension RelayOptions.UpstreamClient: ExpressibleByArgument {}

@@ -119,7 +119,7 @@ struct ChannelsController {
             let data = try JSONSerialization.data(withJSONObject: body)
             let response = try await transport.send(
                 UpstreamRequest(url: RelayController.upstreamURL(channel.baseURL, path), headers: headers, body: ByteBuffer(bytes: data)),
-                firstByteTimeout: .seconds(30))
+                firstByteTimeout: .seconds(30), on: nil)
             let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
             result["status"] = response.status
             result["ok"] = (200..<300).contains(response.status)

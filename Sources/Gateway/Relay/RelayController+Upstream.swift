@@ -79,7 +79,7 @@ extension RelayController {
         }
         let path = convert ? RelayEndpoint.chat.upstreamPath : call.endpoint.upstreamPath
         let request = UpstreamRequest(url: Self.upstreamURL(channel.baseURL, path), headers: headers, body: ByteBuffer(bytes: data))
-        let response = try await transport.send(request, firstByteTimeout: options.firstByteTimeout)
+        let response = try await transport.send(request, firstByteTimeout: options.firstByteTimeout, on: call.eventLoop)
         switch response.status {
         case 200..<300:
             break

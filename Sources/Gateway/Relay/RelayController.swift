@@ -65,7 +65,7 @@ struct RelayController: Sendable {
             }
             let call = Call(endpoint: endpoint, key: key, model: model, body: body, stream: stream,
                             requestBytes: bytes.readableBytes, capturedRequest: capture ? bytes.getSlice(at: bytes.readerIndex, length: min(bytes.readableBytes, options.maxPayloadBytes)) : nil, stripUsage: stream && endpoint == .chat && !clientWantsUsage,
-                            anthropicVersion: request.headers[.anthropicVersion], started: started)
+                            anthropicVersion: request.headers[.anthropicVersion], started: started, eventLoop: context.eventLoop)
             return try await attempt(call, trace: &trace)
         } catch {
             let relayError = RelayError.from(error)
@@ -90,9 +90,12 @@ struct RelayController: Sendable {
         let stripUsage: Bool
         let anthropicVersion: String?
         let started: ContinuousClock.Instant
+        let eventLoop: any EventLoop
 
         init(endpoint: RelayEndpoint, key: APIKey, model: String, body: [String: Any], stream: Bool, requestBytes: Int,
-             capturedRequest: ByteBuffer?, stripUsage: Bool, anthropicVersion: String?, started: ContinuousClock.Instant) {
+             capturedRequest: ByteBuffer?, stripUsage: Bool, anthropicVersion: String?, started: ContinuousClock.Instant,
+             eventLoop: any EventLoop) {
+            self.eventLoop = eventLoop
             self.capturedRequest = capturedRequest
             self.endpoint = endpoint
             self.key = key

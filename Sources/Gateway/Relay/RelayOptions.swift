@@ -1,5 +1,9 @@
 /// Limits and behaviour of the data plane.
 public struct RelayOptions: Sendable {
+    /// Which HTTP client carries upstream calls: pooled SwiftNIO connections on the inbound event loop (plain
+    /// HTTP; HTTPS goes through AsyncHTTPClient), or AsyncHTTPClient for everything.
+    public enum UpstreamClient: String, Sendable, CaseIterable { case nio, ahc }
+    public var upstreamClient: UpstreamClient
     /// Request bodies over this answer 413.
     public var maxBodyBytes: Int
     /// Upstream answers (non-stream) over this fail the attempt.
@@ -24,8 +28,9 @@ public struct RelayOptions: Sendable {
         maxBodyBytes: Int = 8 << 20, maxResponseBytes: Int = 64 << 20, connectTimeout: Duration = .seconds(5),
         firstByteTimeout: Duration = .seconds(120), maxAttempts: Int = 3, autoDisableAfter: Int = 5,
         traceRetention: Duration = .seconds(30 * 86400), capturePayloads: Bool = false, maxPayloadBytes: Int = 64 << 10,
-        payloadRetention: Duration = .seconds(7 * 86400)
+        payloadRetention: Duration = .seconds(7 * 86400), upstreamClient: UpstreamClient = .nio
     ) {
+        self.upstreamClient = upstreamClient
         self.capturePayloads = capturePayloads
         self.maxPayloadBytes = maxPayloadBytes
         self.payloadRetention = payloadRetention

@@ -18,22 +18,54 @@ struct UpstreamResponse: Sendable {
     var body: UpstreamBody
 }
 
-/// An upstream body read chunk by chunk; dropping it unread cancels the upstream request.
+/// An upstream body read chunk by chunk; dropping it before its end cancels the upstream request.
 final class UpstreamBody: @unchecked Sendable {  // one reader at a time: the relay task that owns it
-    private var iterator: HTTPClientResponse.Body.AsyncIterator
+    private enum Source {
+        case client(HTTPClientResponse.Body.AsyncIterator)
+        case stream(UpstreamByteStream, abandon: @Sendable () -> Void)
+    }
 
-    init(_ body: HTTPClientResponse.Body) { iterator = body.makeAsyncIterator() }
+    private var source: Source
+    private var finished = false
 
-    func next() async throws -> ByteBuffer? { try await iterator.next() }
+    init(_ body: HTTPClientResponse.Body) { source = .client(body.makeAsyncIterator()) }
+
+    init(stream: UpstreamByteStream, abandon: @escaping @Sendable () -> Void) { source = .stream(stream, abandon: abandon) }
+
+    func next() async throws -> ByteBuffer? {
+        do {
+            let chunk: ByteBuffer?
+            switch source {
+            case .client(var iterator):
+                chunk = try await iterator.next()
+                source = .client(iterator)
+            case .stream(let stream, _):
+                chunk = try await stream.next()
+            }
+            if chunk == nil { finished = true }
+            return chunk
+        } catch {
+            finished = true
+            throw error
+        }
+    }
 
     /// Reads the rest of the body, failing past `limit` bytes.
     func collect(upTo limit: Int) async throws -> ByteBuffer {
+        if case .stream(let stream, _) = source {
+            defer { finished = true }
+            return try await stream.collect(upTo: limit)
+        }
         var all = ByteBuffer()
         while var chunk = try await next() {
             guard all.readableBytes + chunk.readableBytes <= limit else { throw UpstreamFailure.tooLarge }
             all.writeBuffer(&chunk)
         }
         return all
+    }
+
+    deinit {
+        if !finished, case .stream(_, let abandon) = source { abandon() }
     }
 }
 
@@ -46,7 +78,8 @@ enum UpstreamFailure: Error, Sendable {
 
 /// The seam to upstreams: AsyncHTTPClient today; a leaner pooled NIO client can stand beside it.
 protocol UpstreamTransport: Sendable {
-    func send(_ request: UpstreamRequest, firstByteTimeout: Duration) async throws -> UpstreamResponse
+    /// Sends a request; `eventLoop` is where the caller's connection lives (a hint for connection placement).
+    func send(_ request: UpstreamRequest, firstByteTimeout: Duration, on eventLoop: (any EventLoop)?) async throws -> UpstreamResponse
     func shutdown() async throws
 }
 
@@ -62,7 +95,7 @@ final class AsyncHTTPClientTransport: UpstreamTransport {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    func send(_ request: UpstreamRequest, firstByteTimeout: Duration) async throws -> UpstreamResponse {
+    func send(_ request: UpstreamRequest, firstByteTimeout: Duration, on eventLoop: (any EventLoop)?) async throws -> UpstreamResponse {
         var outbound = HTTPClientRequest(url: request.url)
         outbound.method = .POST
         for (name, value) in request.headers { outbound.headers.add(name: name, value: value) }

@@ -14,7 +14,8 @@ struct GatewayBenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of warm-up before each measured run.") var warmup: Int = 2
     @Option(help: "Comma-separated connection counts.") var concurrency: String = "16,64"
     @Option(help: "Sequential requests for the time-to-first-token comparison.") var ttftSamples: Int = 200
-    @Option(help: "Base port; the mock uses it, the gateway the next one.") var port: Int = 19480
+    @Option(help: "Base port; the mock uses it, the gateways the next ones.") var port: Int = 19480
+    @Option(help: "Upstream clients to measure, comma-separated (nio, ahc): one gateway process each.") var clients: String = "nio,ahc"
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     struct Run: Codable {
@@ -31,10 +32,11 @@ struct GatewayBenchCommand: AsyncParsableCommand {
 
     struct Result: Codable {
         var runs: [Run]
-        var ttftDirectP50Ms: Double
-        var ttftGatewayP50Ms: Double
-        var idleRSSMiB: Double
-        var peakRSSMiB: Double
+        /// Time to the first SSE token, p50, by target.
+        var ttftP50Ms: [String: Double]
+        /// Gateway RSS by upstream client.
+        var idleRSSMiB: [String: Double]
+        var peakRSSMiB: [String: Double]
     }
 
     func run() async throws {
@@ -45,26 +47,37 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).path
-        let mockPort = port, gatewayPort = port + 1
+        let mockPort = port
         let admin = "bench-admin-\(UUID().uuidString.prefix(8))"
         let mock = try spawn(executable, ["mock-upstream", "--port", "\(mockPort)"], env: [:], log: root + "/mock.log")
-        let gateway = try spawn(executable, ["serve", "--port", "\(gatewayPort)", "--data-dir", root + "/data", "--log-level", "warning"],
-                                env: ["SWITCHYARD_ADMIN_TOKEN": admin], log: root + "/gateway.log")
+        var processes = [mock]
         defer {
-            for process in [gateway, mock] where process.isRunning { process.terminate(); process.waitUntilExit() }
+            for process in processes where process.isRunning { process.terminate(); process.waitUntilExit() }
         }
         let http = HTTPClient.shared
-        let direct = "http://127.0.0.1:\(mockPort)", proxied = "http://127.0.0.1:\(gatewayPort)"
+        let direct = "http://127.0.0.1:\(mockPort)"
         try await waitFor(http, direct + "/v1/models")
-        try await waitFor(http, proxied + "/health")
-        let key = try await provision(http, base: proxied, admin: admin, upstream: direct)
-        let idleRSS = rss(gateway.processIdentifier).current
-        progress("gateway idle RSS \(format(idleRSS)) MiB")
+        // One gateway per upstream client, each with its own database, all relaying to the same mock.
+        var targets: [(name: String, base: String, pid: Int32, key: String)] = [("direct", direct, mock.processIdentifier, "sk-direct")]
+        var idleRSS: [String: Double] = [:]
+        for (index, client) in clients.split(separator: ",").map(String.init).enumerated() {
+            let gatewayPort = port + 1 + index
+            let gateway = try spawn(executable, ["serve", "--port", "\(gatewayPort)", "--data-dir", root + "/data-\(client)",
+                                                 "--log-level", "warning", "--upstream-client", client],
+                                    env: ["SWITCHYARD_ADMIN_TOKEN": admin], log: root + "/gateway-\(client).log")
+            processes.append(gateway)
+            let proxied = "http://127.0.0.1:\(gatewayPort)"
+            try await waitFor(http, proxied + "/health")
+            let key = try await provision(http, base: proxied, admin: admin, upstream: direct)
+            idleRSS[client] = rss(gateway.processIdentifier).current
+            progress("gateway (\(client)) idle RSS \(format(idleRSS[client]!)) MiB")
+            targets.append(("gateway-\(client)", proxied, gateway.processIdentifier, key))
+        }
 
         var runs: [Run] = []
         for connections in concurrency.split(separator: ",").compactMap({ Int($0) }) {
             for stream in [false, true] {
-                for (target, base, pid) in [("direct", direct, mock.processIdentifier), ("gateway", proxied, gateway.processIdentifier)] {
+                for (target, base, pid, key) in targets {
                     let script = try wrkScript(root: root, key: key, stream: stream)
                     _ = try wrk(base, script: script, connections: connections, seconds: warmup)
                     let cpuBefore = cpuSeconds(pid)
@@ -78,10 +91,13 @@ struct GatewayBenchCommand: AsyncParsableCommand {
                 }
             }
         }
-        let ttftDirect = try await ttft(http, base: direct, key: "sk-direct")
-        let ttftGateway = try await ttft(http, base: proxied, key: key)
-        let result = Result(runs: runs, ttftDirectP50Ms: ttftDirect.percentile(50), ttftGatewayP50Ms: ttftGateway.percentile(50),
-                            idleRSSMiB: idleRSS, peakRSSMiB: rss(gateway.processIdentifier).peak)
+        var ttft: [String: Double] = [:]
+        var peakRSS: [String: Double] = [:]
+        for target in targets {
+            ttft[target.name] = try await self.ttft(http, base: target.base, key: target.key).percentile(50)
+            if target.name != "direct" { peakRSS[String(target.name.dropFirst(8))] = rss(target.pid).peak }
+        }
+        let result = Result(runs: runs, ttftP50Ms: ttft, idleRSSMiB: idleRSS, peakRSSMiB: peakRSS)
         if json {
             print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
         } else {
@@ -212,21 +228,29 @@ struct GatewayBenchCommand: AsyncParsableCommand {
 
     private func render(_ r: Result) -> String {
         var lines = ["switchyard bench gateway: \(duration)s per run, wrk -t2, mock upstream = switchyard mock-upstream",
-                     "target   mode    conn      rps   p50 ms   p99 ms  errors  cpu µs/req"]
+                     "target        mode    conn      rps   p50 ms   p99 ms  errors  cpu µs/req"]
         for run in r.runs {
-            lines.append(String(format: "%-8@ %-6@ %5d %8.0f %8.2f %8.2f %7d  %@", run.target as NSString, run.mode as NSString,
+            lines.append(String(format: "%-13@ %-6@ %5d %8.0f %8.2f %8.2f %7d  %@", run.target as NSString, run.mode as NSString,
                                 run.connections, run.rps, run.p50Ms, run.p99Ms, run.errors,
                                 (run.cpuMicrosPerRequest.map { String(format: "%.0f", $0) } ?? "-") as NSString))
         }
+        let gateways = Set(r.runs.map(\.target)).subtracting(["direct"]).sorted()
         for connections in Set(r.runs.map(\.connections)).sorted() {
             for mode in ["json", "stream"] {
-                guard let d = r.runs.first(where: { $0.target == "direct" && $0.mode == mode && $0.connections == connections }),
-                      let g = r.runs.first(where: { $0.target == "gateway" && $0.mode == mode && $0.connections == connections }) else { continue }
-                lines.append("added c\(connections) \(mode): p50 +\(format(g.p50Ms - d.p50Ms, 2)) ms, p99 +\(format(g.p99Ms - d.p99Ms, 2)) ms, rps ratio \(format(g.rps / d.rps, 2))")
+                guard let d = r.runs.first(where: { $0.target == "direct" && $0.mode == mode && $0.connections == connections }) else { continue }
+                for name in gateways {
+                    guard let g = r.runs.first(where: { $0.target == name && $0.mode == mode && $0.connections == connections }) else { continue }
+                    lines.append("\(name) added c\(connections) \(mode): p50 +\(format(g.p50Ms - d.p50Ms, 2)) ms, p99 +\(format(g.p99Ms - d.p99Ms, 2)) ms, rps \(format(g.rps / d.rps, 2))× direct")
+                }
             }
         }
-        lines.append("ttft p50: direct \(format(r.ttftDirectP50Ms, 2)) ms, gateway \(format(r.ttftGatewayP50Ms, 2)) ms, added \(format(r.ttftGatewayP50Ms - r.ttftDirectP50Ms, 2)) ms")
-        lines.append("gateway RSS: idle \(format(r.idleRSSMiB)) MiB, peak \(format(r.peakRSSMiB)) MiB")
+        let direct = r.ttftP50Ms["direct"] ?? 0
+        for name in gateways {
+            lines.append("\(name) ttft p50 \(format(r.ttftP50Ms[name] ?? 0, 2)) ms (direct \(format(direct, 2)) ms, added \(format((r.ttftP50Ms[name] ?? 0) - direct, 2)) ms)")
+        }
+        for (client, idle) in r.idleRSSMiB.sorted(by: { $0.key < $1.key }) {
+            lines.append("gateway-\(client) RSS: idle \(format(idle)) MiB, peak \(format(r.peakRSSMiB[client] ?? 0)) MiB")
+        }
         return lines.joined(separator: "\n")
     }
 }
