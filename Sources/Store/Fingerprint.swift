@@ -8,8 +8,18 @@ public enum Fingerprint {
         return String(hex.prefix(4)) + "…" + String(hex.suffix(4))
     }
 
-    /// The full lowercase hex SHA-256 of a string.
+    /// The full lowercase hex SHA-256 of a string (on every request's key lookup, so no `String(format:)`).
     public static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        let digest = SHA256.hash(data: Data(text.utf8))
+        return String(unsafeUninitializedCapacity: 64) { buffer in
+            var index = 0
+            for byte in digest {
+                buffer[index] = digits[Int(byte >> 4)]
+                buffer[index + 1] = digits[Int(byte & 0x0f)]
+                index += 2
+            }
+            return 64
+        }
     }
 }

@@ -63,13 +63,23 @@ extension RelayController {
         // An Anthropic client on an OpenAI channel is converted both ways; everything else passes through.
         let convert = call.endpoint == .messages && channel.type == .openai
         let upstreamModel = channel.upstreamModel(for: call.model)
-        var body = call.body
+        let payload: ByteBuffer
         if convert {
-            body = AnthropicBridge.chatRequest(call.body, upstreamModel: upstreamModel)
+            payload = ByteBuffer(bytes: try JSONSerialization.data(
+                withJSONObject: AnthropicBridge.chatRequest(call.body, upstreamModel: upstreamModel), options: [.withoutEscapingSlashes]))
+        } else if upstreamModel == call.model, let original = call.forwardable {
+            // The common case: the client's bytes go upstream as they came (plus stream_options, spliced in).
+            payload = original
         } else {
+            var body = call.body
             body["model"] = upstreamModel
+            if call.stream && call.endpoint == .chat {
+                var streamOptions = body["stream_options"] as? [String: Any] ?? [:]
+                streamOptions["include_usage"] = true
+                body["stream_options"] = streamOptions
+            }
+            payload = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes]))
         }
-        let data = try JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes])
         var headers: [(String, String)] = [("content-type", "application/json"), ("accept", call.stream ? "text/event-stream" : "application/json")]
         switch channel.type {
         case .openai: headers.append(("authorization", "Bearer \(upstreamKey)"))
@@ -78,7 +88,7 @@ extension RelayController {
             headers.append(("anthropic-version", call.anthropicVersion ?? "2023-06-01"))
         }
         let path = convert ? RelayEndpoint.chat.upstreamPath : call.endpoint.upstreamPath
-        let request = UpstreamRequest(url: Self.upstreamURL(channel.baseURL, path), headers: headers, body: ByteBuffer(bytes: data))
+        let request = UpstreamRequest(url: Self.upstreamURL(channel.baseURL, path), headers: headers, body: payload)
         let response = try await transport.send(request, firstByteTimeout: options.firstByteTimeout, on: call.eventLoop)
         switch response.status {
         case 200..<300:

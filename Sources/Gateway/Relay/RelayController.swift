@@ -58,12 +58,13 @@ struct RelayController: Sendable {
             trace.stream = stream
             try authorize(key, user, model: model)
             let clientWantsUsage = (body["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true
-            if stream && endpoint == .chat {
-                var streamOptions = body["stream_options"] as? [String: Any] ?? [:]
-                streamOptions["include_usage"] = true
-                body["stream_options"] = streamOptions
+            // The bytes to forward unchanged when the channel needs no model mapping: for an OpenAI chat stream,
+            // `stream_options.include_usage` is spliced in unless the client already has stream_options.
+            var forwardable: ByteBuffer? = bytes
+            if stream && endpoint == .chat && !clientWantsUsage {
+                forwardable = body["stream_options"] == nil ? Self.spliceIncludeUsage(bytes) : nil
             }
-            let call = Call(endpoint: endpoint, key: key, model: model, body: body, stream: stream,
+            let call = Call(endpoint: endpoint, key: key, model: model, body: body, forwardable: forwardable, stream: stream,
                             requestBytes: bytes.readableBytes, capturedRequest: capture ? bytes.getSlice(at: bytes.readerIndex, length: min(bytes.readableBytes, options.maxPayloadBytes)) : nil, stripUsage: stream && endpoint == .chat && !clientWantsUsage,
                             anthropicVersion: request.headers[.anthropicVersion], started: started, eventLoop: context.eventLoop)
             return try await attempt(call, trace: &trace)
@@ -83,6 +84,8 @@ struct RelayController: Sendable {
         let key: APIKey
         let model: String
         let body: [String: Any]
+        /// The client's body, ready to send as is when the model needs no mapping.
+        let forwardable: ByteBuffer?
         let stream: Bool
         let requestBytes: Int
         /// The request body up to the payload cap, when payloads are captured.
@@ -92,11 +95,12 @@ struct RelayController: Sendable {
         let started: ContinuousClock.Instant
         let eventLoop: any EventLoop
 
-        init(endpoint: RelayEndpoint, key: APIKey, model: String, body: [String: Any], stream: Bool, requestBytes: Int,
+        init(endpoint: RelayEndpoint, key: APIKey, model: String, body: [String: Any], forwardable: ByteBuffer?, stream: Bool, requestBytes: Int,
              capturedRequest: ByteBuffer?, stripUsage: Bool, anthropicVersion: String?, started: ContinuousClock.Instant,
              eventLoop: any EventLoop) {
             self.eventLoop = eventLoop
             self.capturedRequest = capturedRequest
+            self.forwardable = forwardable
             self.endpoint = endpoint
             self.key = key
             self.model = model
@@ -107,6 +111,18 @@ struct RelayController: Sendable {
             self.anthropicVersion = anthropicVersion
             self.started = started
         }
+    }
+
+    /// `{"stream_options":{"include_usage":true},` + the rest of a JSON object (whose first byte is `{`).
+    static func spliceIncludeUsage(_ body: ByteBuffer) -> ByteBuffer? {
+        var view = body
+        guard let start = view.readableBytesView.firstIndex(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }),
+              view.readableBytesView[start] == UInt8(ascii: "{") else { return nil }
+        view.moveReaderIndex(to: start + 1)
+        let rest = view.readableBytesView.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 })
+        var out = ByteBuffer(string: rest == UInt8(ascii: "}") ? #"{"stream_options":{"include_usage":true}"# : #"{"stream_options":{"include_usage":true},"#)
+        out.writeBuffer(&view)
+        return out
     }
 
     /// Tries candidates in order; a failure before the client saw a byte moves on to the next one.

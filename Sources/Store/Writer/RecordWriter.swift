@@ -115,19 +115,33 @@ public final class RecordWriter: Service {
     }
 
     static func write(_ records: [RequestRecord], _ payloads: [Payload?], _ health: some Sequence<ChannelHealthChange>, in db: Database) throws {
+        // Cached statements and no read-back: this runs for every request the gateway serves.
+        let insertTrace = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO traces (request_id, user_id, key_id, channel_id, model, endpoint, stream, status, attempts,
+                latency_ms, ttft_ms, prompt_tokens, completion_tokens, cost, error, has_payload, created_at, expires_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let insertUsage = try db.cachedStatement(sql: """
+            INSERT INTO usage_logs (request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens, cost, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let addSpend = try db.cachedStatement(sql: "UPDATE api_keys SET used = used + ? WHERE id = ?")
         for (record, payload) in zip(records, payloads) {
-            var trace = record.trace
-            // A retried flush after a crash-free failure must not insert twice: request ids are unique.
-            if try Trace.filter(Column("request_id") == trace.requestId).fetchCount(db) > 0 { continue }
-            trace.hasPayload = payload != nil
-            try trace.insert(db)
-            if var payload, let traceId = trace.id {
+            let t = record.trace
+            try insertTrace.execute(arguments: [
+                t.requestId, t.userId, t.keyId, t.channelId, t.model, t.endpoint, t.stream, t.status, t.attempts, t.latencyMs,
+                t.ttftMs, t.promptTokens, t.completionTokens, t.cost, t.error, payload != nil, t.createdAt, t.expiresAt])
+            // A flush retried after a failed commit must not write a request twice: request ids are unique.
+            guard db.changesCount == 1 else { continue }
+            let traceId = db.lastInsertedRowID
+            if var payload {
                 payload.traceId = traceId
                 try payload.insert(db)
             }
-            if var usage = record.usage {
-                try usage.insert(db)
-                try db.execute(sql: "UPDATE api_keys SET used = used + ? WHERE id = ?", arguments: [usage.cost, usage.keyId])
+            if let u = record.usage {
+                try insertUsage.execute(arguments: [u.requestId, u.userId, u.keyId, u.channelId, u.model, u.promptTokens,
+                                                    u.completionTokens, u.cost, u.createdAt])
+                try addSpend.execute(arguments: [u.cost, u.keyId])
             }
         }
         for change in health {
