@@ -66,12 +66,12 @@ extension RelayController {
         let payload: ByteBuffer
         if convert {
             payload = ByteBuffer(bytes: try JSONSerialization.data(
-                withJSONObject: AnthropicBridge.chatRequest(call.body, upstreamModel: upstreamModel), options: [.withoutEscapingSlashes]))
+                withJSONObject: AnthropicBridge.chatRequest(try call.jsonBody(), upstreamModel: upstreamModel), options: [.withoutEscapingSlashes]))
         } else if upstreamModel == call.model, let original = call.forwardable {
             // The common case: the client's bytes go upstream as they came (plus stream_options, spliced in).
             payload = original
         } else {
-            var body = call.body
+            var body = try call.jsonBody()
             body["model"] = upstreamModel
             if call.stream && call.endpoint == .chat {
                 var streamOptions = body["stream_options"] as? [String: Any] ?? [:]

@@ -46,25 +46,23 @@ struct RelayController: Sendable {
             trace.keyId = key.id
             var request = request
             let bytes = try await request.collectBody(upTo: options.maxBodyBytes)
-            guard var body = try? JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any] else {
-                throw RelayError.badRequest("request body must be a JSON object")
-            }
-            guard let model = body["model"] as? String, !model.isEmpty else { throw RelayError.badRequest("missing required field: model") }
-            for field in endpoint.requiredFields where body[field] == nil {
+            let probe = try RequestProbe.read(bytes)
+            guard let model = probe.model, !model.isEmpty else { throw RelayError.badRequest("missing required field: model") }
+            for field in endpoint.requiredFields where !probe.keys.contains(field) {
                 throw RelayError.badRequest("missing required field: \(field)")
             }
             trace.model = model
-            let stream = body["stream"] as? Bool == true
+            let stream = probe.stream
             trace.stream = stream
             try authorize(key, user, model: model)
-            let clientWantsUsage = (body["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true
+            let clientWantsUsage = probe.streamOptions?.includeUsage == true
             // The bytes to forward unchanged when the channel needs no model mapping: for an OpenAI chat stream,
             // `stream_options.include_usage` is spliced in unless the client already has stream_options.
             var forwardable: ByteBuffer? = bytes
             if stream && endpoint == .chat && !clientWantsUsage {
-                forwardable = body["stream_options"] == nil ? Self.spliceIncludeUsage(bytes) : nil
+                forwardable = probe.keys.contains("stream_options") ? nil : Self.spliceIncludeUsage(bytes)
             }
-            let call = Call(endpoint: endpoint, key: key, model: model, body: body, forwardable: forwardable, stream: stream,
+            let call = Call(endpoint: endpoint, key: key, model: model, bytes: bytes, forwardable: forwardable, stream: stream,
                             requestBytes: bytes.readableBytes, capturedRequest: capture ? bytes.getSlice(at: bytes.readerIndex, length: min(bytes.readableBytes, options.maxPayloadBytes)) : nil, stripUsage: stream && endpoint == .chat && !clientWantsUsage,
                             anthropicVersion: request.headers[.anthropicVersion], started: started, eventLoop: context.eventLoop)
             return try await attempt(call, trace: &trace)
@@ -79,11 +77,12 @@ struct RelayController: Sendable {
     }
 
     /// What one relayed request needs across attempts.
-    struct Call: @unchecked Sendable {  // the JSON body is read-only after init
+    struct Call: Sendable {
         let endpoint: RelayEndpoint
         let key: APIKey
         let model: String
-        let body: [String: Any]
+        /// The client's body as received.
+        let bytes: ByteBuffer
         /// The client's body, ready to send as is when the model needs no mapping.
         let forwardable: ByteBuffer?
         let stream: Bool
@@ -95,7 +94,15 @@ struct RelayController: Sendable {
         let started: ContinuousClock.Instant
         let eventLoop: any EventLoop
 
-        init(endpoint: RelayEndpoint, key: APIKey, model: String, body: [String: Any], forwardable: ByteBuffer?, stream: Bool, requestBytes: Int,
+        /// The body as a dictionary, for the rare requests that must be rewritten (conversion, model mapping).
+        func jsonBody() throws -> [String: Any] {
+            guard let body = try JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any] else {
+                throw RelayError.badRequest("request body must be a JSON object")
+            }
+            return body
+        }
+
+        init(endpoint: RelayEndpoint, key: APIKey, model: String, bytes: ByteBuffer, forwardable: ByteBuffer?, stream: Bool, requestBytes: Int,
              capturedRequest: ByteBuffer?, stripUsage: Bool, anthropicVersion: String?, started: ContinuousClock.Instant,
              eventLoop: any EventLoop) {
             self.eventLoop = eventLoop
@@ -104,7 +111,7 @@ struct RelayController: Sendable {
             self.endpoint = endpoint
             self.key = key
             self.model = model
-            self.body = body
+            self.bytes = bytes
             self.stream = stream
             self.requestBytes = requestBytes
             self.stripUsage = stripUsage

@@ -23,15 +23,69 @@ struct UsageMeter {
 
     // MARK: Whole bodies
 
-    /// Reads usage from a complete JSON answer; false when the body is not a JSON object.
+    /// Reads usage from a complete JSON answer; false when the body is not a JSON object. Only the `usage`
+    /// object is parsed: this runs on every non-stream answer.
     mutating func readBody(_ body: ByteBuffer) -> Bool {
-        guard let json = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] else { return false }
-        readUsage(json["usage"] as? [String: Any])
+        let bytes = body.readableBytesView
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        guard bytes.first(where: { !isSpace($0) }) == UInt8(ascii: "{"), bytes.last(where: { !isSpace($0) }) == UInt8(ascii: "}") else {
+            return false
+        }
+        if let range = Self.lastObject(named: "usage", in: bytes),
+           let usage = try? JSONSerialization.jsonObject(with: Data(bytes[range])) as? [String: Any] {
+            readUsage(usage)
+        }
         switch format {
         case .openaiEmbeddings: outputEvents = 1
-        default: outputEvents = (completionTokens ?? 0) > 0 || json["choices"] != nil || json["content"] != nil || json["output"] != nil ? 1 : 0
+        default:
+            let hasOutput = (completionTokens ?? 0) > 0 || Self.contains("\"choices\"", in: bytes) || Self.contains("\"content\"", in: bytes)
+                || Self.contains("\"output\"", in: bytes)
+            outputEvents = hasOutput ? 1 : 0
         }
         return true
+    }
+
+    /// The byte range of the object value of the last `"name":` key, braces matched outside strings.
+    static func lastObject(named name: String, in bytes: ByteBufferView) -> Range<Int>? {
+        let needle = Array("\"\(name)\"".utf8)
+        guard let keyStart = lastIndex(of: needle, in: bytes) else { return nil }
+        var index = keyStart + needle.count
+        while index < bytes.endIndex, bytes[index] == 0x20 || bytes[index] == UInt8(ascii: ":") { index += 1 }
+        guard index < bytes.endIndex, bytes[index] == UInt8(ascii: "{") else { return nil }
+        let start = index
+        var depth = 0
+        var inString = false
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if inString {
+                if byte == UInt8(ascii: "\\") { index += 1 } else if byte == UInt8(ascii: "\"") { inString = false }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte == UInt8(ascii: "{") {
+                depth += 1
+            } else if byte == UInt8(ascii: "}") {
+                depth -= 1
+                if depth == 0 { return start..<(index + 1) }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    static func contains(_ text: String, in bytes: ByteBufferView) -> Bool { lastIndex(of: Array(text.utf8), in: bytes) != nil }
+
+    private static func lastIndex(of needle: [UInt8], in bytes: ByteBufferView) -> Int? {
+        guard bytes.count >= needle.count else { return nil }
+        var index = bytes.endIndex - needle.count
+        while index >= bytes.startIndex {
+            if bytes[index] == needle[0] {
+                var match = true
+                for offset in 1..<needle.count where bytes[index + offset] != needle[offset] { match = false; break }
+                if match { return index }
+            }
+            index -= 1
+        }
+        return nil
     }
 
     private mutating func readUsage(_ usage: [String: Any]?) {
