@@ -51,23 +51,14 @@ struct AccountsController {
         guard let name = input.name, !name.isEmpty else { throw Problem(.unprocessableContent, "name is required") }
         if let quota = input.quota, quota < 0 { throw Problem(.unprocessableContent, "quota must not be negative") }
         let new = User(name: name, quota: input.quota, rateMultiplierPpm: try input.ppm() ?? 1_000_000, now: clock.nowMillis())
-        let user = try await db.pool.write { db in
-            var user = new
-            try user.insert(db)
-            return user
-        }
+        let user = try await db.inserted(new)
         try await state.reload()
         return try json(UserView(user), status: .created)
     }
 
     @Sendable func listUsers(_ request: Request, context: GatewayContext) async throws -> Response {
         let page = try PageRequest(request)
-        let rows = try await db.pool.read { db in
-            var query = User.order(Column("id").desc).limit(page.limit + 1)
-            if let before = page.before { query = query.filter(Column("id") < before) }
-            return try query.fetchAll(db)
-        }
-        let (items, next) = page.page(rows) { $0.id! }
+        let (items, next) = page.page(try await db.rows(User.self, page)) { $0.id! }
         return try json(PageView(data: items.map(UserView.init), nextCursor: next))
     }
 
@@ -85,10 +76,7 @@ struct AccountsController {
             user.quota = quota
         }
         if let ppm = try input.ppm() { user.rateMultiplierPpm = ppm }
-        if let status = input.status {
-            guard ["active", "disabled"].contains(status) else { throw Problem(.unprocessableContent, "status must be active or disabled") }
-            user.status = status
-        }
+        if let status = input.status { user.status = try activeOrDisabled(status) }
         user.updatedAt = clock.nowMillis()
         let updated = user
         try await db.pool.write { db in try updated.update(db) }
@@ -117,11 +105,7 @@ struct AccountsController {
         let plain = Self.generateKey()
         let new = APIKey(userId: userId, name: input.name ?? "key", keyHash: Fingerprint.sha256Hex(plain),
                          fingerprint: Fingerprint.of(plain), models: input.models, quota: input.quota, now: clock.nowMillis())
-        let key = try await db.pool.write { db in
-            var key = new
-            try key.insert(db)
-            return key
-        }
+        let key = try await db.inserted(new)
         try await state.reload()
         return try json(KeyView(key, plain: plain), status: .created)
     }
@@ -129,13 +113,8 @@ struct AccountsController {
     @Sendable func listKeys(_ request: Request, context: GatewayContext) async throws -> Response {
         let page = try PageRequest(request)
         let userId = request.uri.queryParameters["user_id"].flatMap { Int64($0) }
-        let rows = try await db.pool.read { db in
-            var query = APIKey.order(Column("id").desc).limit(page.limit + 1)
-            if let before = page.before { query = query.filter(Column("id") < before) }
-            if let userId { query = query.filter(Column("user_id") == userId) }
-            return try query.fetchAll(db)
-        }
-        let (items, next) = page.page(rows) { $0.id! }
+        let filters: [SQLExpression] = userId.map { [Column("user_id") == $0] } ?? []
+        let (items, next) = page.page(try await db.rows(APIKey.self, page, where: filters)) { $0.id! }
         return try json(PageView(data: items.map { KeyView($0) }, nextCursor: next))
     }
 
@@ -151,10 +130,7 @@ struct AccountsController {
             guard quota >= 0 else { throw Problem(.unprocessableContent, "quota must not be negative") }
             key.quota = quota
         }
-        if let status = input.status {
-            guard ["active", "disabled"].contains(status) else { throw Problem(.unprocessableContent, "status must be active or disabled") }
-            key.status = status
-        }
+        if let status = input.status { key.status = try activeOrDisabled(status) }
         key.updatedAt = clock.nowMillis()
         let updated = key
         try await db.pool.write { db in try updated.update(db) }

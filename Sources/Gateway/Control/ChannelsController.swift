@@ -32,23 +32,14 @@ struct ChannelsController {
             keyFingerprint: Fingerprint.of(apiKey), models: input.models ?? [], modelMapping: input.modelMapping ?? [:],
             priority: input.priority ?? 0, weight: try Self.weight(input.weight ?? 1), status: try Self.status(input.status ?? "enabled"),
             now: clock.nowMillis())
-        let channel = try await db.pool.write { db in
-            var channel = new
-            try channel.insert(db)
-            return channel
-        }
+        let channel = try await db.inserted(new)
         try await state.reload()
         return try json(ChannelView(channel), status: .created)
     }
 
     @Sendable func list(_ request: Request, context: GatewayContext) async throws -> Response {
         let page = try PageRequest(request)
-        let rows = try await db.pool.read { db in
-            var query = RelayChannel.order(Column("id").desc).limit(page.limit + 1)
-            if let before = page.before { query = query.filter(Column("id") < before) }
-            return try query.fetchAll(db)
-        }
-        let (items, next) = page.page(rows) { $0.id! }
+        let (items, next) = page.page(try await db.rows(RelayChannel.self, page)) { $0.id! }
         return try json(PageView(data: items.map(ChannelView.init), nextCursor: next))
     }
 

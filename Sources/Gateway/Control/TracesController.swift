@@ -30,14 +30,7 @@ struct TracesController {
         if let model = query["model"] { filters.append(Column("model") == String(model)) }
         if let since = query["since"].flatMap({ Int64($0) }) { filters.append(Column("created_at") >= since) }
         if let until = query["until"].flatMap({ Int64($0) }) { filters.append(Column("created_at") < until) }
-        if let before = page.before { filters.append(Column("id") < before) }
-        let conditions = filters
-        let rows = try await db.pool.read { db in
-            var request = Trace.order(Column("id").desc).limit(page.limit + 1)
-            for condition in conditions { request = request.filter(condition) }
-            return try request.fetchAll(db)
-        }
-        let (items, next) = page.page(rows) { $0.id! }
+        let (items, next) = page.page(try await db.rows(Trace.self, page, where: filters)) { $0.id! }
         return try json(PageView(data: items, nextCursor: next))
     }
 
