@@ -61,6 +61,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Each captured body is cut at this many bytes (env SWITCHYARD_MAX_PAYLOAD_BYTES).")
     var maxPayloadBytes: Int = Env.int("SWITCHYARD_MAX_PAYLOAD_BYTES", 64 << 10)
 
+    @Option(help: "Seconds an upstream exchange may take in all, streams included (env SWITCHYARD_TOTAL_TIMEOUT).")
+    var totalTimeout: Double = Env.double("SWITCHYARD_TOTAL_TIMEOUT", 600)
+
     @Option(help: "Upstream HTTP client: nio (pooled, on the inbound event loop; HTTPS via AsyncHTTPClient) or ahc (env SWITCHYARD_UPSTREAM_CLIENT).")
     var upstreamClient: RelayOptions.UpstreamClient = RelayOptions.UpstreamClient(rawValue: Env.string("SWITCHYARD_UPSTREAM_CLIENT", "nio")) ?? .nio
 
@@ -71,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
         guard leaseTTL >= 1 else { throw ValidationError("--lease-ttl must be at least 1 second") }
         guard autoDisableAfter >= 2 else { throw ValidationError("--auto-disable-after must be at least 2") }
-        guard maxBodyBytes > 0, maxAttempts > 0, firstByteTimeout > 0 else {
+        guard maxBodyBytes > 0, maxAttempts > 0, firstByteTimeout > 0, totalTimeout > 0 else {
             throw ValidationError("--max-body-bytes, --max-attempts and --first-byte-timeout must be positive")
         }
         _ = try parsedQueues()
@@ -144,6 +147,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let relay = RelayOptions(
                 maxBodyBytes: maxBodyBytes, firstByteTimeout: .milliseconds(Int64(firstByteTimeout * 1000)),
+                totalTimeout: .milliseconds(Int64(totalTimeout * 1000)),
                 maxAttempts: maxAttempts, autoDisableAfter: autoDisableAfter, capturePayloads: capturePayloads,
                 maxPayloadBytes: maxPayloadBytes, upstreamClient: upstreamClient)
             let options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue, relay: relay)

@@ -113,3 +113,21 @@ import Testing
         }
     }
 }
+
+@Suite struct TotalTimeoutTests {
+    /// A stream slower than the total timeout is cut: the client sees a cut, the trace says 502, the delivered part is billed.
+    @Test func slowStreamIsCutAtTheTotalTimeout() async throws {
+        let f = try await RelayFixture(relay: RelayOptions(totalTimeout: .milliseconds(600)))
+        try await f.test { client in
+            _ = try await f.setUp(client)
+            f.mock.script.replace([FaultRule(fault: Fault(chunkDelayMs: 200))])
+            let started = ContinuousClock.now
+            let response = try? await f.post(client, "/v1/chat/completions", chatBody(stream: true))
+            #expect(ContinuousClock.now - started < .seconds(2), "cut near 600 ms, not after the whole 2 s stream")
+            if let response { #expect(!String(buffer: response.body).contains("[DONE]")) }
+            let (logs, traces) = try await f.flushed()
+            #expect(traces.first?.status == 502)
+            #expect(logs.count == 1 && (logs.first?.completionTokens ?? 0) < 6)
+        }
+    }
+}

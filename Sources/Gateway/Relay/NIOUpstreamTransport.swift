@@ -45,7 +45,7 @@ final class NIOUpstreamTransport: UpstreamTransport {
         let response: UpstreamExchange.Head
         do {
             response = try await eventLoop.flatSubmit { () -> EventLoopFuture<UpstreamExchange.Head> in
-                exchange.start(on: channel, timeout: firstByteTimeout) { [weak self] reusable in
+                exchange.start(on: channel, timeout: firstByteTimeout, total: request.totalTimeout) { [weak self] reusable in
                     if reusable { self?.checkin(channel, key: key) } else { channel.close(promise: nil) }
                 }
                 channel.write(HTTPClientRequestPart.head(sent), promise: nil)
@@ -116,6 +116,7 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
     private var channel: (any Channel)?
     private var release: ((Bool) -> Void)?
     private var timeout: Scheduled<Void>?
+    private var totalTimeout: Scheduled<Void>?
     private var keepAlive = true
     private var done = false
 
@@ -124,7 +125,7 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
         headPromise = eventLoop.makePromise()
     }
 
-    func start(on channel: any Channel, timeout: Duration, release: @escaping (Bool) -> Void) {
+    func start(on channel: any Channel, timeout: Duration, total: Duration, release: @escaping (Bool) -> Void) {
         self.channel = channel
         self.release = release
         let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self)
@@ -133,6 +134,9 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
             self?.eventLoop.execute { _ = self?.channel?.setOption(ChannelOptions.autoRead, value: true) }
         }
         self.timeout = eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { [weak self] in
+            self?.fail(UpstreamFailure.timeout)
+        }
+        self.totalTimeout = eventLoop.scheduleTask(in: .nanoseconds(total.nanoseconds)) { [weak self] in
             self?.fail(UpstreamFailure.timeout)
         }
     }
@@ -150,6 +154,7 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
     func end() {
         guard !done else { return }
         done = true
+        totalTimeout?.cancel()
         stream.finish()
         detach(reusable: keepAlive)
     }
@@ -158,6 +163,7 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
         guard !done else { return }
         done = true
         timeout?.cancel()
+        totalTimeout?.cancel()
         headPromise.fail(error)
         stream.finish(error)
         detach(reusable: false)
@@ -168,6 +174,7 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
         eventLoop.execute {
             guard !self.done else { return }
             self.done = true
+            self.totalTimeout?.cancel()
             self.stream.finish(CancellationError())
             self.detach(reusable: false)
         }

@@ -88,7 +88,8 @@ extension RelayController {
             headers.append(("anthropic-version", call.anthropicVersion ?? "2023-06-01"))
         }
         let path = convert ? RelayEndpoint.chat.upstreamPath : call.endpoint.upstreamPath
-        let request = UpstreamRequest(url: Self.upstreamURL(channel.baseURL, path), headers: headers, body: payload)
+        let request = UpstreamRequest(url: Self.upstreamURL(channel.baseURL, path), headers: headers, body: payload,
+                                      totalTimeout: options.totalTimeout)
         let response = try await transport.send(request, firstByteTimeout: options.firstByteTimeout, on: call.eventLoop)
         switch response.status {
         case 200..<300:

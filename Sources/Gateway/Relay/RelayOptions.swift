@@ -11,6 +11,8 @@ public struct RelayOptions: Sendable {
     public var connectTimeout: Duration
     /// Time to the upstream's response head and first body bytes.
     public var firstByteTimeout: Duration
+    /// The longest an upstream exchange may take, streaming included; past it the stream is cut.
+    public var totalTimeout: Duration
     /// Channels tried for one request before answering 502.
     public var maxAttempts: Int
     /// Consecutive failures that auto-disable a channel (at least 2).
@@ -26,11 +28,12 @@ public struct RelayOptions: Sendable {
 
     public init(
         maxBodyBytes: Int = 8 << 20, maxResponseBytes: Int = 64 << 20, connectTimeout: Duration = .seconds(5),
-        firstByteTimeout: Duration = .seconds(120), maxAttempts: Int = 3, autoDisableAfter: Int = 5,
+        firstByteTimeout: Duration = .seconds(120), totalTimeout: Duration = .seconds(600), maxAttempts: Int = 3, autoDisableAfter: Int = 5,
         traceRetention: Duration = .seconds(30 * 86400), capturePayloads: Bool = false, maxPayloadBytes: Int = 64 << 10,
         payloadRetention: Duration = .seconds(7 * 86400), upstreamClient: UpstreamClient = .nio
     ) {
         self.upstreamClient = upstreamClient
+        self.totalTimeout = totalTimeout
         self.capturePayloads = capturePayloads
         self.maxPayloadBytes = maxPayloadBytes
         self.payloadRetention = payloadRetention

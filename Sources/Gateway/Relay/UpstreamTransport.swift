@@ -8,6 +8,8 @@ struct UpstreamRequest: Sendable {
     var url: String
     var headers: [(String, String)]
     var body: ByteBuffer
+    /// The whole exchange, body included, must end within this.
+    var totalTimeout: Duration = .seconds(600)
 }
 
 /// The head of an upstream's answer and a way to read its body as it arrives.
