@@ -16,6 +16,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
     @Option(help: "Sequential requests for the time-to-first-token comparison.") var ttftSamples: Int = 200
     @Option(help: "Base port; the mock uses it, the gateways the next ones.") var port: Int = 19480
     @Option(help: "Upstream clients to measure, comma-separated (nio, ahc): one gateway process each.") var clients: String = "nio,ahc"
+    @Option(help: "Concurrent slow streams to hold open through each gateway (0 skips; needs ulimit -n ≥ 4×).") var streams: Int = 0
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     struct Run: Codable {
@@ -37,6 +38,15 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         /// Gateway RSS by upstream client.
         var idleRSSMiB: [String: Double]
         var peakRSSMiB: [String: Double]
+        /// Concurrent streams held, by target: completed, failed, wall seconds.
+        var heldStreams: [String: HeldStreams]
+    }
+
+    struct HeldStreams: Codable {
+        var opened: Int
+        var completed: Int
+        var failed: Int
+        var seconds: Double
     }
 
     func run() async throws {
@@ -97,7 +107,20 @@ struct GatewayBenchCommand: AsyncParsableCommand {
             ttft[target.name] = try await self.ttft(http, base: target.base, key: target.key).percentile(50)
             if target.name != "direct" { peakRSS[String(target.name.dropFirst(8))] = rss(target.pid).peak }
         }
-        let result = Result(runs: runs, ttftP50Ms: ttft, idleRSSMiB: idleRSS, peakRSSMiB: peakRSS)
+        var held: [String: HeldStreams] = [:]
+        if streams > 0 {
+            // Paced streams (7 events, 300 ms apart) so that all of them are open at once.
+            var faults = HTTPClientRequest(url: direct + "/_mock/faults")
+            faults.method = .POST
+            faults.body = .bytes(ByteBuffer(string: #"[{"fault":{"chunk_delay_ms":300}}]"#))
+            _ = try await http.execute(faults, timeout: .seconds(5))
+            for target in targets where target.name != "direct" {
+                held[target.name] = try await holdStreams(base: target.base, key: target.key)
+                progress("\(target.name): \(held[target.name]!.completed)/\(streams) streams held and completed in \(format(held[target.name]!.seconds, 1)) s")
+                peakRSS[String(target.name.dropFirst(8))] = rss(target.pid).peak
+            }
+        }
+        let result = Result(runs: runs, ttftP50Ms: ttft, idleRSSMiB: idleRSS, peakRSSMiB: peakRSS, heldStreams: held)
         if json {
             print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
         } else {
@@ -209,6 +232,34 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         return samples
     }
 
+    /// Opens `streams` streaming requests at once and reads each to its end.
+    private func holdStreams(base: String, key: String) async throws -> HeldStreams {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: streams)
+        configuration.timeout = .init(connect: .seconds(30), read: .seconds(60))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let started = ContinuousClock.now
+        let completed = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<streams {
+                group.addTask {
+                    var request = HTTPClientRequest(url: base + "/v1/chat/completions")
+                    request.method = .POST
+                    request.headers.add(name: "authorization", value: "Bearer \(key)")
+                    request.headers.add(name: "content-type", value: "application/json")
+                    request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#))
+                    guard let response = try? await client.execute(request, timeout: .seconds(120)), response.status == .ok,
+                          let body = try? await response.body.collect(upTo: 1 << 20) else { return false }
+                    return String(buffer: body).contains("[DONE]")
+                }
+            }
+            var ok = 0
+            for try await success in group where success { ok += 1 }
+            return ok
+        }
+        try await client.shutdown()
+        return HeldStreams(opened: streams, completed: completed, failed: streams - completed, seconds: (ContinuousClock.now - started).seconds)
+    }
+
     private func cpuSeconds(_ pid: Int32) -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return 0 }
@@ -247,6 +298,9 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         let direct = r.ttftP50Ms["direct"] ?? 0
         for name in gateways {
             lines.append("\(name) ttft p50 \(format(r.ttftP50Ms[name] ?? 0, 2)) ms (direct \(format(direct, 2)) ms, added \(format((r.ttftP50Ms[name] ?? 0) - direct, 2)) ms)")
+        }
+        for (name, held) in r.heldStreams.sorted(by: { $0.key < $1.key }) {
+            lines.append("\(name) held \(held.opened) concurrent streams: \(held.completed) completed, \(held.failed) failed, \(format(held.seconds, 1)) s")
         }
         for (client, idle) in r.idleRSSMiB.sorted(by: { $0.key < $1.key }) {
             lines.append("gateway-\(client) RSS: idle \(format(idle)) MiB, peak \(format(r.peakRSSMiB[client] ?? 0)) MiB")
