@@ -29,7 +29,7 @@ final class NIOUpstreamTransport: UpstreamTransport {
         var path = url.path.isEmpty ? "/" : url.path
         if let query = url.query { path += "?" + query }
         // Only a NIOPosix loop can host a client connection (a test server's embedded loop cannot).
-        let eventLoop = preferred.flatMap { EventLoopExecutor.canHost($0) ? $0 : nil } ?? group.next()
+        let eventLoop = preferred.flatMap { ClientBootstrap(validatingGroup: $0) != nil ? $0 : nil } ?? group.next()
         let key = "\(ObjectIdentifier(eventLoop as AnyObject).hashValue)|\(host):\(port)"
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
         head.headers.add(name: "host", value: port == 80 ? host : "\(host):\(port)")

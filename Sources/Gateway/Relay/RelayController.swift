@@ -18,10 +18,10 @@ struct RelayController: Sendable {
     let capture: Bool
 
     func register(on router: Router<GatewayContext>) {
-        router.post("v1/chat/completions") { request, context in try await onLoop(request, context, .chat) }
-        router.post("v1/responses") { request, context in try await onLoop(request, context, .responses) }
-        router.post("v1/embeddings") { request, context in try await onLoop(request, context, .embeddings) }
-        router.post("anthropic/v1/messages") { request, context in try await onLoop(request, context, .messages) }
+        router.post("v1/chat/completions") { request, context in try await relay(request, context, .chat) }
+        router.post("v1/responses") { request, context in try await relay(request, context, .responses) }
+        router.post("v1/embeddings") { request, context in try await relay(request, context, .embeddings) }
+        router.post("anthropic/v1/messages") { request, context in try await relay(request, context, .messages) }
         router.get("v1/models") { request, context in try models(request, context) }
     }
 
@@ -34,16 +34,6 @@ struct RelayController: Sendable {
     }
 
     // MARK: Relay
-
-    /// Runs the relay with the inbound connection's event loop as the task executor (when it is a real loop).
-    func onLoop(_ request: Request, _ context: GatewayContext, _ endpoint: RelayEndpoint) async throws -> Response {
-        guard options.pinToEventLoop, EventLoopExecutor.canHost(context.eventLoop) else {
-            return try await relay(request, context, endpoint)
-        }
-        return try await withTaskExecutorPreference(EventLoopExecutor(context.eventLoop)) {
-            try await relay(request, context, endpoint)
-        }
-    }
 
     func relay(_ request: Request, _ context: GatewayContext, _ endpoint: RelayEndpoint) async throws -> Response {
         let started = ContinuousClock.now

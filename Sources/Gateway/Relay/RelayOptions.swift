@@ -4,8 +4,6 @@ public struct RelayOptions: Sendable {
     /// HTTP; HTTPS goes through AsyncHTTPClient), or AsyncHTTPClient for everything.
     public enum UpstreamClient: String, Sendable, CaseIterable { case nio, ahc }
     public var upstreamClient: UpstreamClient
-    /// Run each relayed request's task on its inbound event loop (fewer thread hops).
-    public var pinToEventLoop: Bool = true
     /// Request bodies over this answer 413.
     public var maxBodyBytes: Int
     /// Upstream answers (non-stream) over this fail the attempt.
