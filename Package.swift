@@ -103,6 +103,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ProbeTests",
+            dependencies: ["Probe", "MockUpstream"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "GatewayTests",
             dependencies: [
                 "Gateway", "Scheduler", "Store", "Jobs", "MockUpstream",

@@ -15,38 +15,6 @@ import Store
 import Synchronization
 import Testing
 
-/// A mock upstream on a real loopback port, for the length of a test.
-final class MockUpstreamHandle: Sendable {
-    let script: MockScript
-    let port: Int
-    private let task: Task<Void, any Error>
-
-    private init(script: MockScript, port: Int, task: Task<Void, any Error>) {
-        self.script = script
-        self.port = port
-        self.task = task
-    }
-
-    var baseURL: String { "http://127.0.0.1:\(port)" }
-
-    static func start() async throws -> MockUpstreamHandle {
-        let script = MockScript()
-        let bound = Mutex<Int?>(nil)
-        let app = Application(
-            router: MockUpstreamServer(script: script).router(),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in bound.withLock { $0 = channel.localAddress?.port } },
-            logger: Logger(label: "mock") { _ in SwiftLogNoOpLogHandler() })
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while bound.withLock({ $0 }) == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-        guard let port = bound.withLock({ $0 }) else { throw CancellationError() }
-        return MockUpstreamHandle(script: script, port: port, task: task)
-    }
-
-    deinit { task.cancel() }
-}
-
 /// A gateway on a fresh database with a user, a key and the mock upstream as its channels.
 final class RelayFixture: @unchecked Sendable {  // set up once, then read by the test only
     let dir: String
@@ -54,7 +22,7 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
     let deps: GatewayDependencies
     let options: GatewayOptions
     let app: Application<RouterResponder<GatewayContext>>
-    let mock: MockUpstreamHandle
+    let mock: RunningMockUpstream
     static let adminToken = "sya_admin_test_token"
     static let upstreamKey = "sk-upstream-SECRET-0123456789abcdef"
     var clientKey = ""
@@ -70,7 +38,7 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
             db: db, driver: SQLiteQueue(pool: db.pool), registry: PrometheusCollectorRegistry(),
             secrets: SecretBox(key: SymmetricKey(size: .bits256)), payloadBox: payloadBox, options: options, logger: logger)
         app = Application(router: GatewayApp.router(deps, options: options))
-        mock = try await MockUpstreamHandle.start()
+        mock = try await RunningMockUpstream.start()
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Probe
 import Scheduler
 import Store
 
@@ -214,26 +215,12 @@ extension RelayController {
 
     // MARK: Helpers
 
-    static func upstreamURL(_ base: String, _ path: String) -> String {
-        var base = base
-        while base.hasSuffix("/") { base.removeLast() }
-        if base.hasSuffix("/v1") { base.removeLast(3) }
-        return base + path
-    }
+    static func upstreamURL(_ base: String, _ path: String) -> String { UpstreamText.url(base, path) }
 
-    /// Removes the channel's key, and anything shaped like a key, from an upstream's message.
-    static func redact(_ text: String, key: String) -> String {
-        var text = key.isEmpty ? text : text.replacingOccurrences(of: key, with: "[redacted]")
-        text = text.replacingOccurrences(of: #"(sk|key)-[A-Za-z0-9_\-\*\.]{6,}"#, with: "[redacted]", options: .regularExpression)
-        return text
-    }
+    static func redact(_ text: String, key: String) -> String { UpstreamText.redact(text, key: key) }
 
-    /// The upstream's own error message, shortened (callers redact keys from it).
-    static func errorHint(_ body: String) -> String {
-        guard let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-              let error = json["error"] as? [String: Any], let message = error["message"] as? String else { return "" }
-        return ": " + String(message.prefix(200))
-    }
+    /// The upstream's own error message as ": message" (callers redact keys from it).
+    static func errorHint(_ body: String) -> String { UpstreamText.errorMessage(body).map { ": " + $0 } ?? "" }
 
     func describe(_ error: any Error) -> String {
         switch error {

@@ -1,0 +1,40 @@
+import Hummingbird
+import Logging
+import Synchronization
+
+/// A mock upstream serving on a free loopback port in this process (real HTTP), until `stop()` or deinit.
+public final class RunningMockUpstream: Sendable {
+    public let script: MockScript
+    public let port: Int
+    private let task: Task<Void, any Error>
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    private init(script: MockScript, port: Int, task: Task<Void, any Error>) {
+        self.script = script
+        self.port = port
+        self.task = task
+    }
+
+    /// Starts a server on 127.0.0.1 with an OS-chosen port and returns once it listens.
+    public static func start(script: MockScript = MockScript()) async throws -> RunningMockUpstream {
+        let bound = Mutex<Int?>(nil)
+        let app = Application(
+            router: MockUpstreamServer(script: script).router(),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in bound.withLock { $0 = channel.localAddress?.port } },
+            logger: Logger(label: "mock-upstream") { _ in SwiftLogNoOpLogHandler() })
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while bound.withLock({ $0 }) == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        guard let port = bound.withLock({ $0 }) else {
+            task.cancel()
+            throw CancellationError()
+        }
+        return RunningMockUpstream(script: script, port: port, task: task)
+    }
+
+    public func stop() { task.cancel() }
+
+    deinit { task.cancel() }
+}
