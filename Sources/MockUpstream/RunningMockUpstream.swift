@@ -16,12 +16,12 @@ public final class RunningMockUpstream: Sendable {
         self.task = task
     }
 
-    /// Starts a server on 127.0.0.1 with an OS-chosen port and returns once it listens.
-    public static func start(script: MockScript = MockScript()) async throws -> RunningMockUpstream {
+    /// Starts a server on 127.0.0.1 (port 0: the OS chooses) and returns once it listens.
+    public static func start(script: MockScript = MockScript(), port: Int = 0) async throws -> RunningMockUpstream {
         let bound = Mutex<Int?>(nil)
         let app = Application(
             router: MockUpstreamServer(script: script).router(),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            configuration: .init(address: .hostname("127.0.0.1", port: port)),
             onServerRunning: { channel in bound.withLock { $0 = channel.localAddress?.port } },
             logger: Logger(label: "mock-upstream") { _ in SwiftLogNoOpLogHandler() })
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }

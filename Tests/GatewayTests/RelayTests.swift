@@ -180,3 +180,22 @@ import Testing
         }
     }
 }
+
+@Suite struct UpstreamRestartTests {
+    /// Pooled connections to an upstream that restarted are not held against the channel.
+    @Test func upstreamRestartDoesNotFailRequests() async throws {
+        let f = try await RelayFixture()
+        try await f.test { client in
+            let ids = try await f.setUp(client)
+            for _ in 0..<3 { #expect(try await f.post(client, "/v1/chat/completions", chatBody()).status == .ok) }
+            f.mock.stop()
+            try await Task.sleep(for: .milliseconds(300))
+            let restarted = try await RunningMockUpstream.start(port: f.mock.port)
+            defer { restarted.stop() }
+            for _ in 0..<3 { #expect(try await f.post(client, "/v1/chat/completions", chatBody()).status == .ok) }
+            _ = try await f.flushed()
+            let channel = try await f.api(client, .get, "/api/channels/\(ids[0])")
+            #expect(channel["failure_streak"] as? Int == 0 && channel["status"] as? String == "enabled")
+        }
+    }
+}

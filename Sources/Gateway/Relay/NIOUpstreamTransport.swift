@@ -39,27 +39,28 @@ final class NIOUpstreamTransport: UpstreamTransport {
         } else {
             head.headers.add(name: "content-length", value: String(request.body.readableBytes))
         }
-        let exchange = UpstreamExchange(eventLoop: eventLoop)
-        let channel = try await checkout(key: key, host: host, port: port, eventLoop: eventLoop)
-        let sent = head
-        let response: UpstreamExchange.Head
-        do {
-            response = try await eventLoop.flatSubmit { () -> EventLoopFuture<UpstreamExchange.Head> in
-                exchange.start(on: channel, timeout: firstByteTimeout, total: request.totalTimeout) { [weak self] reusable in
+        // A pooled connection the upstream closed while idle fails before any answer: try once more on a new one.
+        var reuse = true
+        while true {
+            let (channel, reused) = try await checkout(key: key, host: host, port: port, eventLoop: eventLoop, reuse: reuse)
+            let exchange = UpstreamExchange(eventLoop: eventLoop)
+            do {
+                let response = try await exchange.run(request: head, body: request.body, on: channel, firstByteTimeout: firstByteTimeout,
+                                                      total: request.totalTimeout) { [weak self] reusable in
                     if reusable { self?.checkin(channel, key: key) } else { channel.close(promise: nil) }
                 }
-                channel.write(HTTPClientRequestPart.head(sent), promise: nil)
-                if request.body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(request.body)), promise: nil) }
-                channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-                return exchange.headPromise.futureResult
-            }.get()
-        } catch let error as UpstreamFailure {
-            throw error
-        } catch {
-            throw UpstreamFailure.connect(AsyncHTTPClientTransport.describe(error))
+                return UpstreamResponse(status: response.status, contentType: response.contentType, retryAfter: response.retryAfter,
+                                        body: UpstreamBody(stream: exchange.stream) { exchange.abandon() })
+            } catch UpstreamExchange.Stale.closed where reused {
+                reuse = false
+            } catch UpstreamExchange.Stale.closed {
+                throw UpstreamFailure.connect("connection closed by the upstream")
+            } catch let error as UpstreamFailure {
+                throw error
+            } catch {
+                throw UpstreamFailure.connect(AsyncHTTPClientTransport.describe(error))
+            }
         }
-        return UpstreamResponse(status: response.status, contentType: response.contentType, retryAfter: response.retryAfter,
-                                body: UpstreamBody(stream: exchange.stream) { exchange.abandon() })
     }
 
     func shutdown() async throws {
@@ -71,12 +72,13 @@ final class NIOUpstreamTransport: UpstreamTransport {
         try await fallback.shutdown()
     }
 
-    private func checkout(key: String, host: String, port: Int, eventLoop: any EventLoop) async throws -> any Channel {
-        while let channel = idle.withLockedValue({ $0[key]?.popLast() }) {
-            if channel.isActive { return channel }
+    /// An idle pooled connection (reused: true) or a new one.
+    private func checkout(key: String, host: String, port: Int, eventLoop: any EventLoop, reuse: Bool) async throws -> (any Channel, Bool) {
+        while reuse, let channel = idle.withLockedValue({ $0[key]?.popLast() }) {
+            if channel.isActive { return (channel, true) }
         }
         do {
-            return try await ClientBootstrap(group: eventLoop)
+            return (try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
@@ -85,7 +87,7 @@ final class NIOUpstreamTransport: UpstreamTransport {
                         try channel.pipeline.syncOperations.addHandler(UpstreamConnectionHandler())
                     }
                 }
-                .connect(host: host, port: port).get()
+                .connect(host: host, port: port).get(), false)
         } catch {
             throw UpstreamFailure.connect(AsyncHTTPClientTransport.describe(error))
         }
@@ -120,9 +122,34 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
     private var keepAlive = true
     private var done = false
 
+    /// The connection was closed before any answer arrived (a stale pooled connection, typically).
+    enum Stale: Error { case closed }
+
+    private var answered = false
+
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
         headPromise = eventLoop.makePromise()
+    }
+
+    /// Writes the request (head and body flushed together) and waits for the response head.
+    func run(request head: HTTPRequestHead, body: ByteBuffer, on channel: any Channel, firstByteTimeout: Duration, total: Duration,
+             release: @escaping (Bool) -> Void) async throws -> Head {
+        try await eventLoop.flatSubmit { () -> EventLoopFuture<Head> in
+            guard channel.isActive else { return self.eventLoop.makeFailedFuture(Stale.closed) }
+            self.start(on: channel, timeout: firstByteTimeout, total: total, release: release)
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+            let written = self.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenFailure { _ in self.closedEarly() }
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: written)
+            return self.headPromise.futureResult
+        }.get()
+    }
+
+    /// The connection went away: before any answer that is `Stale.closed` (safe to retry), after it a failure.
+    func closedEarly() {
+        fail(answered ? UpstreamFailure.connect("connection closed by the upstream") : Stale.closed)
     }
 
     func start(on channel: any Channel, timeout: Duration, total: Duration, release: @escaping (Bool) -> Void) {
@@ -142,6 +169,7 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
     }
 
     func head(_ head: HTTPResponseHead) {
+        answered = true
         timeout?.cancel()
         keepAlive = head.isKeepAlive
         headPromise.succeed(Head(status: Int(head.status.code), contentType: head.headers.first(name: "content-type"),
@@ -209,7 +237,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, @unchecked Sendabl
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        exchange?.fail(UpstreamFailure.connect("connection closed by the upstream"))
+        exchange?.closedEarly()
         context.fireChannelInactive()
     }
 
