@@ -29,8 +29,10 @@ public struct MockUpstreamServer: Sendable {
     }
 
     /// The server as a service, listening on `host:port`.
-    public func application(host: String = "127.0.0.1", port: Int, logger: Logger) -> some ApplicationProtocol {
-        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "mock-upstream"), logger: logger)
+    public func application(host: String = "127.0.0.1", port: Int, logger: Logger,
+                            onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "mock-upstream"),
+                    onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) }, logger: logger)
     }
 
     static func key(_ request: Request) -> String? {

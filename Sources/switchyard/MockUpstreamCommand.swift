@@ -9,7 +9,7 @@ struct MockUpstreamCommand: AsyncParsableCommand {
         commandName: "mock-upstream", abstract: "Run a mock OpenAI/Anthropic upstream with scripted faults.")
 
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
-    @Option(help: "Port to listen on.") var port: Int = 9090
+    @Option(help: "Port to listen on (0: any free port; the line printed at start names it).") var port: Int = 9090
     @Option(help: "A JSON file with fault rules: [{\"key\"?, \"model\"?, \"fault\": {…}}].") var script: String?
 
     func run() async throws {
@@ -18,9 +18,13 @@ struct MockUpstreamCommand: AsyncParsableCommand {
             rules = try JSONDecoder().decode([FaultRule].self, from: Data(contentsOf: URL(fileURLWithPath: script)))
         }
         let logger = makeLogger("mock-upstream", level: .warning)
-        let app = MockUpstreamServer(script: MockScript(rules: rules)).application(host: host, port: port, logger: logger)
-        printNow("mock upstream listening on http://\(host):\(port)")
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let host = self.host
+        let app = MockUpstreamServer(script: MockScript(rules: rules)).application(host: host, port: port, logger: logger) { bound in
+            printNow("mock upstream listening on http://\(host):\(bound)")
+        }
+        let services: [any Service] = ParentWatch.enabled ? [app, ParentWatch()] : [app]
+        let group = ServiceGroup(configuration: .init(
+            services: ParentWatch.configurations(services), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

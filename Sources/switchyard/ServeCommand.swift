@@ -20,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on (env SWITCHYARD_HOST).")
     var host: String = Env.string("SWITCHYARD_HOST", "127.0.0.1")
 
-    @Option(help: "Port to listen on (env SWITCHYARD_PORT).")
+    @Option(help: "Port to listen on; 0 takes any free port, named in the start-up log (env SWITCHYARD_PORT).")
     var port: Int = Env.int("SWITCHYARD_PORT", 8080)
 
     @OptionGroup var database: DatabaseOptions
@@ -71,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = Logger.Level(rawValue: Env.string("SWITCHYARD_LOG_LEVEL", "info")) ?? .info
 
     func validate() throws {
-        guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535 (0: any free port)") }
         guard leaseTTL >= 1 else { throw ValidationError("--lease-ttl must be at least 1 second") }
         guard autoDisableAfter >= 2 else { throw ValidationError("--auto-disable-after must be at least 2") }
         guard maxBodyBytes > 0, maxAttempts > 0, firstByteTimeout > 0, totalTimeout > 0 else {
@@ -101,7 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            services: ParentWatch.configurations(services),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
@@ -120,7 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
         let driver = SQLiteQueue(pool: db.pool)
         let registry = PrometheusCollectorRegistry()
         let metrics = QueueMetrics(factory: PrometheusMetricsFactory(registry: registry))
-        var services: [any Service] = []
+        var services: [any Service] = ParentWatch.enabled ? [ParentWatch()] : []
         if role != .gateway {
             let jobs = BuiltinJobs.registry(driver: driver)
             services.append(QueueMaintenance(

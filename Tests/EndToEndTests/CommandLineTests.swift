@@ -50,8 +50,8 @@ import Testing
     @Test func verbsWorkAgainstARunningDaemonWithTheGeneratedToken() async throws {
         let tmp = try TempDir()
         let dataDir = tmp.path + "/data"
-        let port = Int.random(in: 40001...50000)
-        let daemon = try DaemonProcess(["serve", "--data-dir", dataDir, "--port", "\(port)"], logDir: tmp.path, name: "daemon")
+        let daemon = try DaemonProcess(["serve", "--data-dir", dataDir, "--port", "0"], logDir: tmp.path, name: "daemon")
+        let port = try #require(await daemon.listeningPort(), "daemon did not start: \(daemon.stderr)")
         let server = "http://127.0.0.1:\(port)"
         let target = ["--server", server, "--data-dir", dataDir]
         #expect(await eventually(timeout: .seconds(30)) {

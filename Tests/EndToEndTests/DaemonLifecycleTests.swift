@@ -4,7 +4,6 @@ import Store
 import Testing
 
 @Suite(.serialized) struct DaemonLifecycleTests {
-    static func freePort() -> Int { Int.random(in: 20000...40000) }
 
     /// SIGTERM: running jobs finish inside the drain timeout, the HTTP server stops, the process exits 0.
     @Test func sigtermDrainsRunningJobsAndExitsZero() async throws {
@@ -13,7 +12,7 @@ import Testing
         let queue = try openQueue(dataDir: dataDir)
         let ids = try await queue.enqueue((0..<4).map { _ in NewJob(kind: "sleep", args: #"{"ms":1500}"#) }).map(\.id)
         let daemon = try DaemonProcess(
-            ["serve", "--data-dir", dataDir, "--port", "\(Self.freePort())", "--drain-timeout", "10"],
+            ["serve", "--data-dir", dataDir, "--port", "0", "--drain-timeout", "10"],
             environment: ["SWITCHYARD_ADMIN_TOKEN": "t"], logDir: tmp.path, name: "daemon")
         #expect(await eventually(timeout: .seconds(30)) { try await queue.count(.running) == 4 })
         daemon.signal(SIGTERM)
@@ -41,7 +40,7 @@ import Testing
         let dataDir = tmp.path + "/data"
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: dataDir + "/switchyard.sqlite"))
-        let daemon = try DaemonProcess(["serve", "--data-dir", dataDir, "--port", "\(Self.freePort())"], logDir: tmp.path, name: "corrupt")
+        let daemon = try DaemonProcess(["serve", "--data-dir", dataDir, "--port", "0"], logDir: tmp.path, name: "corrupt")
         let status = await daemon.waitForExit(timeout: .seconds(20))
         #expect(status != nil && status != 0)
         #expect(daemon.stderr.contains("switchyard.sqlite"))

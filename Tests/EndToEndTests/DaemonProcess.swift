@@ -31,6 +31,7 @@ final class DaemonProcess: @unchecked Sendable {  // the Process is only touched
         process.executableURL = URL(fileURLWithPath: switchyardBinary)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
+        env["SWITCHYARD_EXIT_WITH_PARENT"] = "1"  // never outlive the test process
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
@@ -43,6 +44,19 @@ final class DaemonProcess: @unchecked Sendable {  // the Process is only touched
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// The port the process printed it listens on (`serve` logs Hummingbird's "listening on host:port" line,
+    /// `mock-upstream` prints "listening on http://host:port"); processes are started with port 0.
+    func listeningPort(timeout: Duration = .seconds(60)) async -> Int? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline && process.isRunning {
+            for line in (stdout + stderr).split(separator: "\n") where line.contains("listening on") {
+                if let last = line.split(separator: ":").last, let port = Int(last.trimmingCharacters(in: .whitespaces)) { return port }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
 
     /// Waits for exit up to `timeout`; returns the exit status, or nil if it is still running (then it is killed).
     func waitForExit(timeout: Duration) async -> Int32? {

@@ -8,8 +8,8 @@ import Testing
 final class GatewayProcess: @unchecked Sendable {  // driven by one test at a time
     let tmp: TempDir
     let dataDir: String
-    let port: Int
-    let mockPort: Int
+    var port = 0
+    var mockPort = 0
     let adminToken = "sya_e2e_admin_token"
     var daemon: DaemonProcess
     let mock: DaemonProcess
@@ -21,30 +21,31 @@ final class GatewayProcess: @unchecked Sendable {  // driven by one test at a ti
     init(extraArgs: [String] = [], env: [String: String] = [:]) async throws {
         tmp = try TempDir()
         dataDir = tmp.path + "/data"
-        port = Int.random(in: 20000...29999)
-        mockPort = port + 10000
         self.extraArgs = extraArgs
         self.env = env
-        mock = try DaemonProcess(["mock-upstream", "--port", "\(mockPort)"], logDir: tmp.path, name: "mock")
-        daemon = try Self.startDaemon(tmp: tmp, dataDir: dataDir, port: port, token: adminToken, extraArgs: extraArgs, env: env, name: "daemon")
+        // Port 0 everywhere: the processes say which port they got (no collisions with ephemeral ports).
+        mock = try DaemonProcess(["mock-upstream", "--port", "0"], logDir: tmp.path, name: "mock")
+        daemon = try Self.startDaemon(tmp: tmp, dataDir: dataDir, token: adminToken, extraArgs: extraArgs, env: env, name: "daemon")
+        mockPort = try #require(await mock.listeningPort(), "mock did not start: \(mock.stderr)")
         try await waitUntilUp()
     }
 
-    static func startDaemon(tmp: TempDir, dataDir: String, port: Int, token: String, extraArgs: [String], env: [String: String],
+    static func startDaemon(tmp: TempDir, dataDir: String, token: String, extraArgs: [String], env: [String: String],
                             name: String) throws -> DaemonProcess {
         var environment = env
         environment["SWITCHYARD_ADMIN_TOKEN"] = token
-        return try DaemonProcess(["serve", "--data-dir", dataDir, "--port", "\(port)", "--log-level", "info"] + extraArgs,
+        return try DaemonProcess(["serve", "--data-dir", dataDir, "--port", "0", "--log-level", "info"] + extraArgs,
                                  environment: environment, logDir: tmp.path, name: name)
     }
 
     /// Starts the daemon again on the same data dir (after a kill or a stop).
     func restart(name: String) async throws {
-        daemon = try Self.startDaemon(tmp: tmp, dataDir: dataDir, port: port, token: adminToken, extraArgs: extraArgs, env: env, name: name)
+        daemon = try Self.startDaemon(tmp: tmp, dataDir: dataDir, token: adminToken, extraArgs: extraArgs, env: env, name: name)
         try await waitUntilUp()
     }
 
     func waitUntilUp() async throws {
+        port = try #require(await daemon.listeningPort(), "daemon did not start: \(daemon.stderr.suffix(2000))")
         let up = await eventually(timeout: .seconds(60)) {
             let mockUp = (try? await self.request(.GET, "http://127.0.0.1:\(self.mockPort)/v1/models").status) == 200
             let daemonUp = (try? await self.request(.GET, "\(self.base)/health").status) == 200
