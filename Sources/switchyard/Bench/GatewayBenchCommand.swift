@@ -134,7 +134,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(env.merging(["SWITCHYARD_EXIT_WITH_PARENT": "1"]) { $1 }) { $1 }
         FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle
