@@ -126,6 +126,7 @@ public final class RecordWriter: Service {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let addSpend = try db.cachedStatement(sql: "UPDATE api_keys SET used = used + ? WHERE id = ?")
+        var spend: [Int64: Int64] = [:]
         for (record, payload) in zip(records, payloads) {
             let t = record.trace
             try insertTrace.execute(arguments: [
@@ -141,9 +142,11 @@ public final class RecordWriter: Service {
             if let u = record.usage {
                 try insertUsage.execute(arguments: [u.requestId, u.userId, u.keyId, u.channelId, u.model, u.promptTokens,
                                                     u.completionTokens, u.cost, u.createdAt])
-                try addSpend.execute(arguments: [u.cost, u.keyId])
+                spend[u.keyId, default: 0] += u.cost
             }
         }
+        // One update per key per batch, not per request.
+        for (keyId, cost) in spend where cost != 0 { try addSpend.execute(arguments: [cost, keyId]) }
         for change in health {
             if change.autoDisable {
                 // Only an enabled channel is auto-disabled: an operator's decision is never overwritten.
