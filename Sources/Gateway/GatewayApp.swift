@@ -44,7 +44,7 @@ public struct GatewayDependencies: Sendable {
         let state = GatewayState(db: db, secrets: secrets, autoDisableAfter: options.relay.autoDisableAfter, logger: logger)
         self.state = state
         writer = RecordWriter(db: db, payloadBox: payloadBox, logger: logger) { records in state.addSpend(records) }
-        let client = AsyncHTTPClientTransport(connectTimeout: options.relay.connectTimeout)
+        let client = AsyncHTTPClientTransport(connectTimeout: options.relay.connectTimeout, readTimeout: options.relay.firstByteTimeout)
         transport = switch options.relay.upstreamClient {
         case .nio: NIOUpstreamTransport(connectTimeout: options.relay.connectTimeout, fallback: client)
         case .ahc: client

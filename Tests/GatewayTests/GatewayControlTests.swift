@@ -131,3 +131,20 @@ import Testing
         }
     }
 }
+
+@Suite struct TotalTimeoutAHCTests {
+    /// The same cut with AsyncHTTPClient carrying the upstream call (the path HTTPS upstreams take).
+    @Test func slowStreamIsCutThroughAsyncHTTPClientToo() async throws {
+        let f = try await RelayFixture(relay: RelayOptions(totalTimeout: .milliseconds(600), upstreamClient: .ahc))
+        try await f.test { client in
+            _ = try await f.setUp(client)
+            f.mock.script.replace([FaultRule(fault: Fault(chunkDelayMs: 200))])
+            let started = ContinuousClock.now
+            let response = try? await f.post(client, "/v1/chat/completions", chatBody(stream: true))
+            #expect(ContinuousClock.now - started < .seconds(2))
+            if let response { #expect(!String(buffer: response.body).contains("[DONE]")) }
+            let (_, traces) = try await f.flushed()
+            #expect(traces.first?.status == 502)
+        }
+    }
+}

@@ -23,6 +23,8 @@ struct StreamRelay: Sendable {
         var upstreamCut = false
         // The first bytes were metered while the attempt waited for output.
         var out = answered.body
+        // The total timeout holds whatever the transport (the NIO client also enforces it on its own timer).
+        let deadline = call.started + controller.options.totalTimeout
         var captured: ByteBuffer? = call.capturedRequest == nil ? nil : ByteBuffer()
         var truncated = false
         let cap = controller.options.maxPayloadBytes
@@ -41,6 +43,10 @@ struct StreamRelay: Sendable {
                 break
             }
             guard let chunk else { break }
+            if ContinuousClock.now >= deadline {
+                upstreamCut = true
+                break
+            }
             out = meter.feed(chunk)
             if converter != nil { out = converter!.feed(chunk) }
         }

@@ -89,9 +89,10 @@ protocol UpstreamTransport: Sendable {
 final class AsyncHTTPClientTransport: UpstreamTransport {
     let client: HTTPClient
 
-    init(connectTimeout: Duration) {
+    /// - Parameter readTimeout: the longest silence between two reads (a stalled stream fails with it).
+    init(connectTimeout: Duration, readTimeout: Duration = .seconds(120)) {
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .nanoseconds(connectTimeout.nanoseconds))
+        configuration.timeout = .init(connect: .nanoseconds(connectTimeout.nanoseconds), read: .nanoseconds(readTimeout.nanoseconds))
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
         configuration.decompression = .disabled
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
