@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Scheduler", "Store", "Jobs", "MockUpstream",
+                "Gateway", "Scheduler", "Store", "Jobs", "MockUpstream", "Probe",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Probe
 import Prometheus
 import Scheduler
 import Store
@@ -32,10 +33,13 @@ public struct GatewayDependencies: Sendable {
     public let payloadBox: SecretBox?
     public let state: GatewayState
     public let writer: RecordWriter
+    /// The known providers (`providers/*.json`).
+    public let catalog: ProviderCatalog
     let transport: any UpstreamTransport
 
     public init(db: AppDatabase, driver: any QueueDriver, registry: PrometheusCollectorRegistry, secrets: SecretBox,
-                payloadBox: SecretBox?, options: GatewayOptions, logger: Logger) {
+                payloadBox: SecretBox?, catalog: ProviderCatalog = ProviderCatalog([]), options: GatewayOptions, logger: Logger) {
+        self.catalog = catalog
         self.db = db
         self.driver = driver
         self.registry = registry
@@ -70,6 +74,10 @@ public enum GatewayApp {
         ChannelsController(db: deps.db, secrets: deps.secrets, state: deps.state, transport: deps.transport, clock: clock).register(on: api)
         AccountsController(db: deps.db, state: deps.state, clock: clock).register(on: api)
         TracesController(db: deps.db, payloadBox: deps.payloadBox, clock: clock).register(on: api)
+        let catalog = deps.catalog
+        api.get("providers") { _, _ -> Response in
+            try json(PageView(data: catalog.providers.values.sorted { $0.name < $1.name }, nextCursor: nil))
+        }
         // Unknown paths under /api answer problem JSON too (after auth, so they reveal nothing).
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             api.on("**", method: method) { _, _ -> Response in throw Problem(.notFound, "no such endpoint") }

@@ -3,6 +3,7 @@ import Foundation
 import Gateway
 import Jobs
 import Logging
+import Probe
 import Prometheus
 import Scheduler
 import ServiceLifecycle
@@ -67,6 +68,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Upstream HTTP client: nio (pooled, on the inbound event loop; HTTPS via AsyncHTTPClient) or ahc (env SWITCHYARD_UPSTREAM_CLIENT).")
     var upstreamClient: RelayOptions.UpstreamClient = RelayOptions.UpstreamClient(rawValue: Env.string("SWITCHYARD_UPSTREAM_CLIENT", "nio")) ?? .nio
 
+    @Option(help: "Directory of provider catalog files, *.json (env SWITCHYARD_PROVIDERS_DIR).")
+    var providersDir: String = Env.string("SWITCHYARD_PROVIDERS_DIR", "./providers")
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (env SWITCHYARD_LOG_LEVEL).")
     var logLevel: Logger.Level = Logger.Level(rawValue: Env.string("SWITCHYARD_LOG_LEVEL", "info")) ?? .info
 
@@ -107,6 +111,18 @@ struct ServeCommand: AsyncParsableCommand {
         try await group.run()
         await gateway?.shutdown()
         logger.info("stopped cleanly")
+    }
+
+    /// The provider catalog; a missing directory is an empty catalog (with a warning), a broken file an error.
+    private func loadCatalog(logger: Logger) throws -> ProviderCatalog {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: providersDir, isDirectory: &isDirectory), isDirectory.boolValue else {
+            logger.warning("no provider catalog; imports will use what they probe", metadata: ["providers_dir": "\(providersDir)"])
+            return ProviderCatalog([])
+        }
+        let catalog = try ProviderCatalog.load(directory: URL(fileURLWithPath: providersDir))
+        logger.info("provider catalog loaded", metadata: ["providers": "\(catalog.providers.count)"])
+        return catalog
     }
 
     /// Opens everything that can fail at start, so a bad data dir is reported before anything runs.
@@ -152,7 +168,7 @@ struct ServeCommand: AsyncParsableCommand {
                 maxPayloadBytes: maxPayloadBytes, upstreamClient: upstreamClient)
             let options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue, relay: relay)
             let deps = GatewayDependencies(db: db, driver: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,
-                                           options: options, logger: logger)
+                                           catalog: try loadCatalog(logger: logger), options: options, logger: logger)
             try await deps.state.reload()
             gateway = deps
             // The writer stops after the HTTP server, so records of requests finished while draining are written.

@@ -1,4 +1,5 @@
 import Foundation
+import Probe
 import Gateway
 import HTTPTypes
 import HummingbirdTesting
@@ -145,6 +146,24 @@ import Testing
             if let response { #expect(!String(buffer: response.body).contains("[DONE]")) }
             let (_, traces) = try await f.flushed()
             #expect(traces.first?.status == 502)
+        }
+    }
+}
+
+@Suite struct ProvidersEndpointTests {
+    @Test func providersAreListedFromTheCatalog() async throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("providers")
+        let f = try await RelayFixture(catalog: try ProviderCatalog.load(directory: directory))
+        try await f.test { client in
+            let list = try await f.api(client, .get, "/api/providers", expect: .ok)
+            let providers = try #require(list["data"] as? [[String: Any]])
+            #expect(providers.compactMap { $0["name"] as? String } == ["anthropic", "deepseek", "minimax", "moonshot", "openai"])
+            let moonshot = try #require(providers.first { $0["name"] as? String == "moonshot" })
+            #expect(moonshot["smoke_model"] as? String == "kimi-k2.6")
+            #expect((moonshot["aliases"] as? [String: String])?["kimi 2.6"] == "kimi-k2.6")
+            let unauthorized = try await client.execute(uri: "/api/providers", method: .get)
+            #expect(unauthorized.status == .unauthorized)
         }
     }
 }

@@ -8,6 +8,7 @@ import HummingbirdTesting
 import Logging
 import MockUpstream
 import NIOCore
+import Probe
 import Prometheus
 import Scheduler
 import ServiceLifecycle
@@ -29,14 +30,16 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
     var userId: Int64 = 0
     var keyId: Int64 = 0
 
-    init(relay: RelayOptions = RelayOptions(autoDisableAfter: 3), payloadBox: SecretBox? = nil) async throws {
+    init(relay: RelayOptions = RelayOptions(autoDisableAfter: 3), payloadBox: SecretBox? = nil,
+         catalog: ProviderCatalog = ProviderCatalog([])) async throws {
         dir = NSTemporaryDirectory() + "switchyard-relay-" + UUID().uuidString
         db = try AppDatabase.open(dataDir: dir)
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         options = GatewayOptions(adminToken: Self.adminToken, relay: relay)
         deps = GatewayDependencies(
             db: db, driver: SQLiteQueue(pool: db.pool), registry: PrometheusCollectorRegistry(),
-            secrets: SecretBox(key: SymmetricKey(size: .bits256)), payloadBox: payloadBox, options: options, logger: logger)
+            secrets: SecretBox(key: SymmetricKey(size: .bits256)), payloadBox: payloadBox, catalog: catalog,
+            options: options, logger: logger)
         app = Application(router: GatewayApp.router(deps, options: options))
         mock = try await RunningMockUpstream.start()
     }
