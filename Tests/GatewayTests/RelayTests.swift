@@ -73,7 +73,9 @@ import Testing
         let f = try await RelayFixture()
         try await f.test { client in
             _ = try await f.setUp(client, channels: [["priority": 10, "api_key": "sk-first"], ["priority": 1, "api_key": "sk-second"]])
-            f.mock.script.replace([FaultRule(key: "sk-first", fault: Fault(cut: "midway"))])
+            // Paced events: the first output surely reaches the client before the cut (without pacing a fast cut
+            // can arrive before any output, and then failing over is right, since the client saw nothing).
+            f.mock.script.replace([FaultRule(key: "sk-first", fault: Fault(cut: "midway", chunkDelayMs: 50))])
             let response = try? await f.post(client, "/v1/chat/completions", chatBody(stream: true))
             if let response { #expect(!String(buffer: response.body).contains("[DONE]")) }
             #expect(f.mock.script.requestCount(path: "/v1/chat/completions") == 1, "no second attempt after bytes reached the client")
