@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Hummingbird
+import Probe
 import Scheduler
 import Store
 
@@ -109,13 +110,13 @@ struct ChannelsController {
         do {
             let data = try JSONSerialization.data(withJSONObject: body)
             let response = try await transport.send(
-                UpstreamRequest(url: RelayController.upstreamURL(channel.baseURL, path), headers: headers, body: ByteBuffer(bytes: data)),
+                UpstreamRequest(url: UpstreamText.url(channel.baseURL, path), headers: headers, body: ByteBuffer(bytes: data)),
                 firstByteTimeout: .seconds(30), on: nil)
             let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
             result["status"] = response.status
             result["ok"] = (200..<300).contains(response.status)
             if !(200..<300).contains(response.status) {
-                result["error"] = "upstream answered \(response.status)" + RelayController.redact(RelayController.errorHint(text), key: key)
+                result["error"] = "upstream answered \(response.status)" + UpstreamText.redact(RelayController.errorHint(text), key: key)
             }
         } catch {
             result["ok"] = false

@@ -18,7 +18,8 @@ struct JobsController<Context: RequestContext> {
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
         let query = request.uri.queryParameters
-        var filter = JobQuery(limit: 50)
+        let page = try PageRequest(request)
+        var filter = JobQuery(before: page.before, limit: page.limit)
         if let state = query["state"] {
             guard let value = JobState(rawValue: String(state)) else {
                 throw Problem(.badRequest, "unknown state \(state); one of \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -27,19 +28,11 @@ struct JobsController<Context: RequestContext> {
         }
         filter.kind = query["kind"].map(String.init)
         filter.queue = query["queue"].map(String.init)
-        if let cursor = query["cursor"] {
-            guard let value = Int64(cursor) else { throw Problem(.badRequest, "invalid cursor") }
-            filter.before = value
-        }
-        if let limit = query["limit"] {
-            guard let value = Int(limit), (1...500).contains(value) else { throw Problem(.badRequest, "limit must be 1 to 500") }
-            filter.limit = value
-        }
         return try json(try await driver.jobs(filter))
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
-        let id = try jobID(context)
+        let id = try idParameter(context)
         guard let job = try await driver.job(id: id) else { throw SchedulerError.notFound(id) }
         return try json(job)
     }
@@ -51,11 +44,11 @@ struct JobsController<Context: RequestContext> {
     }
 
     @Sendable func retry(_ request: Request, context: Context) async throws -> Response {
-        try json(try await driver.retry(id: try jobID(context)))
+        try json(try await driver.retry(id: try idParameter(context)))
     }
 
     @Sendable func cancel(_ request: Request, context: Context) async throws -> Response {
-        try json(try await driver.cancel(id: try jobID(context)))
+        try json(try await driver.cancel(id: try idParameter(context)))
     }
 
     @Sendable func schedules(_ request: Request, context: Context) async throws -> Response {
@@ -71,12 +64,6 @@ struct JobsController<Context: RequestContext> {
         } catch let error as SchedulerError where error.code == .invalidJob {
             throw Problem(.unprocessableContent, error.message)
         }
-    }
-
-    private func jobID(_ context: Context) throws -> Int64 {
-        let raw = try context.parameters.require("id")
-        guard let id = Int64(raw) else { throw Problem(.badRequest, "job id must be an integer, got \(raw)") }
-        return id
     }
 }
 

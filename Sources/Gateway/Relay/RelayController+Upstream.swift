@@ -95,7 +95,7 @@ extension RelayController {
             headers.append(("anthropic-version", call.anthropicVersion ?? "2023-06-01"))
         }
         let path = convert ? RelayEndpoint.chat.upstreamPath : call.endpoint.upstreamPath
-        let request = UpstreamRequest(url: Self.upstreamURL(channel.baseURL, path), headers: headers, body: payload,
+        let request = UpstreamRequest(url: UpstreamText.url(channel.baseURL, path), headers: headers, body: payload,
                                       totalTimeout: options.totalTimeout)
         let response = try await transport.send(request, firstByteTimeout: options.firstByteTimeout, on: call.eventLoop)
         switch response.status {
@@ -104,14 +104,14 @@ extension RelayController {
         case 400, 413, 415, 422:
             var body = try await response.body.collect(upTo: 1 << 20)
             let text = String(buffer: body)
-            if text.contains(upstreamKey) { body = ByteBuffer(string: Self.redact(text, key: upstreamKey)) }
+            if text.contains(upstreamKey) { body = ByteBuffer(string: UpstreamText.redact(text, key: upstreamKey)) }
             if convert {
                 body = ByteBuffer(string: AnthropicBridge.jsonText(AnthropicBridge.error(fromOpenAI: String(buffer: body), status: response.status)))
             }
             return .clientError(status: response.status, body: body, contentType: convert ? "application/json" : response.contentType ?? "application/json")
         default:
             let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-            return .failed("upstream answered \(response.status)\(Self.redact(Self.errorHint(body), key: upstreamKey))")
+            return .failed("upstream answered \(response.status)\(UpstreamText.redact(Self.errorHint(body), key: upstreamKey))")
         }
         let contentType = response.contentType ?? (call.stream ? "text/event-stream" : "application/json")
         var meter = UsageMeter(format: convert ? .openaiChat : call.endpoint.format, stripUsageChunk: call.stripUsage)
@@ -221,10 +221,6 @@ extension RelayController {
 
     // MARK: Helpers
 
-    static func upstreamURL(_ base: String, _ path: String) -> String { UpstreamText.url(base, path) }
-
-    static func redact(_ text: String, key: String) -> String { UpstreamText.redact(text, key: key) }
-
     /// The upstream's own error message as ": message" (callers redact keys from it).
     static func errorHint(_ body: String) -> String { UpstreamText.errorMessage(body).map { ": " + $0 } ?? "" }
 
@@ -241,11 +237,4 @@ extension RelayController {
 func jsonResponse(_ status: HTTPResponse.Status, _ object: Any) -> Response {
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
     return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 }

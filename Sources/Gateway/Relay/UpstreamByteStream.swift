@@ -23,18 +23,18 @@ final class UpstreamByteStream: @unchecked Sendable {  // all state behind `lock
 
     /// Adds bytes; returns false when the producer should pause reading.
     func yield(_ buffer: ByteBuffer) -> Bool {
-        let (waiter, collector, keepReading) = lock.withLockedValue { s -> (CheckedContinuation<ByteBuffer?, any Error>?, CheckedContinuation<Void, any Error>?, Bool) in
+        let (waiter, keepReading) = lock.withLockedValue { s -> (CheckedContinuation<ByteBuffer?, any Error>?, Bool) in
             if let waiter = s.waiter {
                 s.waiter = nil
-                return (waiter, nil, true)
+                return (waiter, true)
             }
+            // A collector waits for the end, so it never pauses the connection.
             s.buffers.append(buffer)
             s.buffered += buffer.readableBytes
             s.paused = s.collector == nil && s.buffered > highWater
-            return (nil, nil, !s.paused)
+            return (nil, !s.paused)
         }
         waiter?.resume(returning: buffer)
-        _ = collector
         return keepReading
     }
 

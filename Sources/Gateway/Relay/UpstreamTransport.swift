@@ -132,10 +132,3 @@ final class AsyncHTTPClientTransport: UpstreamTransport {
         return String(text.prefix(200))
     }
 }
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}
