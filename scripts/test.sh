@@ -11,13 +11,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
-# The official openai and anthropic SDKs, for the end-to-end SDK test.
+# The official openai and anthropic SDKs (end-to-end SDK test) and jsonschema (artifacts checked by an
+# independent validator).
 sdk=.build/sdk-venv
-if ! "$sdk/bin/python" -c "import openai, anthropic" 2>/dev/null; then
-  echo "installing the openai and anthropic SDKs into $sdk"
+if ! "$sdk/bin/python" -c "import openai, anthropic, jsonschema" 2>/dev/null; then
+  echo "installing openai, anthropic and jsonschema into $sdk"
   mkdir -p .build
   python3 -m venv "$sdk"
-  "$sdk/bin/pip" install -q --disable-pip-version-check openai anthropic
+  "$sdk/bin/pip" install -q --disable-pip-version-check openai anthropic jsonschema
 fi
 
 swift build --build-tests
