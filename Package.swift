@@ -61,6 +61,7 @@ let package = Package(
             name: "Jobs",
             dependencies: [
                 "Scheduler", "Store", "Probe",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -68,7 +69,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Scheduler", "Store", "Probe",
+                "Scheduler", "Store", "Probe", "Jobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,6 @@
+import Foundation
 import Hummingbird
+import Jobs
 import Logging
 import Probe
 import Prometheus
@@ -13,13 +15,20 @@ public struct GatewayOptions: Sendable {
     /// `all`, `worker` or `gateway`; shown by `/health`.
     public var role: String
     public var relay: RelayOptions
+    /// Where artifacts live (`/api/…/artifact`, rollback artifacts).
+    public var artifactsDir: String
+    /// Whether imports may target loopback and private addresses.
+    public var allowPrivateUpstreams: Bool
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, adminToken: String, role: String = "all", relay: RelayOptions = RelayOptions()) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, adminToken: String, role: String = "all", relay: RelayOptions = RelayOptions(),
+                artifactsDir: String = "./artifacts", allowPrivateUpstreams: Bool = false) {
         self.host = host
         self.port = port
         self.adminToken = adminToken
         self.role = role
         self.relay = relay
+        self.artifactsDir = artifactsDir
+        self.allowPrivateUpstreams = allowPrivateUpstreams
     }
 }
 
@@ -35,11 +44,16 @@ public struct GatewayDependencies: Sendable {
     public let writer: RecordWriter
     /// The known providers (`providers/*.json`).
     public let catalog: ProviderCatalog
+    /// Batch import runs (on the same queue instance as the workers, so enqueues wake them).
+    public let runs: ImportRuns
+    public let artifacts: ArtifactWriter
     let transport: any UpstreamTransport
 
     public init(db: AppDatabase, driver: any QueueDriver, registry: PrometheusCollectorRegistry, secrets: SecretBox,
                 payloadBox: SecretBox?, catalog: ProviderCatalog = ProviderCatalog([]), options: GatewayOptions, logger: Logger) {
         self.catalog = catalog
+        runs = ImportRuns(db: db, queue: (driver as? SQLiteQueue) ?? SQLiteQueue(pool: db.pool, clock: driver.clock))
+        artifacts = ArtifactWriter(root: URL(fileURLWithPath: options.artifactsDir), clock: driver.clock)
         self.db = db
         self.driver = driver
         self.registry = registry
@@ -67,11 +81,14 @@ public enum GatewayApp {
         let clock = deps.driver.clock
         HealthController<GatewayContext>(driver: deps.driver, registry: deps.registry, role: options.role).register(on: router)
         RelayController(state: deps.state, transport: deps.transport, writer: deps.writer, options: options.relay, clock: clock,
-                        capture: options.relay.capturePayloads && deps.payloadBox != nil)
+                        capture: options.relay.capturePayloads && deps.payloadBox != nil, adminToken: Array(options.adminToken.utf8))
             .register(on: router)
         let api = router.group("api").add(middleware: AdminAuthMiddleware(token: options.adminToken))
         JobsController<GatewayContext>(driver: deps.driver).register(on: api)
-        ChannelsController(db: deps.db, secrets: deps.secrets, state: deps.state, transport: deps.transport, clock: clock).register(on: api)
+        ChannelsController(db: deps.db, secrets: deps.secrets, state: deps.state, transport: deps.transport, runs: deps.runs, clock: clock)
+            .register(on: api)
+        ImportController(runs: deps.runs, secrets: deps.secrets, catalog: deps.catalog, artifacts: deps.artifacts, state: deps.state,
+                         allowPrivate: options.allowPrivateUpstreams, maxBodyBytes: options.relay.maxBodyBytes).register(on: api)
         AccountsController(db: deps.db, state: deps.state, clock: clock).register(on: api)
         TracesController(db: deps.db, payloadBox: deps.payloadBox, clock: clock).register(on: api)
         let catalog = deps.catalog
@@ -85,10 +102,13 @@ public enum GatewayApp {
         return router
     }
 
-    public static func application(_ deps: GatewayDependencies, options: GatewayOptions, logger: Logger) -> some ApplicationProtocol {
+    /// The HTTP server; `onListening` gets the port it bound (useful with port 0).
+    public static func application(_ deps: GatewayDependencies, options: GatewayOptions, logger: Logger,
+                                   onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
         Application(
             router: router(deps, options: options),
             configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port), serverName: "switchyard"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? options.port) },
             logger: logger)
     }
 }

@@ -37,6 +37,8 @@ extension HTTPField.Name {
     static let xRequestId = HTTPField.Name("X-Request-Id")!
     static let xAPIKey = HTTPField.Name("x-api-key")!
     static let anthropicVersion = HTTPField.Name("anthropic-version")!
+    /// Pins a request to one channel; only with the admin token (the import's confirmation step).
+    static let xSwitchyardChannel = HTTPField.Name("x-switchyard-channel")!
 }
 
 /// Puts `X-Request-Id` on every response and turns any error into the caller's protocol:

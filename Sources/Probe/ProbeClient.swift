@@ -15,8 +15,8 @@ public struct ProbeClient: Sendable {
     }
 
     /// `GET {base}/v1/models`: the listed model ids.
-    public func models(baseURL: String, key: String) async -> ModelsProbe {
-        let (step, body) = await call("models", .GET, UpstreamText.url(baseURL, "/v1/models"), key: key, body: nil)
+    public func models(baseURL: String, key: String, headers: [(String, String)] = []) async -> ModelsProbe {
+        let (step, body) = await call("models", .GET, UpstreamText.url(baseURL, "/v1/models"), key: key, body: nil, headers: headers)
         guard step.classification == .ok else { return ModelsProbe(step: step, models: []) }
         guard let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
               let data = json["data"] as? [[String: Any]] else {
@@ -26,9 +26,9 @@ public struct ProbeClient: Sendable {
     }
 
     /// A one-token chat completion with `model`.
-    public func chat(baseURL: String, key: String, model: String) async -> ProbeStep {
+    public func chat(baseURL: String, key: String, model: String, step name: String = "chat", headers: [(String, String)] = []) async -> ProbeStep {
         let body: [String: Any] = ["model": model, "max_tokens": 1, "messages": [["role": "user", "content": "ping"]]]
-        let (step, text) = await call("chat", .POST, UpstreamText.url(baseURL, "/v1/chat/completions"), key: key, body: body)
+        let (step, text) = await call(name, .POST, UpstreamText.url(baseURL, "/v1/chat/completions"), key: key, body: body, headers: headers)
         guard step.classification == .ok else { return step }
         guard let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], json["choices"] is [Any] else {
             return step.with(.notOpenAICompatible, "chat answer is not a chat completion")
@@ -56,10 +56,38 @@ public struct ProbeClient: Sendable {
         return step
     }
 
-    private func call(_ name: String, _ method: HTTPMethod, _ url: String, key: String, body: [String: Any]?) async -> (ProbeStep, String) {
+    /// A chat completion offering one tool: OK when the upstream accepts tool definitions.
+    public func tools(baseURL: String, key: String, model: String) async -> ProbeStep {
+        let tool: [String: Any] = ["type": "function", "function": [
+            "name": "ping", "description": "Answers pong.", "parameters": ["type": "object", "properties": [String: Any]()],
+        ] as [String: Any]]
+        let body: [String: Any] = ["model": model, "max_tokens": 16, "tools": [tool], "messages": [["role": "user", "content": "ping"]]]
+        let (step, text) = await call("tools", .POST, UpstreamText.url(baseURL, "/v1/chat/completions"), key: key, body: body)
+        guard step.classification == .ok else { return step }
+        guard let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], json["choices"] is [Any] else {
+            return step.with(.notOpenAICompatible, "tools answer is not a chat completion")
+        }
+        return step
+    }
+
+    /// A one-token Anthropic `/v1/messages` call (`x-api-key`): OK when the upstream also speaks Anthropic's format.
+    public func messages(baseURL: String, key: String, model: String) async -> ProbeStep {
+        let body: [String: Any] = ["model": model, "max_tokens": 1, "messages": [["role": "user", "content": "ping"]]]
+        let (step, text) = await call("messages", .POST, UpstreamText.url(baseURL, "/v1/messages"), key: key, body: body,
+                                      headers: [("anthropic-version", "2023-06-01")], anthropic: true)
+        guard step.classification == .ok else { return step }
+        guard let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], json["content"] is [Any] else {
+            return step.with(.notOpenAICompatible, "messages answer is not an Anthropic message")
+        }
+        return step
+    }
+
+    private func call(_ name: String, _ method: HTTPMethod, _ url: String, key: String, body: [String: Any]?,
+                      headers: [(String, String)] = [], anthropic: Bool = false) async -> (ProbeStep, String) {
         var request = HTTPClientRequest(url: url)
         request.method = method
-        request.headers.add(name: "authorization", value: "Bearer \(key)")
+        request.headers.add(name: anthropic ? "x-api-key" : "authorization", value: anthropic ? key : "Bearer \(key)")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body, let data = try? JSONSerialization.data(withJSONObject: body) {
             request.headers.add(name: "content-type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: data))

@@ -62,7 +62,7 @@ public enum ProbeClassifier {
         case 200..<300: return .ok
         case 401: return .authFailed
         case 403: return .forbidden
-        case 429: return .rateLimited
+        case 402, 429: return .rateLimited
         case 503, 529: return .warmingUp
         case 404:
             let lower = body.lowercased()

@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     var artifactsDir: String = Env.string("SWITCHYARD_ARTIFACTS_DIR", "./artifacts")
 
     @Option(name: .customLong("queue"), help: "A worker pool as name=concurrency; repeatable (env SWITCHYARD_QUEUES, comma-separated).")
-    var queues: [String] = Env.string("SWITCHYARD_QUEUES", "default=10,maintenance=2").split(separator: ",").map(String.init)
+    var queues: [String] = Env.string("SWITCHYARD_QUEUES", "default=10,maintenance=2,import=16").split(separator: ",").map(String.init)
 
     @Option(help: "Seconds a claimed job is held without a heartbeat (env SWITCHYARD_LEASE_TTL).")
     var leaseTTL: Double = Env.double("SWITCHYARD_LEASE_TTL", 30)
@@ -70,6 +70,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Directory of provider catalog files, *.json (env SWITCHYARD_PROVIDERS_DIR).")
     var providersDir: String = Env.string("SWITCHYARD_PROVIDERS_DIR", "./providers")
+
+    @Flag(help: "Let batch imports target loopback and private addresses (env SWITCHYARD_ALLOW_PRIVATE_UPSTREAMS=1).")
+    var allowPrivateUpstreams = Env.string("SWITCHYARD_ALLOW_PRIVATE_UPSTREAMS", "0") == "1"
+
+    @Option(help: "The gateway import confirmations go through; default: this process's own server (env SWITCHYARD_GATEWAY_URL).")
+    var gatewayURL: String? = Env.optional("SWITCHYARD_GATEWAY_URL")
 
     @Option(help: "trace, debug, info, notice, warning, error or critical (env SWITCHYARD_LOG_LEVEL).")
     var logLevel: Logger.Level = Logger.Level(rawValue: Env.string("SWITCHYARD_LOG_LEVEL", "info")) ?? .info
@@ -137,11 +143,25 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         let metrics = QueueMetrics(factory: PrometheusMetricsFactory(registry: registry))
         var services: [any Service] = ParentWatch.enabled ? [ParentWatch()] : []
+        let secrets = try SecretBox.load(environment: Env.optional("SWITCHYARD_SECRET_KEY"), dataDir: database.dataDir)
+        let token = try AdminToken.load(environment: Env.optional("SWITCHYARD_ADMIN_TOKEN"), dataDir: database.dataDir)
+        let catalog = try loadCatalog(logger: logger)
+        // Import confirmations go through a gateway: this process's own once it listens, or --gateway-url.
+        let endpoint = GatewayEndpoint(url: gatewayURL ?? (role == .worker && port != 0 ? "http://127.0.0.1:\(port)" : nil),
+                                       adminToken: token.value)
         if role != .gateway {
-            let jobs = BuiltinJobs.registry(driver: driver)
+            var jobs = BuiltinJobs.registry(driver: driver)
+            let imports = ImportEnvironment(
+                runs: ImportRuns(db: db, queue: driver), secrets: secrets, catalog: catalog, gateway: endpoint,
+                artifacts: ArtifactWriter(root: URL(fileURLWithPath: artifactsDir)), allowPrivate: allowPrivateUpstreams)
+            for handler in imports.handlers { jobs.register(handler) }
             services.append(QueueMaintenance(
                 driver: driver, schedules: BuiltinJobs.schedules, tick: .milliseconds(tickMs), logger: logger))
-            for (name, concurrency) in try parsedQueues() {
+            let pools = try parsedQueues()
+            if !pools.contains(where: { $0.name == ImportRuns.queueName }) {
+                logger.warning("no worker pool for the import queue; batch imports will wait", metadata: ["add": "--queue import=16"])
+            }
+            for (name, concurrency) in pools {
                 let options = WorkerOptions(
                     queue: name, concurrency: concurrency, leaseTTL: .milliseconds(Int64(leaseTTL * 1000)),
                     pollInterval: .milliseconds(pollMs), drainTimeout: .milliseconds(Int64(drainTimeout * 1000)))
@@ -150,12 +170,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var gateway: GatewayDependencies?
         if role != .worker {
-            let secrets = try SecretBox.load(environment: Env.optional("SWITCHYARD_SECRET_KEY"), dataDir: database.dataDir)
             let payloadBox = try Env.optional("SWITCHYARD_PAYLOAD_KEY").map { try SecretBox(base64: $0, name: "SWITCHYARD_PAYLOAD_KEY") }
             if capturePayloads && payloadBox == nil {
                 throw StoreError.invalid("--capture-payloads needs SWITCHYARD_PAYLOAD_KEY (32 bytes, base64)")
             }
-            let token = try AdminToken.load(environment: Env.optional("SWITCHYARD_ADMIN_TOKEN"), dataDir: database.dataDir)
             switch (token.path, token.generated) {
             case (nil, _): printNow("admin token: from SWITCHYARD_ADMIN_TOKEN")
             case (let path?, true): printNow("admin token: generated into \(path) (mode 0600)")
@@ -166,16 +184,21 @@ struct ServeCommand: AsyncParsableCommand {
                 totalTimeout: .milliseconds(Int64(totalTimeout * 1000)),
                 maxAttempts: maxAttempts, autoDisableAfter: autoDisableAfter, capturePayloads: capturePayloads,
                 maxPayloadBytes: maxPayloadBytes, upstreamClient: upstreamClient)
-            let options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue, relay: relay)
+            let options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue, relay: relay,
+                                         artifactsDir: artifactsDir, allowPrivateUpstreams: allowPrivateUpstreams)
             let deps = GatewayDependencies(db: db, driver: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,
-                                           catalog: try loadCatalog(logger: logger), options: options, logger: logger)
+                                           catalog: catalog, options: options, logger: logger)
             try await deps.state.reload()
             gateway = deps
             // The writer stops after the HTTP server, so records of requests finished while draining are written.
             services.append(deps.writer)
             services.append(GatewayStateRefresher(state: deps.state))
             // The HTTP server goes last: it starts after the workers and stops before them.
-            services.append(GatewayApp.application(deps, options: options, logger: logger))
+            let explicitURL = gatewayURL != nil
+            let connectHost = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+            services.append(GatewayApp.application(deps, options: options, logger: logger) { bound in
+                if !explicitURL { endpoint.set("http://\(connectHost.contains(":") ? "[\(connectHost)]" : connectHost):\(bound)") }
+            })
         }
         return (services, gateway)
     }

@@ -15,11 +15,16 @@ public struct ChannelView: Codable, Sendable, Equatable {
     public var status: String
     public var statusReason: String?
     public var failureStreak: Int
+    public var provider: String?
+    public var family: String?
+    public var capabilities: ChannelCapabilities?
+    public var chatOnly: Bool
     public var createdAt: Int64
     public var updatedAt: Int64
 
     enum CodingKeys: String, CodingKey {
-        case id, name, type, models, priority, weight, status
+        case id, name, type, models, priority, weight, status, provider, family, capabilities
+        case chatOnly = "chat_only"
         case baseURL = "base_url"
         case keyFingerprint = "key_fingerprint"
         case modelMapping = "model_mapping"
@@ -42,6 +47,10 @@ public struct ChannelView: Codable, Sendable, Equatable {
         status = channel.status.rawValue
         statusReason = channel.statusReason
         failureStreak = channel.failureStreak
+        provider = channel.provider
+        family = channel.family
+        capabilities = channel.capabilities
+        chatOnly = channel.capabilities?.chatOnly ?? false
         createdAt = channel.createdAt
         updatedAt = channel.updatedAt
     }

@@ -11,6 +11,7 @@ struct ChannelsController {
     let secrets: SecretBox
     let state: GatewayState
     let transport: any UpstreamTransport
+    let runs: ImportRuns
     let clock: any JobClock
 
     func register(on group: RouterGroup<GatewayContext>) {
@@ -78,6 +79,9 @@ struct ChannelsController {
 
     @Sendable func delete(_ request: Request, context: GatewayContext) async throws -> Response {
         let id = try idParameter(context)
+        if let run = try await runs.runHolding(channelId: id) {
+            throw Problem(.conflict, "channel \(id) is in use by batch import run \(run), which has not finished", type: "in_use")
+        }
         let deleted = try await db.pool.write { db in try RelayChannel.deleteOne(db, key: id) }
         guard deleted else { throw Problem(.notFound, "channel \(id) not found") }
         try await state.reload()

@@ -5,11 +5,12 @@ struct PageRequest {
     var before: Int64?
     var limit: Int
 
-    init(_ request: Request, defaultLimit: Int = 50) throws {
+    /// `cursorRequired: false` leaves `cursor` to the caller (lists whose cursor is not an id).
+    init(_ request: Request, defaultLimit: Int = 50, cursorRequired: Bool = true) throws {
         let query = request.uri.queryParameters
         before = nil
         limit = defaultLimit
-        if let cursor = query["cursor"] {
+        if cursorRequired, let cursor = query["cursor"] {
             guard let value = Int64(cursor) else { throw Problem(.badRequest, "invalid cursor") }
             before = value
         }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Scheduler
+import Store
 
 /// An RFC 9457 problem: the error body of every `/api` response.
 public struct Problem: HTTPResponseError, Codable, Sendable {
@@ -9,14 +10,30 @@ public struct Problem: HTTPResponseError, Codable, Sendable {
     public var title: String
     public var status: HTTPResponse.Status
     public var detail: String
+    /// Each bad part of the input (e.g. every bad item of an import, by index).
+    public var errors: [FieldError]?
 
-    enum CodingKeys: String, CodingKey { case type, title, status, detail }
+    /// One bad part of a request.
+    public struct FieldError: Codable, Sendable, Equatable {
+        public var index: Int?
+        public var field: String
+        public var message: String
 
-    public init(_ status: HTTPResponse.Status, _ detail: String, type: String = "about:blank") {
+        public init(index: Int?, field: String, message: String) {
+            self.index = index
+            self.field = field
+            self.message = message
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case type, title, status, detail, errors }
+
+    public init(_ status: HTTPResponse.Status, _ detail: String, type: String = "about:blank", errors: [FieldError]? = nil) {
         self.status = status
         self.detail = detail
         self.type = type
         self.title = status.reasonPhrase
+        self.errors = errors
     }
 
     public init(from decoder: any Decoder) throws {
@@ -25,6 +42,7 @@ public struct Problem: HTTPResponseError, Codable, Sendable {
         title = try container.decode(String.self, forKey: .title)
         status = HTTPResponse.Status(code: try container.decode(Int.self, forKey: .status))
         detail = try container.decode(String.self, forKey: .detail)
+        errors = try container.decodeIfPresent([FieldError].self, forKey: .errors)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -33,6 +51,7 @@ public struct Problem: HTTPResponseError, Codable, Sendable {
         try container.encode(title, forKey: .title)
         try container.encode(status.code, forKey: .status)
         try container.encode(detail, forKey: .detail)
+        try container.encodeIfPresent(errors, forKey: .errors)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -47,6 +66,13 @@ public struct Problem: HTTPResponseError, Codable, Sendable {
         switch error {
         case let problem as Problem:
             return problem
+        case let error as StoreError:
+            switch error.code {
+            case .notFound: return Problem(.notFound, error.message)
+            case .conflict: return Problem(.conflict, error.message)
+            case .invalid: return Problem(.unprocessableContent, error.message)
+            case .database, .dataDir: return Problem(.serviceUnavailable, error.message)
+            }
         case let error as SchedulerError:
             switch error.code {
             case .notFound: return Problem(.notFound, error.message)

@@ -85,6 +85,16 @@ public final class GatewayState: Sendable {
         }
     }
 
+    /// One channel, whatever its routing status except operator-disabled: the target of a pinned request.
+    /// Nil when this process has not loaded the channel yet.
+    func pinned(_ id: Int64) -> (RelayChannel, String)? {
+        snapshot.withLock { s in
+            guard let channel = s.channels.first(where: { $0.id == id }), channel.status != .disabled,
+                  let key = s.upstreamKeys[id] else { return nil }
+            return (channel, key)
+        }
+    }
+
     /// Every model some enabled channel serves.
     func models() -> [String] {
         snapshot.withLock { s in

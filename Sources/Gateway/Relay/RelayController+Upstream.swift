@@ -174,14 +174,15 @@ extension RelayController {
                 responseTruncated: Bool) {
         var trace = trace
         var usage: UsageLog?
-        if meter.sawOutput || (call.endpoint == .embeddings && trace.status < 300) {
+        // An operator's pinned request (import confirmation) is traced but bills no one.
+        if let userId = trace.userId, let keyId = trace.keyId, meter.sawOutput || (call.endpoint == .embeddings && trace.status < 300) {
             let prompt = meter.promptTokens ?? Int64((call.requestBytes + 3) / 4)
             let completion = meter.completionTokens ?? (cut || call.stream ? meter.outputEvents : 0)
             let cost = state.price(for: call.model)?.cost(promptTokens: prompt, completionTokens: completion) ?? 0
             trace.promptTokens = prompt
             trace.completionTokens = completion
             trace.cost = cost
-            usage = UsageLog(requestId: trace.requestId, userId: trace.userId!, keyId: trace.keyId!, channelId: channel.id,
+            usage = UsageLog(requestId: trace.requestId, userId: userId, keyId: keyId, channelId: channel.id,
                              model: call.model, promptTokens: prompt, completionTokens: completion, cost: cost, createdAt: trace.createdAt)
         }
         var payload: CapturedPayload?
@@ -206,6 +207,30 @@ extension RelayController {
         guard let found = state.authenticate(plain) else { throw RelayError.unauthorized("invalid API key") }
         return found
     }
+
+    /// The channel an `x-switchyard-channel` header pins, when the bearer is the admin token; nil without the header.
+    func pinnedChannel(_ request: Request, _ proto: ClientProtocol) throws -> Int64? {
+        guard let raw = request.headers[.xSwitchyardChannel] else { return nil }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+              constantTimeEqual(Array(header.dropFirst(7).utf8), adminToken) else {
+            throw RelayError.unauthorized("x-switchyard-channel needs the admin token")
+        }
+        guard let id = Int64(raw) else { throw RelayError.badRequest("x-switchyard-channel must be a channel id") }
+        return id
+    }
+
+    /// The pinned channel, reloading the state once if this process has not seen it yet (a just-provisioned one).
+    func pinnedTarget(_ id: Int64) async throws -> (RelayChannel, String) {
+        if let target = state.pinned(id) { return target }
+        try await state.reload()
+        guard let target = state.pinned(id) else { throw RelayError.unavailable("channel \(id) is not available") }
+        return target
+    }
+
+    /// Who an operator's pinned request runs as: no user, no key, so nothing is billed.
+    static let operatorPrincipal = (
+        APIKey(userId: 0, name: "operator", keyHash: "", fingerprint: "", models: nil, quota: nil, now: 0),
+        User(name: "operator", quota: nil, now: 0))
 
     func authorize(_ key: APIKey, _ user: User, model: String?) throws {
         guard key.status == "active" else { throw RelayError.forbidden("this API key is disabled") }

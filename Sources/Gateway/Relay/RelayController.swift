@@ -16,19 +16,27 @@ struct RelayController: Sendable {
     let clock: any JobClock
     /// Whether bodies are captured (enabled and a payload key configured).
     let capture: Bool
+    /// The admin token: with it, `x-switchyard-channel` pins a request to one channel (import confirmation).
+    let adminToken: [UInt8]
 
     func register(on router: Router<GatewayContext>) {
         router.post("v1/chat/completions") { request, context in try await relay(request, context, .chat) }
         router.post("v1/responses") { request, context in try await relay(request, context, .responses) }
         router.post("v1/embeddings") { request, context in try await relay(request, context, .embeddings) }
         router.post("anthropic/v1/messages") { request, context in try await relay(request, context, .messages) }
-        router.get("v1/models") { request, context in try models(request, context) }
+        router.get("v1/models") { request, context in try await models(request, context) }
     }
 
-    func models(_ request: Request, _ context: GatewayContext) throws -> Response {
-        let (key, user) = try authenticate(request, .openai)
-        try authorize(key, user, model: nil)
-        let models = state.models().filter { key.models?.contains($0) ?? true }
+    func models(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        let models: [String]
+        if let pin = try pinnedChannel(request, .openai) {
+            let (channel, _) = try await pinnedTarget(pin)
+            models = Set(channel.models + channel.modelMapping.keys).sorted()
+        } else {
+            let (key, user) = try authenticate(request, .openai)
+            try authorize(key, user, model: nil)
+            models = state.models().filter { key.models?.contains($0) ?? true }
+        }
         let data = models.map { ["id": $0, "object": "model", "created": 0, "owned_by": "switchyard"] as [String: Any] }
         return jsonResponse(.ok, ["object": "list", "data": data])
     }
@@ -41,7 +49,8 @@ struct RelayController: Sendable {
         var trace = Trace(requestId: context.requestId, endpoint: endpoint.clientPath, createdAt: now,
                           expiresAt: now + options.traceRetention.milliseconds)
         do {
-            let (key, user) = try authenticate(request, endpoint.clientProtocol)
+            let pin = try pinnedChannel(request, endpoint.clientProtocol)
+            let (key, user) = try pin == nil ? authenticate(request, endpoint.clientProtocol) : Self.operatorPrincipal
             trace.userId = user.id
             trace.keyId = key.id
             var request = request
@@ -54,7 +63,7 @@ struct RelayController: Sendable {
             trace.model = model
             let stream = probe.stream
             trace.stream = stream
-            try authorize(key, user, model: model)
+            if pin == nil { try authorize(key, user, model: model) }
             let clientWantsUsage = probe.streamOptions?.includeUsage == true
             // The bytes to forward unchanged when the channel needs no model mapping: for an OpenAI chat stream,
             // `stream_options.include_usage` is spliced in unless the client already has stream_options.
@@ -64,7 +73,7 @@ struct RelayController: Sendable {
             }
             let call = Call(endpoint: endpoint, key: key, model: model, bytes: bytes, forwardable: forwardable, stream: stream,
                             requestBytes: bytes.readableBytes, capturedRequest: capture ? bytes.getSlice(at: bytes.readerIndex, length: min(bytes.readableBytes, options.maxPayloadBytes)) : nil, stripUsage: stream && endpoint == .chat && !clientWantsUsage,
-                            anthropicVersion: request.headers[.anthropicVersion], started: started, eventLoop: context.eventLoop)
+                            anthropicVersion: request.headers[.anthropicVersion], started: started, eventLoop: context.eventLoop, pin: pin)
             return try await attempt(call, trace: &trace)
         } catch {
             let relayError = RelayError.from(error)
@@ -93,6 +102,8 @@ struct RelayController: Sendable {
         let anthropicVersion: String?
         let started: ContinuousClock.Instant
         let eventLoop: any EventLoop
+        /// The one channel an operator's pinned request may use.
+        let pin: Int64?
 
         /// The body as a dictionary, for the rare requests that must be rewritten (conversion, model mapping).
         func jsonBody() throws -> [String: Any] {
@@ -104,8 +115,9 @@ struct RelayController: Sendable {
 
         init(endpoint: RelayEndpoint, key: APIKey, model: String, bytes: ByteBuffer, forwardable: ByteBuffer?, stream: Bool, requestBytes: Int,
              capturedRequest: ByteBuffer?, stripUsage: Bool, anthropicVersion: String?, started: ContinuousClock.Instant,
-             eventLoop: any EventLoop) {
+             eventLoop: any EventLoop, pin: Int64? = nil) {
             self.eventLoop = eventLoop
+            self.pin = pin
             self.capturedRequest = capturedRequest
             self.forwardable = forwardable
             self.endpoint = endpoint
@@ -134,10 +146,18 @@ struct RelayController: Sendable {
 
     /// Tries candidates in order; a failure before the client saw a byte moves on to the next one.
     private func attempt(_ call: Call, trace: inout Trace) async throws -> Response {
-        let (all, known) = state.candidates(for: call.model)
+        var (all, known) = state.candidates(for: call.model)
+        if let pin = call.pin {
+            let target = try await pinnedTarget(pin)
+            (all, known) = (target.0.serves(call.model) ? [target] : [], target.0.serves(call.model))
+        }
         guard known else { throw RelayError.notFound("model \(call.model) does not exist or no channel serves it") }
-        // Anthropic clients can use either channel type (OpenAI ones through conversion); OpenAI clients use OpenAI channels.
-        let candidates = call.endpoint == .messages ? all : all.filter { $0.0.type == .openai }
+        // Anthropic clients can use either channel type (OpenAI ones through conversion); OpenAI clients use OpenAI
+        // channels; `/responses` and streams skip channels whose capability profile says they cannot.
+        let candidates = all.filter { channel, _ in
+            (call.endpoint == .messages || channel.type == .openai)
+                && channel.supports(responses: call.endpoint == .responses, stream: call.stream)
+        }
         guard !candidates.isEmpty else { throw RelayError.unavailable("no channel is available for model \(call.model)") }
         var lastError = "no attempt made"
         for (channel, upstreamKey) in candidates.prefix(options.maxAttempts) {

@@ -27,11 +27,17 @@ public struct RelayChannel: Codable, Sendable, Equatable, FetchableRecord, Mutab
     public var status: Status
     public var statusReason: String?
     public var failureStreak: Int
+    /// The catalog provider (or the upstream's host) an import identified; nil for channels made by hand.
+    public var provider: String?
+    /// The model family an import keyed reuse on (`kimi`, `gpt`, `claude`).
+    public var family: String?
+    /// What the upstream was found able to do; nil when never probed (everything assumed).
+    public var capabilities: ChannelCapabilities?
     public var createdAt: Int64
     public var updatedAt: Int64
 
     enum CodingKeys: String, CodingKey {
-        case id, name, type, models, priority, weight, status
+        case id, name, type, models, priority, weight, status, provider, family, capabilities
         case baseURL = "base_url"
         case apiKeySealed = "api_key_sealed"
         case keyFingerprint = "key_fingerprint"
@@ -67,6 +73,43 @@ public struct RelayChannel: Codable, Sendable, Equatable, FetchableRecord, Mutab
     /// Whether the channel serves `model` (a listed name or a mapped alias).
     public func serves(_ model: String) -> Bool { models.contains(model) || modelMapping[model] != nil }
 
+    /// Whether the channel can take a request to `endpoint` (by the stored capability profile).
+    public func supports(responses: Bool = false, stream: Bool = false) -> Bool {
+        guard let capabilities else { return true }
+        if responses && !capabilities.responses { return false }
+        if stream && !capabilities.streaming { return false }
+        return true
+    }
+
     /// The name to send upstream for a client's model.
     public func upstreamModel(for model: String) -> String { modelMapping[model] ?? model }
+}
+
+
+/// A channel's capability profile, probed with its smoke model: what routing and reconcile rely on.
+public struct ChannelCapabilities: Codable, Sendable, Equatable {
+    public var chat: Bool
+    public var streaming: Bool
+    public var tools: Bool
+    public var responses: Bool
+    public var anthropicMessages: Bool
+    /// The model the profile was measured with.
+    public var model: String?
+
+    enum CodingKeys: String, CodingKey {
+        case chat, streaming, tools, responses, model
+        case anthropicMessages = "anthropic_messages"
+    }
+
+    public init(chat: Bool, streaming: Bool, tools: Bool, responses: Bool, anthropicMessages: Bool, model: String? = nil) {
+        self.chat = chat
+        self.streaming = streaming
+        self.tools = tools
+        self.responses = responses
+        self.anthropicMessages = anthropicMessages
+        self.model = model
+    }
+
+    /// Chat works but `/responses` does not: the channel is chat-only.
+    public var chatOnly: Bool { chat && !responses }
 }

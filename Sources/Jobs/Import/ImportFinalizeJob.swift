@@ -1,0 +1,71 @@
+import Foundation
+import GRDB
+import Scheduler
+import Store
+
+/// `import.finalize`: once every item is final, sets the run's state and writes its artifact (summary.json +
+/// events.jsonl), exactly once: a re-run after a crash finds the artifact already in place and only records it.
+struct ImportFinalizeJob: JobHandler {
+    let kind = "import.finalize"
+    let env: ImportEnvironment
+
+    func run(_ context: JobContext) async throws -> JobResult {
+        let args = try context.decode(ImportRuns.RunArgs.self)
+        guard let run = try await env.runs.run(args.runId) else { throw JobError.discard("run \(args.runId) not found") }
+        if run.state.isFinal && run.artifactPath != nil { return .completed }
+        let items = try await env.runs.items(run.id)
+        guard items.allSatisfy(\.state.isFinal) else { return .completed }   // an unfinished item enqueues us again
+        let state: ImportRun.State
+        if items.contains(where: { $0.state == .cancelled }) {
+            state = .cancelled
+        } else if items.allSatisfy({ $0.state == .succeeded }) {
+            state = .succeeded
+        } else {
+            state = items.contains { $0.state == .succeeded } ? .partiallySucceeded : .failed
+        }
+        let now = env.clock.nowMillis()
+        let summary = ImportSummary(run: run, state: state, items: items, finishedAt: now)
+        var lines = Data()
+        var after: Int64 = 0
+        while true {
+            let page = try await env.runs.events(run.id, after: after, limit: 1000)
+            for event in page { lines.append(try JSONEncoder.sortedKeys.encode(EventLine(event))); lines.append(0x0A) }
+            guard let last = page.last, page.count == 1000 else { break }
+            after = last.id!
+        }
+        let folder = try env.artifacts.write(kind: ImportSummary.kind, id: run.id, summary: summary, files: ["events.jsonl": lines])
+        let path = folder.appendingPathComponent("summary.json").path
+        try await env.db.pool.write { [env] db in
+            guard var current = try ImportRun.fetchOne(db, key: run.id), current.artifactPath == nil else { return }
+            current.state = state
+            current.finishedAt = now
+            current.artifactPath = path
+            try current.update(db)
+            try ImportEvent.append(db, runId: run.id, item: nil, type: "run.finished",
+                                   data: ["state": .string(state.rawValue), "artifact": .string(path)], at: env.clock.nowMillis())
+        }
+        context.logger.info("import run finished", metadata: ["run_id": "\(run.id)", "state": "\(state.rawValue)", "artifact": "\(path)"])
+        return .completed
+    }
+}
+
+/// One line of `events.jsonl` (and one SSE event's data).
+public struct EventLine: Codable, Sendable {
+    public var id: Int64
+    public var runId: String
+    public var item: Int?
+    public var type: String
+    public var data: [String: JSONScalar]
+    public var at: Int64
+
+    enum CodingKeys: String, CodingKey { case id, item, type, data, at, runId = "run_id" }
+
+    public init(_ event: ImportEvent) {
+        id = event.id ?? 0
+        runId = event.runId
+        item = event.itemIndex
+        type = event.type
+        data = (try? JSONDecoder().decode([String: JSONScalar].self, from: Data(event.data.utf8))) ?? [:]
+        at = event.at
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import GRDB
+import Scheduler
+
+/// The repository of batch imports: runs, items, events and the jobs that drive them, written together.
+public struct ImportRuns: Sendable {
+    public let db: AppDatabase
+    public let queue: SQLiteQueue
+
+    /// The queue import jobs run on (`--queue import=N`).
+    public static let queueName = "import"
+
+    public init(db: AppDatabase, queue: SQLiteQueue) {
+        self.db = db
+        self.queue = queue
+    }
+
+    var clock: any JobClock { queue.clock }
+
+    /// Arguments of `import.item` and `import.confirm`.
+    public struct ItemArgs: Codable, Sendable, Equatable {
+        public var runId: String
+        public var index: Int
+        enum CodingKeys: String, CodingKey { case runId = "run_id", index }
+        public init(runId: String, index: Int) {
+            self.runId = runId
+            self.index = index
+        }
+    }
+
+    /// Arguments of `import.finalize`.
+    public struct RunArgs: Codable, Sendable, Equatable {
+        public var runId: String
+        enum CodingKeys: String, CodingKey { case runId = "run_id" }
+        public init(runId: String) { self.runId = runId }
+    }
+
+    /// Stores the run, its items and one `import.item` job per item in one transaction. With an idempotency key
+    /// already used, returns that run (`created == false`); the same key with a different request is a conflict.
+    public func create(_ run: ImportRun, items: [ImportItem]) async throws -> (run: ImportRun, created: Bool) {
+        let now = clock.nowMillis()
+        let options = run.options
+        return try await db.pool.write { db in
+            if let key = run.idempotencyKey, let existing = try ImportRun.filter(Column("idempotency_key") == key).fetchOne(db) {
+                guard existing.requestDigest == run.requestDigest else {
+                    throw StoreError.conflict("Idempotency-Key \(key) was used for a different request (run \(existing.id))")
+                }
+                return (existing, false)
+            }
+            try run.insert(db)
+            for item in items { try item.insert(db) }
+            let jobs = try items.map { item in
+                try NewJob(kind: "import.item", encoding: ItemArgs(runId: run.id, index: item.index), queue: Self.queueName,
+                           maxAttempts: options.maxAttempts + 2, retryUntil: now + Int64(options.retryWindowS) * 1000,
+                           uniqueKey: "import.item:\(run.id):\(item.index)")
+            }
+            _ = try queue.enqueue(jobs, in: db)
+            try ImportEvent.append(db, runId: run.id, item: nil, type: "run.queued", data: ["items": .int(Int64(items.count))], at: now)
+            return (run, true)
+        }
+    }
+
+    public func run(_ id: String) async throws -> ImportRun? {
+        try await db.pool.read { db in try ImportRun.fetchOne(db, key: id) }
+    }
+
+    public func items(_ runId: String, from index: Int = 0, limit: Int = 10_000) async throws -> [ImportItem] {
+        try await db.pool.read { db in
+            try ImportItem.filter(Column("run_id") == runId && Column("idx") >= index).order(Column("idx")).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// Item counts by state and by outcome.
+    public func counts(_ runId: String) async throws -> (states: [String: Int], outcomes: [String: Int]) {
+        try await db.pool.read { db in
+            var states: [String: Int] = [:]
+            var outcomes: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT state, outcome, count(*) AS n FROM import_items WHERE run_id = ? GROUP BY state, outcome
+                """, arguments: [runId]) {
+                let n: Int = row["n"]
+                states[row["state"], default: 0] += n
+                if let outcome: String = row["outcome"] { outcomes[outcome, default: 0] += n }
+            }
+            return (states, outcomes)
+        }
+    }
+
+    /// Events of a run after `afterId`, oldest first.
+    public func events(_ runId: String, after afterId: Int64 = 0, limit: Int = 500) async throws -> [ImportEvent] {
+        try await db.pool.read { db in
+            try ImportEvent.filter(Column("run_id") == runId && Column("id") > afterId).order(Column("id")).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// Runs newest first: filtered by state and by `q` (run id, provider or host), before the cursor (a run's
+    /// `created_at:id`), `limit + 1` rows for the caller's next cursor.
+    public func list(state: ImportRun.State?, q: String?, before cursor: (Int64, String)?, limit: Int) async throws -> [ImportRun] {
+        try await db.pool.read { db in
+            var query = ImportRun.order(Column("created_at").desc, Column("id").desc).limit(limit + 1)
+            if let state { query = query.filter(Column("state") == state.rawValue) }
+            if let q, !q.isEmpty {
+                let needle = q.lowercased()
+                query = query.filter(Column("id").like("%\(needle)%") || Column("search").like("%\(needle)%"))
+            }
+            if let (createdAt, id) = cursor {
+                query = query.filter(Column("created_at") < createdAt || (Column("created_at") == createdAt && Column("id") < id))
+            }
+            return try query.fetchAll(db)
+        }
+    }
+
+    /// The unfinished run that references a channel, if any (a channel in use cannot be deleted).
+    public func runHolding(channelId: Int64) async throws -> String? {
+        try await db.pool.read { db in
+            try String.fetchOne(db, sql: """
+                SELECT r.id FROM import_items i JOIN import_runs r ON r.id = i.run_id
+                WHERE i.channel_id = ? AND r.state IN ('queued','running') LIMIT 1
+                """, arguments: [channelId])
+        }
+    }
+
+    /// Cancels every item that has not finished and the jobs that would work on them; `import.finalize` then
+    /// sets the run's state. Channels the run left in `confirming` are disabled (recorded, so a rollback can
+    /// undo them). Returns false when the run had already ended.
+    public func cancel(_ runId: String) async throws -> Bool {
+        let now = clock.nowMillis()
+        return try await db.pool.write { db in
+            guard let run = try ImportRun.fetchOne(db, key: runId) else { throw StoreError.notFound("run \(runId) not found") }
+            guard !run.state.isFinal else { return false }
+            let open = try ImportItem.filter(Column("run_id") == runId && !["succeeded", "failed", "cancelled"].contains(Column("state")))
+                .fetchAll(db)
+            for var item in open {
+                if let channelId = item.channelId, item.state == .confirming {
+                    try ImportProgress.settleChannel(db, runId: runId, item: item.index, channelId: channelId,
+                                                     to: .disabled, reason: "import \(runId) cancelled before confirmation", now: now)
+                }
+                item.state = .cancelled
+                item.outcome = .cancelled
+                item.classification = "cancelled"
+                item.probeUntil = nil
+                item.updatedAt = now
+                try item.update(db)
+                try ImportEvent.append(db, runId: runId, item: item.index, type: "item.cancelled", at: now)
+            }
+            try queue.cancel(uniqueKeys: open.flatMap { ["import.item:\(runId):\($0.index)", "import.confirm:\(runId):\($0.index)"] }, in: db)
+            try ImportProgress.enqueueFinalizeIfDone(db, runId: runId, queue: queue)
+            return true
+        }
+    }
+}
