@@ -98,9 +98,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SchedulerTests",
-            dependencies: ["Scheduler", "Store", "Jobs"],
+            dependencies: ["Scheduler", "Store", "Jobs", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -111,7 +116,8 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Scheduler", "Store", "Jobs", "MockUpstream", "Probe",
+                "Gateway", "Scheduler", "Store", "Jobs", "MockUpstream", "Probe", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -124,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Scheduler", "Store", "switchyard", "MockUpstream",
+                "Scheduler", "Store", "switchyard", "MockUpstream", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

@@ -22,6 +22,9 @@ public struct Fault: Codable, Sendable, Equatable {
     public var chunkDelayMs: Int?
     /// Error messages quote the API key received (as some upstreams do), to test that it is never passed on.
     public var echoKey: Bool?
+    /// Answer 400 when the request carries this header: an upstream that chokes on something only some
+    /// clients send (how a host compatibility gap looks from the outside).
+    public var rejectHeader: String?
 
     enum CodingKeys: String, CodingKey {
         case status, times, cut
@@ -32,11 +35,13 @@ public struct Fault: Codable, Sendable, Equatable {
         case responsesUnsupported = "responses_unsupported"
         case echoKey = "echo_key"
         case chunkDelayMs = "chunk_delay_ms"
+        case rejectHeader = "reject_header"
     }
 
     public init(status: Int? = nil, retryAfter: Int? = nil, times: Int? = nil, delayMs: Int? = nil, cut: String? = nil,
                 invalidJSON: Bool? = nil, missingModel: Bool? = nil, responsesUnsupported: Bool? = nil, echoKey: Bool? = nil,
-                chunkDelayMs: Int? = nil) {
+                chunkDelayMs: Int? = nil, rejectHeader: String? = nil) {
+        self.rejectHeader = rejectHeader
         self.chunkDelayMs = chunkDelayMs
         self.echoKey = echoKey
         self.status = status

@@ -73,6 +73,9 @@ public struct MockUpstreamServer: Sendable {
             let message = fault.echoKey == true ? "Incorrect API key provided: \(key ?? "")" : "mock fault \(status)"
             return Self.respond(status, MockBodies.error(status: status, anthropic: anthropic, message: message), retryAfter: fault.retryAfter)
         }
+        if let name = fault?.rejectHeader.flatMap({ HTTPField.Name($0) }), request.headers[name] != nil {
+            return Self.respond(400, MockBodies.error(status: 400, anthropic: anthropic, message: "unsupported header \(name)"))
+        }
         if path == "/v1/responses", fault?.responsesUnsupported == true {
             return Self.respond(404, MockBodies.error(status: 404, anthropic: false, message: "Not Found: /v1/responses"))
         }

@@ -4,6 +4,7 @@ import Synchronization
 import Scheduler
 import Store
 import Testing
+@_exported import TestSupport
 
 /// The `switchyard` binary built beside the test bundle (or `SWITCHYARD_BIN`).
 let switchyardBinary: String = {
@@ -83,16 +84,6 @@ final class TempDir: Sendable {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// Polls `condition` until it holds or `timeout` passes; an error counts as "not yet".
-func eventually(timeout: Duration, _ condition: () async throws -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return true }
-        try? await Task.sleep(for: .milliseconds(25))
-    }
-    return (try? await condition()) == true
 }
 
 /// The runs a job log recorded: id → [(attempt, pid)].

@@ -3,6 +3,7 @@ import Logging
 import Scheduler
 import Store
 import Testing
+@_exported import TestSupport
 
 /// A fresh temp directory with a migrated SQLite file, removed when the test ends.
 final class TempDatabase: @unchecked Sendable {  // only `deinit` touches the file system after init
@@ -44,15 +45,4 @@ extension SQLiteQueue {
     }
 
     func state(_ id: Int64) async throws -> JobState? { try await job(id: id)?.state }
-}
-
-/// Polls `condition` until it holds or `timeout` passes.
-/// An error inside `condition` counts as "not yet".
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return (try? await condition()) == true
 }

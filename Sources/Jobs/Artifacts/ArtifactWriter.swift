@@ -48,11 +48,22 @@ public struct ArtifactWriter: Sendable {
 
     /// `20261123T181502Z`: sorts by time, safe in file names.
     public static func stamp(_ millis: Int64) -> String {
+        let t = utc(millis)
+        return String(format: "%04d%02d%02dT%02d%02d%02dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
+    }
+
+    /// `2026-11-23T18:15:02.123Z`: the times inside summaries.
+    public static func iso(_ millis: Int64) -> String {
+        let t = utc(millis)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                      t.tm_hour, t.tm_min, t.tm_sec, Int(millis % 1000))
+    }
+
+    private static func utc(_ millis: Int64) -> tm {
         var seconds = time_t(millis / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec)
+        return parts
     }
 
     static func durableWrite(_ data: Data, to url: URL) throws {

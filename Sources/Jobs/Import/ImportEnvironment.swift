@@ -39,10 +39,13 @@ public struct ImportEnvironment: Sendable {
     public let forbiddenRetryDelay: Duration
     /// How long a probing item holds a slot of its run's concurrency if its worker dies.
     public let slotTTL: Duration
+    /// The first retry's delay after a transient failure; it doubles per attempt (capped at a minute).
+    public let retryBase: Duration
 
     public init(runs: ImportRuns, secrets: SecretBox, catalog: ProviderCatalog, probe: ProbeClient = ProbeClient(),
                 gateway: GatewayEndpoint, artifacts: ArtifactWriter, allowPrivate: Bool,
-                forbiddenRetryDelay: Duration = .seconds(2), slotTTL: Duration = .seconds(120)) {
+                forbiddenRetryDelay: Duration = .seconds(2), slotTTL: Duration = .seconds(120), retryBase: Duration = .seconds(1)) {
+        self.retryBase = retryBase
         self.runs = runs
         self.secrets = secrets
         self.catalog = catalog
@@ -64,7 +67,7 @@ public struct ImportEnvironment: Sendable {
     /// Decides what happens after a failed step: another attempt (after the upstream's `retry-after`, the one
     /// short wait of a first 403, or the pool's backoff) while attempts and the window allow, else a final failure.
     func retryDecision(_ failure: ProbeStep, job: ClaimedJob, options: ImportOptions, trail: [TrailEntry], phase: String) -> Duration? {
-        let backoff = RetryPolicy(base: .seconds(1), cap: .seconds(60)).delay(afterAttempt: job.attempt)
+        let backoff = RetryPolicy(base: retryBase, cap: .seconds(60)).delay(afterAttempt: job.attempt)
         let delay: Duration
         switch failure.classification {
         case .forbidden:

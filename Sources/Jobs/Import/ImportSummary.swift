@@ -122,9 +122,9 @@ public struct ImportSummary: Codable, Sendable {
         kind = Self.kind
         runId = run.id
         self.state = state.rawValue
-        createdAt = Self.iso(run.createdAt)
-        startedAt = run.startedAt.map(Self.iso)
-        self.finishedAt = Self.iso(finishedAt)
+        createdAt = ArtifactWriter.iso(run.createdAt)
+        startedAt = run.startedAt.map(ArtifactWriter.iso)
+        self.finishedAt = ArtifactWriter.iso(finishedAt)
         options = run.options
         self.items = items.map(Item.init)
         counts = Self.count(self.items)
@@ -146,9 +146,5 @@ public struct ImportSummary: Codable, Sendable {
         if counts.succeeded + counts.failed + counts.cancelled != counts.total { return "succeeded + failed + cancelled != total" }
         if counts.byOutcome.values.reduce(0, +) != counts.total { return "outcomes do not add up to total" }
         return nil
-    }
-
-    static func iso(_ millis: Int64) -> String {
-        Date(timeIntervalSince1970: Double(millis) / 1000).formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
     }
 }

@@ -22,7 +22,11 @@ extension ImportProgress {
         guard let run = try ImportRun.fetchOne(db, key: runId),
               var item = try ImportItem.fetchOne(db, key: ["run_id": runId, "idx": index]), item.state == .probing else { return nil }
         let existing = try RelayChannel.filter(Column("provider") == proposal.provider && Column("family") == proposal.family).fetchAll(db)
-        let touched = Set(try Int64.fetchAll(db, sql: "SELECT channel_id FROM import_changes WHERE run_id = ?", arguments: [runId]))
+        // Channels this run already created, changed or reused are never re-keyed by another of its items.
+        let touched = Set(try Int64.fetchAll(db, sql: """
+            SELECT channel_id FROM import_items WHERE run_id = ? AND channel_id IS NOT NULL
+            UNION SELECT channel_id FROM import_changes WHERE run_id = ?
+            """, arguments: [runId, runId]))
         let decision = ReusePolicy.decide(proposal, existing: existing, touchedByRun: touched)
         item.plannedOutcome = decision.outcome
         item.models = proposal.models

@@ -1,0 +1,149 @@
+import Crypto
+import Foundation
+import GRDB
+import Gateway
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Jobs
+import Logging
+import MockUpstream
+import NIOCore
+import Probe
+import Prometheus
+import Scheduler
+import Store
+import Testing
+@_exported import TestSupport
+
+/// A live gateway (real HTTP on a free port) with import workers, on a fresh database, and the mock upstream:
+/// what a batch import needs, since its confirmation goes through the gateway over HTTP.
+final class ImportFixture: @unchecked Sendable {  // set up once, then read by the test only
+    let dir: String
+    let db: AppDatabase
+    let queue: SQLiteQueue
+    let deps: GatewayDependencies
+    let env: ImportEnvironment
+    let app: Application<RouterResponder<GatewayContext>>
+    let mock: RunningMockUpstream
+    let artifactsDir: String
+    static let adminToken = "sya_import_admin_token"
+
+    /// `catalog` gets the mock's base URL (catalog defaults can point at it).
+    init(script: MockScript = MockScript(), catalog: (String) throws -> ProviderCatalog = { _ in ProviderCatalog([]) },
+         allowPrivate: Bool = true, maxBodyBytes: Int = 8 << 20, probeTimeout: Duration = .seconds(5)) async throws {
+        mock = try await RunningMockUpstream.start(script: script)
+        let catalog = try catalog(mock.baseURL)
+        dir = NSTemporaryDirectory() + "switchyard-import-" + UUID().uuidString
+        artifactsDir = dir + "/artifacts"
+        db = try AppDatabase.open(dataDir: dir)
+        queue = SQLiteQueue(pool: db.pool)
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let secrets = SecretBox(key: SymmetricKey(size: .bits256))
+        let options = GatewayOptions(adminToken: Self.adminToken, relay: RelayOptions(maxBodyBytes: maxBodyBytes, autoDisableAfter: 3),
+                                     artifactsDir: artifactsDir, allowPrivateUpstreams: allowPrivate)
+        deps = GatewayDependencies(db: db, driver: queue, registry: PrometheusCollectorRegistry(), secrets: secrets, payloadBox: nil,
+                                   catalog: catalog, options: options, logger: logger)
+        env = ImportEnvironment(
+            runs: deps.runs, secrets: secrets, catalog: catalog, probe: ProbeClient(timeout: probeTimeout),
+            gateway: GatewayEndpoint(url: nil, adminToken: Self.adminToken), artifacts: deps.artifacts, allowPrivate: allowPrivate,
+            forbiddenRetryDelay: .milliseconds(100), retryBase: .milliseconds(50))
+        app = Application(router: GatewayApp.router(deps, options: options))
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// Runs `body` against the live gateway while an import worker pool runs.
+    func run(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
+        let env = self.env
+        let queue = self.queue
+        defer { mock.stop() }
+        try await app.test(.live) { client in
+            env.gateway.set("http://127.0.0.1:\(client.port!)")
+            let pool = WorkerPool(driver: queue, registry: JobRegistry(env.handlers),
+                                  options: WorkerOptions(queue: ImportRuns.queueName, concurrency: 16, pollInterval: .milliseconds(20)),
+                                  logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+            let task = Task { try await pool.run() }
+            do {
+                try await body(client)
+            } catch {
+                pool.stop()
+                _ = try? await task.value
+                throw error
+            }
+            pool.stop()
+            try await task.value
+        }
+        await deps.shutdown()
+    }
+
+    static let admin: HTTPFields = [.authorization: "Bearer \(adminToken)", .contentType: "application/json"]
+
+    @discardableResult
+    func api(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: Any? = nil,
+             headers: HTTPFields = ImportFixture.admin, expect status: HTTPResponse.Status? = nil,
+             sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+        let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
+        let response = try await client.execute(uri: uri, method: method, headers: headers, body: data.map { ByteBuffer(bytes: $0) })
+        if let status { #expect(response.status == status, "\(String(buffer: response.body))", sourceLocation: sourceLocation) }
+        return (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:]
+    }
+
+    /// An item for the mock upstream with `key`.
+    func item(_ key: String, _ extra: [String: Any] = [:]) -> [String: Any] {
+        var item: [String: Any] = ["base_url": mock.baseURL, "api_key": key]
+        for (k, v) in extra { item[k] = v }
+        return item
+    }
+
+    /// Starts a run (202) and returns its id.
+    func start(_ client: any TestClientProtocol, _ items: [[String: Any]], options: [String: Any] = [:],
+               sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+        var merged: [String: Any] = ["confirm_delay_s": 0, "retry_window_s": 30]
+        for (k, v) in options { merged[k] = v }
+        let created = try await api(client, .post, "/api/batch-import/runs", ["items": items, "options": merged], expect: .accepted,
+                                    sourceLocation: sourceLocation)
+        return try #require(created["run_id"] as? String, sourceLocation: sourceLocation)
+    }
+
+    /// Polls the run until it ends; returns it.
+    func finished(_ client: any TestClientProtocol, _ runId: String, timeout: Duration = .seconds(30)) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let run = try await api(client, .get, "/api/batch-import/runs/\(runId)")
+            if run["artifact_path"] is String { return run }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        Issue.record("run \(runId) did not finish in \(timeout)")
+        return try await api(client, .get, "/api/batch-import/runs/\(runId)")
+    }
+
+    /// Starts a run and waits for it; returns its items by index.
+    func imported(_ client: any TestClientProtocol, _ items: [[String: Any]], options: [String: Any] = [:],
+                  sourceLocation: SourceLocation = #_sourceLocation) async throws -> (run: [String: Any], items: [[String: Any]]) {
+        let id = try await start(client, items, options: options, sourceLocation: sourceLocation)
+        let run = try await finished(client, id)
+        let listed = try await api(client, .get, "/api/batch-import/runs/\(id)/items?limit=500")
+        return (run, listed["data"] as? [[String: Any]] ?? [])
+    }
+
+    func channels(_ client: any TestClientProtocol) async throws -> [[String: Any]] {
+        try await api(client, .get, "/api/channels?limit=500")["data"] as? [[String: Any]] ?? []
+    }
+
+    /// The summary.json a finished run points at.
+    func summary(_ run: [String: Any]) throws -> [String: Any] {
+        let path = try #require(run["artifact_path"] as? String)
+        return try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+    }
+
+    /// Rows in a table (to prove nothing was stored).
+    func count(_ table: String) async throws -> Int {
+        try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
+    }
+}
+
+/// A catalog of one provider, decoded the way `providers/*.json` are.
+func testCatalog(_ json: String) throws -> ProviderCatalog {
+    ProviderCatalog([try JSONDecoder().decode(Provider.self, from: Data(json.utf8))])
+}
