@@ -137,6 +137,12 @@ final class ImportFixture: @unchecked Sendable {  // set up once, then read by t
         return try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
     }
 
+    /// The summary decoded as the type that wrote it.
+    func typedSummary(_ run: [String: Any]) throws -> ImportSummary {
+        let path = try #require(run["artifact_path"] as? String)
+        return try JSONDecoder().decode(ImportSummary.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
     /// Rows in a table (to prove nothing was stored).
     func count(_ table: String) async throws -> Int {
         try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
