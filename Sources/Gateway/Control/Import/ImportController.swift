@@ -35,7 +35,8 @@ struct ImportController {
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
         let contentType = request.headers[.contentType]
-        let input = try ImportInput.parse(body, contentType: contentType)
+        var input = try ImportInput.parse(body, contentType: contentType)
+        if input.options == nil { input.options = try ImportInput.Options(query: request.uri.queryParameters) }
         let (items, options) = try input.validated(catalog: catalog, allowPrivate: allowPrivate)
         let idempotencyKey = request.headers[HTTPField.Name("Idempotency-Key")!]
         if let idempotencyKey, idempotencyKey.isEmpty || idempotencyKey.count > 200 {
@@ -51,7 +52,12 @@ struct ImportController {
                 smokeModel: item.smokeModel, name: item.name, now: now))
         }
         let search = Set(stored.flatMap { [$0.host.lowercased(), $0.provider?.lowercased() ?? ""] }).sorted().joined(separator: " ")
-        let digest = Fingerprint.sha256Hex((contentType ?? "") + "\n" + String(buffer: body))
+        // What the request asks for, not its bytes: a retry that re-serialises the same list is the same request.
+        let canonical = items.map { item in
+            [ReusePolicy.canonicalBase(item.baseURL!), Fingerprint.sha256Hex(item.apiKey!), item.provider ?? "",
+             (item.models ?? []).joined(separator: ","), item.smokeModel ?? "", item.name ?? ""].joined(separator: "|")
+        }
+        let digest = Fingerprint.sha256Hex(canonical.joined(separator: "\n") + "\n" + String(decoding: try JSONEncoder.sortedKeys.encode(options), as: UTF8.self))
         let run = ImportRun(id: id, options: options, idempotencyKey: idempotencyKey, requestDigest: digest,
                             total: stored.count, search: search, now: now)
         let (saved, created) = try await runs.create(run, items: stored)

@@ -30,12 +30,27 @@ struct ImportInput: Decodable {
         var maxAttempts: Int?
         var dryRun: Bool?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case concurrency
             case confirmDelayS = "confirm_delay_s"
             case retryWindowS = "retry_window_s"
             case maxAttempts = "max_attempts"
             case dryRun = "dry_run"
+        }
+
+        /// Options of a pasted list come from the query (`?confirm_delay_s=0&dry_run=true`); nil when none given.
+        init?(query: Hummingbird.Parameters) throws {
+            guard CodingKeys.allCases.contains(where: { query[Substring($0.rawValue)] != nil }) else { return nil }
+            func int(_ key: CodingKeys) throws -> Int? {
+                guard let raw = query[Substring(key.rawValue)] else { return nil }
+                guard let value = Int(raw) else { throw Problem(.badRequest, "\(key.rawValue) must be an integer") }
+                return value
+            }
+            concurrency = try int(.concurrency)
+            confirmDelayS = try int(.confirmDelayS)
+            retryWindowS = try int(.retryWindowS)
+            maxAttempts = try int(.maxAttempts)
+            dryRun = query[Substring(CodingKeys.dryRun.rawValue)].map { $0 == "true" || $0 == "1" }
         }
     }
 
