@@ -49,54 +49,75 @@ struct LocalBackend: ControlBackend {
 
 /// Acts through a daemon's `/api` with the admin token.
 struct RemoteBackend: ControlBackend {
-    let base: String
-    let token: String
-    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    let http: AdminHTTP
+
+    init(base: String, token: String) { http = AdminHTTP(base: base, token: token) }
 
     func list(_ query: JobQuery) async throws -> JobPage {
         var items: [String] = ["limit=\(query.limit)"]
         if let state = query.state { items.append("state=\(state.rawValue)") }
-        if let kind = query.kind { items.append("kind=\(escape(kind))") }
-        if let queue = query.queue { items.append("queue=\(escape(queue))") }
+        if let kind = query.kind { items.append("kind=\(AdminHTTP.escape(kind))") }
+        if let queue = query.queue { items.append("queue=\(AdminHTTP.escape(queue))") }
         if let before = query.before { items.append("cursor=\(before)") }
-        return try await call(.GET, "/api/jobs?" + items.joined(separator: "&"))
+        return try await http.call(.GET, "/api/jobs?" + items.joined(separator: "&"))
     }
 
-    func show(_ id: Int64) async throws -> JobRecord { try await call(.GET, "/api/jobs/\(id)") }
-    func retry(_ id: Int64) async throws -> JobRecord { try await call(.POST, "/api/jobs/\(id)/retry") }
-    func cancel(_ id: Int64) async throws -> JobRecord { try await call(.POST, "/api/jobs/\(id)/cancel") }
+    func show(_ id: Int64) async throws -> JobRecord { try await http.call(.GET, "/api/jobs/\(id)") }
+    func retry(_ id: Int64) async throws -> JobRecord { try await http.call(.POST, "/api/jobs/\(id)/retry") }
+    func cancel(_ id: Int64) async throws -> JobRecord { try await http.call(.POST, "/api/jobs/\(id)/cancel") }
 
     func enqueue(_ request: EnqueueRequest) async throws -> EnqueueResultView {
-        try await call(.POST, "/api/jobs", body: try JSONEncoder.sortedKeys.encode(request))
+        try await http.call(.POST, "/api/jobs", body: try JSONEncoder.sortedKeys.encode(request))
     }
 
-    func schedules() async throws -> ScheduleListView { try await call(.GET, "/api/schedules") }
+    func schedules() async throws -> ScheduleListView { try await http.call(.GET, "/api/schedules") }
 
-    func shutdown() async { try? await client.shutdown() }
+    func shutdown() async { await http.shutdown() }
+}
 
-    private func escape(_ value: String) -> String {
+/// A daemon's `/api` over HTTP with the admin token; problem JSON becomes a one-line error.
+struct AdminHTTP: Sendable {
+    let base: String
+    let token: String
+    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+
+    init(base: String, token: String) {
+        self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
+        self.token = token
+    }
+
+    static func escape(_ value: String) -> String {
         value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value
     }
 
-    private func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> T {
+    func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json",
+                            headers: [(String, String)] = []) async throws -> T {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response = try await client.execute(request, timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 64 << 20)
-        let data = Data(buffer: bytes)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .seconds(30))
+        } catch {
+            throw CLIError("cannot reach \(base): \(error)")
+        }
+        let data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
         guard (200..<300).contains(response.status.code) else {
             if let problem = try? JSONDecoder().decode(Problem.self, from: data) {
-                throw CLIError("\(response.status.code) \(problem.title): \(problem.detail)")
+                let items = (problem.errors ?? []).map { "\n  item \($0.index.map(String.init) ?? "-") \($0.field): \($0.message)" }.joined()
+                throw CLIError("\(response.status.code) \(problem.title): \(problem.detail)\(items)")
             }
             throw CLIError("\(response.status.code) \(response.status.reasonPhrase)")
         }
         return try JSONDecoder().decode(T.self, from: data)
     }
+
+    func shutdown() async { try? await client.shutdown() }
 }
 
 /// An error the command line prints as it is and exits 1 for.

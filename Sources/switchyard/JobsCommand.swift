@@ -18,12 +18,17 @@ struct TargetOptions: ParsableArguments {
 
     func backend() throws -> any ControlBackend {
         guard let server else { return try LocalBackend(database: database) }
-        let token = self.token ?? (try? String(contentsOfFile: database.dataDir + "/admin-token", encoding: .utf8))?
+        return RemoteBackend(base: server, token: try Self.adminToken(token, dataDir: database.dataDir))
+    }
+
+    /// The admin token: given, or read from `<data-dir>/admin-token`.
+    static func adminToken(_ given: String?, dataDir: String) throws -> String {
+        let token = given ?? (try? String(contentsOfFile: dataDir + "/admin-token", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard let token, !token.isEmpty else {
-            throw CLIError("--server needs an admin token: --token, SWITCHYARD_ADMIN_TOKEN or <data-dir>/admin-token")
+            throw CLIError("talking to a daemon needs an admin token: --token, SWITCHYARD_ADMIN_TOKEN or <data-dir>/admin-token")
         }
-        return RemoteBackend(base: server.hasSuffix("/") ? String(server.dropLast()) : server, token: token)
+        return token
     }
 
     /// Runs `body` against the backend, printing errors as one line and exiting 1.

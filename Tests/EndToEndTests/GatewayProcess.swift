@@ -34,7 +34,9 @@ final class GatewayProcess: @unchecked Sendable {  // driven by one test at a ti
                             name: String) throws -> DaemonProcess {
         var environment = env
         environment["SWITCHYARD_ADMIN_TOKEN"] = token
-        return try DaemonProcess(["serve", "--data-dir", dataDir, "--port", "0", "--log-level", "info"] + extraArgs,
+        // `{tmp}` in an argument is the test's temp directory (artifacts, lists).
+        let args = extraArgs.map { $0.replacingOccurrences(of: "{tmp}", with: tmp.path) }
+        return try DaemonProcess(["serve", "--data-dir", dataDir, "--port", "0", "--log-level", "info"] + args,
                                  environment: environment, logDir: tmp.path, name: name)
     }
 
