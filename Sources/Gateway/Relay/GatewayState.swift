@@ -85,6 +85,25 @@ public final class GatewayState: Sendable {
         }
     }
 
+    /// Reads one channel (and its key) into the snapshot: a pinned request for a channel provisioned since the
+    /// last reload, without reloading everything.
+    func refresh(channelId id: Int64) async throws {
+        guard let channel = try await db.pool.read({ db in try RelayChannel.fetchOne(db, key: id) }) else {
+            snapshot.withLock { s in
+                s.channels.removeAll { $0.id == id }
+                s.upstreamKeys[id] = nil
+            }
+            return
+        }
+        let key = try secrets.openString(channel.apiKeySealed)
+        snapshot.withLock { s in
+            s.channels.removeAll { $0.id == id }
+            s.channels.append(channel)
+            s.channels.sort { ($0.priority, -$0.id!) > ($1.priority, -$1.id!) }
+            s.upstreamKeys[id] = key
+        }
+    }
+
     /// One channel, whatever its routing status except operator-disabled: the target of a pinned request.
     /// Nil when this process has not loaded the channel yet.
     func pinned(_ id: Int64) -> (RelayChannel, String)? {

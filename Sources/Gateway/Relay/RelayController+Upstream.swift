@@ -219,10 +219,10 @@ extension RelayController {
         return id
     }
 
-    /// The pinned channel, reloading the state once if this process has not seen it yet (a just-provisioned one).
+    /// The pinned channel as the database has it now: pinned requests are rare (import confirmations) and must
+    /// see a channel just provisioned or re-keyed, which the periodic reload may not have picked up yet.
     func pinnedTarget(_ id: Int64) async throws -> (RelayChannel, String) {
-        if let target = state.pinned(id) { return target }
-        try await state.reload()
+        try await state.refresh(channelId: id)
         guard let target = state.pinned(id) else { throw RelayError.unavailable("channel \(id) is not available") }
         return target
     }

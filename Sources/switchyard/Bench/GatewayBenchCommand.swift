@@ -59,27 +59,27 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).path
         let mockPort = port
         let admin = "bench-admin-\(UUID().uuidString.prefix(8))"
-        let mock = try spawn(executable, ["mock-upstream", "--port", "\(mockPort)"], env: [:], log: root + "/mock.log")
+        let mock = try BenchProcess.spawn(executable, ["mock-upstream", "--port", "\(mockPort)"], env: [:], log: root + "/mock.log")
         var processes = [mock]
         defer {
             for process in processes where process.isRunning { process.terminate(); process.waitUntilExit() }
         }
         let http = HTTPClient.shared
         let direct = "http://127.0.0.1:\(mockPort)"
-        try await waitFor(http, direct + "/v1/models")
+        try await BenchProcess.waitFor(http, direct + "/v1/models")
         // One gateway per upstream client, each with its own database, all relaying to the same mock.
         var targets: [(name: String, base: String, pid: Int32, key: String)] = [("direct", direct, mock.processIdentifier, "sk-direct")]
         var idleRSS: [String: Double] = [:]
         for (index, client) in clients.split(separator: ",").map(String.init).enumerated() {
             let gatewayPort = port + 1 + index
-            let gateway = try spawn(executable, ["serve", "--port", "\(gatewayPort)", "--data-dir", root + "/data-\(client)",
+            let gateway = try BenchProcess.spawn(executable, ["serve", "--port", "\(gatewayPort)", "--data-dir", root + "/data-\(client)",
                                                  "--log-level", "warning", "--upstream-client", client],
                                     env: ["SWITCHYARD_ADMIN_TOKEN": admin], log: root + "/gateway-\(client).log")
             processes.append(gateway)
             let proxied = "http://127.0.0.1:\(gatewayPort)"
-            try await waitFor(http, proxied + "/health")
-            let key = try await provision(http, base: proxied, admin: admin, upstream: direct)
-            idleRSS[client] = rss(gateway.processIdentifier).current
+            try await BenchProcess.waitFor(http, proxied + "/health")
+            let key = try await BenchProcess.provision(http, base: proxied, admin: admin, upstream: direct)
+            idleRSS[client] = BenchProcess.rss(gateway.processIdentifier).current
             progress("gateway (\(client)) idle RSS \(format(idleRSS[client]!)) MiB")
             targets.append(("gateway-\(client)", proxied, gateway.processIdentifier, key))
         }
@@ -90,9 +90,9 @@ struct GatewayBenchCommand: AsyncParsableCommand {
                 for (target, base, pid, key) in targets {
                     let script = try wrkScript(root: root, key: key, stream: stream)
                     _ = try wrk(base, script: script, connections: connections, seconds: warmup)
-                    let cpuBefore = cpuSeconds(pid)
+                    let cpuBefore = BenchProcess.cpuSeconds(pid)
                     var run = try wrk(base, script: script, connections: connections, seconds: duration)
-                    let cpu = cpuSeconds(pid) - cpuBefore
+                    let cpu = BenchProcess.cpuSeconds(pid) - cpuBefore
                     run.target = target
                     run.mode = stream ? "stream" : "json"
                     run.cpuMicrosPerRequest = run.requests > 0 ? cpu * 1e6 / Double(run.requests) : nil
@@ -105,7 +105,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         var peakRSS: [String: Double] = [:]
         for target in targets {
             ttft[target.name] = try await self.ttft(http, base: target.base, key: target.key).percentile(50)
-            if target.name != "direct" { peakRSS[String(target.name.dropFirst(8))] = rss(target.pid).peak }
+            if target.name != "direct" { peakRSS[String(target.name.dropFirst(8))] = BenchProcess.rss(target.pid).peak }
         }
         var held: [String: HeldStreams] = [:]
         if streams > 0 {
@@ -117,7 +117,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
             for target in targets where target.name != "direct" {
                 held[target.name] = try await holdStreams(base: target.base, key: target.key)
                 progress("\(target.name): \(held[target.name]!.completed)/\(streams) streams held and completed in \(format(held[target.name]!.seconds, 1)) s")
-                peakRSS[String(target.name.dropFirst(8))] = rss(target.pid).peak
+                peakRSS[String(target.name.dropFirst(8))] = BenchProcess.rss(target.pid).peak
             }
         }
         let result = Result(runs: runs, ttftP50Ms: ttft, idleRSSMiB: idleRSS, peakRSSMiB: peakRSS, heldStreams: held)
@@ -129,49 +129,6 @@ struct GatewayBenchCommand: AsyncParsableCommand {
     }
 
     private func progress(_ line: String) { if !json { printError("… " + line) } }
-
-    private func spawn(_ executable: String, _ arguments: [String], env: [String: String], log: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(env.merging(["SWITCHYARD_EXIT_WITH_PARENT": "1"]) { $1 }) { $1 }
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process
-    }
-
-    private func waitFor(_ http: HTTPClient, _ url: String) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if let response = try? await http.execute(HTTPClientRequest(url: url), timeout: .seconds(2)), response.status == .ok { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw CLIError("\(url) did not come up")
-    }
-
-    private func call(_ http: HTTPClient, _ method: HTTPMethod, _ url: String, _ body: [String: Any], token: String) async throws -> [String: Any] {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        request.headers.add(name: "authorization", value: "Bearer \(token)")
-        request.headers.add(name: "content-type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
-        let response = try await http.execute(request, timeout: .seconds(10))
-        let data = try await response.body.collect(upTo: 1 << 20)
-        return (try JSONSerialization.jsonObject(with: Data(buffer: data)) as? [String: Any]) ?? [:]
-    }
-
-    private func provision(_ http: HTTPClient, base: String, admin: String, upstream: String) async throws -> String {
-        let user = try await call(http, .POST, base + "/api/users", ["name": "bench"], token: admin)
-        let key = try await call(http, .POST, base + "/api/keys", ["user_id": user["id"] ?? 0, "name": "bench"], token: admin)
-        _ = try await call(http, .POST, base + "/api/channels", ["name": "mock", "type": "openai", "base_url": upstream,
-                                                                "api_key": "sk-upstream-bench", "models": ["gpt-4o-mini"]], token: admin)
-        _ = try await call(http, .PUT, base + "/api/models/gpt-4o-mini", ["input_price": 150_000_000, "output_price": 600_000_000], token: admin)
-        guard let plain = key["key"] as? String else { throw CLIError("could not create a bench key") }
-        return plain
-    }
 
     private func wrkScript(root: String, key: String, stream: Bool) throws -> String {
         let path = root + "/\(stream ? "stream" : "json").lua"
@@ -258,23 +215,6 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         }
         try await client.shutdown()
         return HeldStreams(opened: streams, completed: completed, failed: streams - completed, seconds: (ContinuousClock.now - started).seconds)
-    }
-
-    private func cpuSeconds(_ pid: Int32) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
-        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
-    private func rss(_ pid: Int32) -> (current: Double, peak: Double) {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }
-        func value(_ name: String) -> Double {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return 0 }
-            return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
-        }
-        return (value("VmRSS:"), value("VmHWM:"))
     }
 
     private func render(_ r: Result) -> String {

@@ -1,0 +1,138 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Synchronization
+
+/// `switchyard bench import --items 1000`: a daemon imports N upstream keys from the mock upstream, with a mix of
+/// scripted faults (auth failures, a 503 warm-up, a 403 that clears, a 429 with retry-after, a missing model),
+/// while paced ordinary traffic goes through the same gateway. Prints the import's wall time and rate, its
+/// outcomes, and the gateway's latency for that traffic idle and during the import.
+struct ImportBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "import", abstract: "Batch import throughput and its effect on the gateway.")
+
+    @Option(help: "Items in the import.") var items = 1000
+    @Option(help: "Items of the run probed at once.") var concurrency = 32
+    @Option(help: "Import workers in the daemon (--queue import=N).") var workers = 32
+    @Option(help: "First of two loopback ports (mock upstream, daemon).") var port = 18_400
+    @Option(help: "Requests per second of ordinary traffic through the gateway.") var rate = 200
+    @Option(help: "Seconds of idle traffic measured before the import.") var idleSeconds = 5
+
+    func run() async throws {
+        let root = NSTemporaryDirectory() + "switchyard-importbench-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).path
+        let admin = "bench-admin-\(UUID().uuidString.prefix(8))"
+        let mockBase = "http://127.0.0.1:\(port)", base = "http://127.0.0.1:\(port + 1)"
+        let mock = try BenchProcess.spawn(executable, ["mock-upstream", "--port", "\(port)"], env: [:], log: root + "/mock.log")
+        let daemon = try BenchProcess.spawn(executable, [
+            "serve", "--port", "\(port + 1)", "--data-dir", root + "/data", "--artifacts-dir", root + "/artifacts",
+            "--allow-private-upstreams", "--queue", "default=4", "--queue", "maintenance=1", "--queue", "import=\(workers)",
+            "--log-level", "warning"], env: ["SWITCHYARD_ADMIN_TOKEN": admin], log: root + "/daemon.log")
+        defer { for process in [daemon, mock] where process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let http = HTTPClient.shared
+        try await BenchProcess.waitFor(http, mockBase + "/v1/models")
+        try await BenchProcess.waitFor(http, base + "/health")
+        let key = try await BenchProcess.provision(http, base: base, admin: admin, upstream: mockBase)
+
+        // The fault mix, by key: 1 in 20 each fails auth, warms up once, answers 403 once, 429s once, lacks the model.
+        var rules: [[String: Any]] = []
+        for index in 0..<items {
+            let k = Self.key(index)
+            switch index % 20 {
+            case 1: rules.append(["key": k, "fault": ["status": 401]])
+            case 2: rules.append(["key": k, "fault": ["status": 503, "times": 1]])
+            case 3: rules.append(["key": k, "fault": ["status": 403, "times": 1]])
+            case 4: rules.append(["key": k, "fault": ["status": 429, "retry_after": 1, "times": 1]])
+            case 5: rules.append(["key": k, "model": "gpt-4o-mini", "fault": ["missing_model": true]])
+            default: break
+            }
+        }
+        var faults = HTTPClientRequest(url: mockBase + "/_mock/faults")
+        faults.method = .POST
+        faults.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: rules)))
+        _ = try await http.execute(faults, timeout: .seconds(10))
+
+        printError("… idle gateway traffic, \(rate) req/s for \(idleSeconds) s")
+        let idle = try await Traffic.measure(base: base, key: key, rate: rate) { try await Task.sleep(for: .seconds(idleSeconds)) }
+        printError("… importing \(items) items (concurrency \(concurrency), \(workers) workers) under the same traffic")
+        var summary: [String: Any] = [:]
+        var seconds = 0.0
+        let busy = try await Traffic.measure(base: base, key: key, rate: rate) {
+            let list = (0..<items).map { ["base_url": mockBase, "api_key": Self.key($0), "smoke_model": "gpt-4o-mini"] }
+            let started = ContinuousClock.now
+            let created = try await BenchProcess.call(http, .POST, base + "/api/batch-import/runs", [
+                "items": list, "options": ["concurrency": concurrency, "confirm_delay_s": 1, "retry_window_s": 120, "max_attempts": 4]],
+                token: admin)
+            guard let runId = created["run_id"] as? String else { throw CLIError("import not accepted: \(created)") }
+            while true {
+                var request = HTTPClientRequest(url: base + "/api/batch-import/runs/\(runId)")
+                request.headers.add(name: "authorization", value: "Bearer \(admin)")
+                let body = try await http.execute(request, timeout: .seconds(10)).body.collect(upTo: 1 << 20)
+                summary = (try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]) ?? [:]
+                if summary["artifact_path"] is String { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            seconds = (ContinuousClock.now - started).seconds
+        }
+        let outcomes = ((summary["counts"] as? [String: Any])?["by_outcome"] as? [String: Int] ?? [:])
+            .sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        print("""
+            switchyard bench import: \(items) items against the mock upstream (fault mix: 1 in 20 each of 401, 503 once, 403 once, 429 once, missing model)
+            import: \(format(seconds, 1)) s wall, \(format(Double(items) / seconds, 1)) items/s, state \(summary["state"] ?? "?"), outcomes: \(outcomes)
+            gateway \(rate) req/s idle:   p50 \(format(idle.percentile(50), 2)) ms, p99 \(format(idle.percentile(99), 2)) ms (\(idle.count) requests)
+            gateway \(rate) req/s import: p50 \(format(busy.percentile(50), 2)) ms, p99 \(format(busy.percentile(99), 2)) ms (\(busy.count) requests)
+            p99 during import / idle p99: \(format(busy.percentile(99) / max(idle.percentile(99), 0.001), 2))×
+            daemon peak RSS \(format(BenchProcess.rss(daemon.processIdentifier).peak)) MiB
+            """)
+    }
+
+    static func key(_ index: Int) -> String { String(format: "sk-bench-import-%06d", index) }
+}
+
+/// Paced chat completions through the gateway (open loop: a request every 1/rate s), latency per request.
+enum Traffic {
+    static func measure(base: String, key: String, rate: Int, while work: () async throws -> Void) async throws -> Samples {
+        let samples = SampleBox()
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let body = #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#
+        let generator = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                let interval = Duration.seconds(1) / rate
+                var next = ContinuousClock.now
+                while !Task.isCancelled {
+                    next += interval
+                    try? await Task.sleep(until: next)
+                    group.addTask {
+                        var request = HTTPClientRequest(url: base + "/v1/chat/completions")
+                        request.method = .POST
+                        request.headers.add(name: "authorization", value: "Bearer \(key)")
+                        request.headers.add(name: "content-type", value: "application/json")
+                        request.body = .bytes(ByteBuffer(string: body))
+                        let started = ContinuousClock.now
+                        guard let response = try? await client.execute(request, timeout: .seconds(10)),
+                              (try? await response.body.collect(upTo: 1 << 20)) != nil, response.status == .ok else { return }
+                        let elapsed = ContinuousClock.now - started
+                        samples.value.withLock { $0.add(elapsed) }
+                    }
+                }
+                group.cancelAll()
+            }
+        }
+        do { try await work() } catch {
+            generator.cancel()
+            try? await client.shutdown()
+            throw error
+        }
+        generator.cancel()
+        _ = try? await generator.value
+        try? await client.shutdown()
+        return samples.value.withLock { $0 }
+    }
+}
+
+/// Samples shared by the generator's request tasks.
+final class SampleBox: Sendable {
+    let value = Mutex(Samples())
+}
