@@ -29,6 +29,7 @@ public final class AppDatabase: Sendable {
         var migrator = DatabaseMigrator()
         SQLiteQueueSchema.register(in: &migrator)
         StoreSchema.register(in: &migrator)
+        SettlementSchema.register(in: &migrator)
         return migrator
     }
 
