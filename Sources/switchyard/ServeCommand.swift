@@ -138,7 +138,8 @@ struct ServeCommand: AsyncParsableCommand {
         let metrics = QueueMetrics(factory: PrometheusMetricsFactory(registry: registry))
         var services: [any Service] = ParentWatch.enabled ? [ParentWatch()] : []
         if role != .gateway {
-            let jobs = BuiltinJobs.registry(driver: driver)
+            let artifacts = ArtifactWriter(root: URL(fileURLWithPath: artifactsDir), clock: driver.clock)
+            let jobs = BuiltinJobs.registry(driver: driver, db: db, artifacts: artifacts)
             services.append(QueueMaintenance(
                 driver: driver, schedules: BuiltinJobs.schedules, tick: .milliseconds(tickMs), logger: logger))
             for (name, concurrency) in try parsedQueues() {
