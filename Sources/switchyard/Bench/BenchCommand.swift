@@ -4,5 +4,5 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures.",
-        subcommands: [QueueBenchCommand.self, GatewayBenchCommand.self, QueueBenchWorker.self])
+        subcommands: [QueueBenchCommand.self, GatewayBenchCommand.self, SettleBenchCommand.self, QueueBenchWorker.self])
 }
