@@ -3,16 +3,6 @@ import Logging
 import Scheduler
 import Store
 
-/// Arguments of `payloads.purge`; all optional.
-public struct PurgeArgs: Codable, Sendable {
-    /// Rows deleted per write transaction (default 1,000).
-    public var batchSize: Int?
-
-    enum CodingKeys: String, CodingKey { case batchSize = "batch_size" }
-
-    public init(batchSize: Int? = nil) { self.batchSize = batchSize }
-}
-
 /// `payloads.purge`: deletes payloads and traces past their expiry (set when written: 7 and 30 days by default)
 /// in small batches, gives the room back (incremental vacuum, truncating WAL checkpoint) and writes an artifact
 /// with rows and bytes removed and the database size before and after.
@@ -29,7 +19,7 @@ public struct PurgeJob: JobHandler {
     }
 
     public func run(_ context: JobContext) async throws -> JobResult {
-        let args = context.job.args == "{}" ? PurgeArgs() : try context.decode(PurgeArgs.self)
+        let args = context.job.args == "{}" ? BatchArgs() : try context.decode(BatchArgs.self)
         let purge = RecordPurge(db: db, batchSize: args.batchSize ?? 1000)
         let space = DatabaseSpace(db: db)
         let startedAt = clock.nowMillis()

@@ -3,16 +3,6 @@ import Logging
 import Scheduler
 import Store
 
-/// Arguments of `usage.settle`; all optional.
-public struct SettleArgs: Codable, Sendable {
-    /// Usage logs per write transaction (default 5,000).
-    public var batchSize: Int?
-
-    enum CodingKeys: String, CodingKey { case batchSize = "batch_size" }
-
-    public init(batchSize: Int? = nil) { self.batchSize = batchSize }
-}
-
 /// `usage.settle`: settles every unsettled usage log (see `Settlement`), refreshes the exhausted marks, and
 /// writes an artifact when it settled something (an idle minute leaves no folder behind).
 public struct SettleJob: JobHandler {
@@ -28,7 +18,7 @@ public struct SettleJob: JobHandler {
     }
 
     public func run(_ context: JobContext) async throws -> JobResult {
-        let args = context.job.args == "{}" ? SettleArgs() : try context.decode(SettleArgs.self)
+        let args = context.job.args == "{}" ? BatchArgs() : try context.decode(BatchArgs.self)
         let settlement = Settlement(db: db, clock: clock, batchSize: args.batchSize ?? 5000)
         let startedAt = clock.nowMillis()
         let started = ContinuousClock.now
