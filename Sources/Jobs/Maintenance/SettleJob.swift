@@ -31,20 +31,21 @@ public struct SettleJob: JobHandler {
         }
         _ = try await settlement.refreshExhaustedMarks()
         let after = try await settlement.checkpoint()
-        let logs = batches.reduce(0) { $0 + $1.logs }
+        let logs: Int = batches.reduce(0) { $0 + $1.logs }
         let seconds = Double((ContinuousClock.now - started).milliseconds) / 1000
         context.logger.info("usage settled", metadata: [
             "job_id": "\(context.job.id)", "logs": "\(logs)", "batches": "\(batches.count)",
             "amount": "\(after.settledAmount - before.settledAmount)", "checkpoint": "\(after.lastLogId)",
         ])
         guard logs > 0 else { return .completed }
+        let amount: Int64 = batches.reduce(0) { $0 + $1.amount }
+        let cost: Int64 = batches.reduce(0) { $0 + $1.cost }
+        let rate: Double = seconds > 0 ? (Double(logs) / seconds).rounded() : Double(logs)
         let summary = SettleSummary(
             jobId: context.job.id, startedAt: startedAt, finishedAt: clock.nowMillis(), batchSize: settlement.batchSize,
-            batches: batches.count, logsSettled: logs, amountSettled: batches.reduce(0) { $0 + $1.amount },
-            costSettled: batches.reduce(0) { $0 + $1.cost }, usersDebited: users.count,
+            batches: batches.count, logsSettled: logs, amountSettled: amount, costSettled: cost, usersDebited: users.count,
             usersExhausted: exhausted.sorted(), checkpointBefore: before.lastLogId, checkpointAfter: after.lastLogId,
-            totalSettledLogs: after.settledLogs, totalSettledAmount: after.settledAmount,
-            logsPerSecond: seconds > 0 ? (Double(logs) / seconds).rounded() : Double(logs))
+            totalSettledLogs: after.settledLogs, totalSettledAmount: after.settledAmount, logsPerSecond: rate)
         try artifacts.write(kind: kind, id: String(context.job.id), summary: summary)
         return .completed
     }
