@@ -20,7 +20,7 @@ import Testing
         let tmp = try TempDir()
         let dataDir = tmp.path + "/data"
         let db = try AppDatabase.open(dataDir: dataDir)
-        let total = 300_000, userCount = 200
+        let total = 100_000, userCount = 200
         try await db.pool.write { db in
             for u in 0..<userCount {
                 try db.execute(sql: "INSERT INTO users (name, quota, rate_multiplier_ppm, created_at, updated_at) VALUES (?, NULL, ?, 0, 0)",
@@ -33,7 +33,7 @@ import Testing
             for i in 0..<total { try insert.execute(arguments: ["r\(i)", 1 + (i * 7919) % userCount, 1 + (i * 104_729) % 9999]) }
         }
         let queue = SQLiteQueue(pool: db.pool)
-        _ = try await queue.enqueue([NewJob(kind: "usage.settle", args: #"{"batch_size":2000}"#, queue: "maintenance")])
+        _ = try await queue.enqueue([NewJob(kind: "usage.settle", args: #"{"batch_size":500}"#, queue: "maintenance")])
         let workerArgs = ["serve", "--role", "worker", "--data-dir", dataDir, "--artifacts-dir", tmp.path + "/artifacts",
                           "--queue", "maintenance=2", "--lease-ttl", "3", "--tick-ms", "500", "--log-level", "warning"]
 
