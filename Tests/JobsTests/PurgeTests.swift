@@ -58,8 +58,8 @@ import Testing
         let now = f.clock.nowMillis()
         let blob = Data(repeating: 0xAB, count: 2000)
         try await f.db.pool.write { db in
-            for i in 0..<6000 {
-                let expired = i % 3 != 0   // 4,000 expired, 2,000 live
+            for i in 0..<3000 {
+                let expired = i % 3 != 0   // 2,000 expired, 1,000 live
                 var trace = Trace(requestId: "r\(i)", endpoint: "/v1/chat/completions", createdAt: 0,
                                   expiresAt: expired ? now - 1 : now + 1)
                 trace.hasPayload = true
@@ -71,13 +71,13 @@ import Testing
         let job = PurgeJob(db: f.db, artifacts: f.artifacts, clock: f.clock)
         #expect(try await job.run(jobContext(kind: "payloads.purge", id: 12, args: #"{"batch_size":250}"#)) == .completed)
         let summary = try ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "payloads.purge", id: 12), kind: "payloads.purge")
-        #expect(summary["payloads_deleted"] as? Int == 4000 && summary["traces_deleted"] as? Int == 4000)
-        #expect(summary["payload_bytes_deleted"] as? Int == 4000 * 4000)
-        #expect(summary["batches"] as? Int == 16 + 16, "payloads, then traces, 250 a transaction")
+        #expect(summary["payloads_deleted"] as? Int == 2000 && summary["traces_deleted"] as? Int == 2000)
+        #expect(summary["payload_bytes_deleted"] as? Int == 2000 * 4000)
+        #expect(summary["batches"] as? Int == 8 + 8, "payloads, then traces, 250 a transaction")
         let counts = try await f.db.pool.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM traces")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM payloads")!)
         }
-        #expect(counts == (2000, 2000))
+        #expect(counts == (1000, 1000))
         let before = summary["database_before"] as! [String: Any], after = summary["database_after"] as! [String: Any]
         #expect((after["total_bytes"] as! Int) < (before["total_bytes"] as! Int), "before \(before) after \(after)")
         #expect((summary["reclaim"] as! [String: Any])["pages_released"] as! Int > 0)

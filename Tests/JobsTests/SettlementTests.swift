@@ -63,22 +63,22 @@ import Testing
     @Test func racingSettlersSettleEachLogOnce() async throws {
         let f = try MaintenanceFixture()
         let users = try await f.users((0..<25).map { (1_000_000 + Int64($0) * 37_337, nil) })
-        try await f.logs((0..<20_000).map { (users[$0 % 25], Int64(1 + ($0 * 7919) % 3000)) })
+        try await f.logs((0..<6000).map { (users[$0 % 25], Int64(1 + ($0 * 7919) % 3000)) })
         let handles = [f.db] + (try (0..<3).map { _ in try f.secondHandle() })
         let settled = try await withThrowingTaskGroup(of: Int.self) { group in
             for handle in handles {
-                group.addTask { try await Settlement(db: handle, batchSize: 300).settleAll().reduce(0) { $0 + $1.logs } }
+                group.addTask { try await Settlement(db: handle, batchSize: 100).settleAll().reduce(0) { $0 + $1.logs } }
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
-        #expect(settled.reduce(0, +) == 20_000, "every log settled once in all: \(settled)")
+        #expect(settled.reduce(0, +) == 6000, "every log settled once in all: \(settled)")
         let total = try await f.expectedDebits().values.reduce(0, +)
-        #expect(try await f.books() == .init(ledger: total, checkpointAmount: total, used: total, settledLogs: 20_000, lastLogId: 20_000))
+        #expect(try await f.books() == .init(ledger: total, checkpointAmount: total, used: total, settledLogs: 6000, lastLogId: 6000))
         let ranges = try await f.db.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT DISTINCT after_log_id, through_log_id FROM ledger ORDER BY after_log_id")
                 .map { ($0[0] as Int64, $0[1] as Int64) }
         }
-        #expect(ranges.first?.0 == 0 && ranges.last?.1 == 20_000)
+        #expect(ranges.first?.0 == 0 && ranges.last?.1 == 6000)
         #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.1 == $1.0 }, "ledger ranges tile the log ids without overlap")
     }
 
@@ -86,19 +86,19 @@ import Testing
     @Test func twoRacingSettleJobsSplitTheWork() async throws {
         let f = try MaintenanceFixture()
         let users = try await f.users([(1_500_000, nil), (1_000_000, nil), (333_333, nil)])
-        try await f.logs((0..<12_000).map { (users[$0 % 3], Int64($0 % 1000)) })
+        try await f.logs((0..<4000).map { (users[$0 % 3], Int64($0 % 1000)) })
         let other = try f.secondHandle()
-        async let a = SettleJob(db: f.db, artifacts: f.artifacts, clock: f.clock).run(jobContext(kind: "usage.settle", id: 1, args: #"{"batch_size":500}"#))
-        async let b = SettleJob(db: other, artifacts: f.artifacts, clock: f.clock).run(jobContext(kind: "usage.settle", id: 2, args: #"{"batch_size":500}"#))
+        async let a = SettleJob(db: f.db, artifacts: f.artifacts, clock: f.clock).run(jobContext(kind: "usage.settle", id: 1, args: #"{"batch_size":200}"#))
+        async let b = SettleJob(db: other, artifacts: f.artifacts, clock: f.clock).run(jobContext(kind: "usage.settle", id: 2, args: #"{"batch_size":200}"#))
         #expect(try await [a, b] == [.completed, .completed])
         var logs = 0
         for id in [Int64(1), 2] {
             guard let folder = f.artifacts.existing(kind: "usage.settle", id: String(id)) else { continue }
             logs += try ArtifactCheck.validSummary(in: folder, kind: "usage.settle")["logs_settled"] as! Int
         }
-        #expect(logs == 12_000)
+        #expect(logs == 4000)
         let total = try await f.expectedDebits().values.reduce(0, +)
-        #expect(try await f.books() == .init(ledger: total, checkpointAmount: total, used: total, settledLogs: 12_000, lastLogId: 12_000))
+        #expect(try await f.books() == .init(ledger: total, checkpointAmount: total, used: total, settledLogs: 4000, lastLogId: 4000))
     }
 
     /// A balance that runs out is marked (and reported); raising the quota clears the mark on the next run.
