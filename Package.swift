@@ -109,6 +109,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "JobsTests",
+            dependencies: ["Jobs", "Scheduler", "Store", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ProbeTests",
             dependencies: ["Probe", "MockUpstream"],
             swiftSettings: swiftSettings

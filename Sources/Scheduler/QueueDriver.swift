@@ -39,6 +39,9 @@ public protocol QueueDriver: Sendable {
     /// Changes a schedule's interval or enabled flag.
     func updateSchedule(name: String, interval: Duration?, enabled: Bool?) async throws -> ScheduleRecord
 
+    /// Enqueues the schedule's job now (enabled or not); throws `notFound` for an unknown name.
+    func runSchedule(name: String) async throws -> EnqueueResult
+
     /// Enqueues one job for each enabled schedule whose current time slot has none yet.
     func enqueueDueSchedules() async throws -> [EnqueueResult]
 

@@ -30,6 +30,7 @@ public final class AppDatabase: Sendable {
         SQLiteQueueSchema.register(in: &migrator)
         StoreSchema.register(in: &migrator)
         ImportSchema.register(in: &migrator)
+        SettlementSchema.register(in: &migrator)
         return migrator
     }
 

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Gateway
+import Jobs
 import NIOCore
 import NIOHTTP1
 import Scheduler
@@ -14,6 +15,8 @@ protocol ControlBackend: Sendable {
     func cancel(_ id: Int64) async throws -> JobRecord
     func enqueue(_ request: EnqueueRequest) async throws -> EnqueueResultView
     func schedules() async throws -> ScheduleListView
+    func runSchedule(_ name: String) async throws -> EnqueueResultView
+    func updateSchedule(_ name: String, _ patch: SchedulePatch) async throws -> ScheduleView
     func shutdown() async
 }
 
@@ -40,8 +43,22 @@ struct LocalBackend: ControlBackend {
         EnqueueResultView(try await driver.enqueue([request.newJob(now: driver.clock.nowMillis())])[0])
     }
 
+    // The built-in schedules are registered first, as a daemon does at start, so a file no daemon has opened yet
+    // has them too; an operator's interval and enabled flag are kept.
     func schedules() async throws -> ScheduleListView {
-        ScheduleListView(schedules: try await driver.schedules().map(ScheduleView.init))
+        try await driver.register(BuiltinJobs.schedules)
+        return ScheduleListView(schedules: try await driver.schedules().map(ScheduleView.init))
+    }
+
+    func runSchedule(_ name: String) async throws -> EnqueueResultView {
+        try await driver.register(BuiltinJobs.schedules)
+        return EnqueueResultView(try await driver.runSchedule(name: name))
+    }
+
+    func updateSchedule(_ name: String, _ patch: SchedulePatch) async throws -> ScheduleView {
+        try await driver.register(BuiltinJobs.schedules)
+        let interval = patch.intervalS.map { Duration.milliseconds(Int64($0 * 1000)) }
+        return ScheduleView(try await driver.updateSchedule(name: name, interval: interval, enabled: patch.enabled))
     }
 
     func shutdown() async {}
@@ -72,6 +89,14 @@ struct RemoteBackend: ControlBackend {
 
     func schedules() async throws -> ScheduleListView { try await http.call(.GET, "/api/schedules") }
 
+    func runSchedule(_ name: String) async throws -> EnqueueResultView {
+        try await http.call(.POST, "/api/schedules/\(AdminHTTP.segment(name))/run")
+    }
+
+    func updateSchedule(_ name: String, _ patch: SchedulePatch) async throws -> ScheduleView {
+        try await http.call(.PATCH, "/api/schedules/\(AdminHTTP.segment(name))", body: try JSONEncoder.sortedKeys.encode(patch))
+    }
+
     func shutdown() async { await http.shutdown() }
 }
 
@@ -84,6 +109,11 @@ struct AdminHTTP: Sendable {
     init(base: String, token: String) {
         self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
         self.token = token
+    }
+
+    /// One path segment: dots stay (schedule names are like `usage.settle`), slashes do not.
+    static func segment(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? value
     }
 
     static func escape(_ value: String) -> String {

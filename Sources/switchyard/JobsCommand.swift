@@ -129,9 +129,36 @@ struct JobsCommand: AsyncParsableCommand {
     }
 }
 
-/// `switchyard schedules list`.
+/// `switchyard schedules list|run|set`.
 struct SchedulesCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "schedules", abstract: "Periodic jobs.", subcommands: [List.self])
+    static let configuration = CommandConfiguration(
+        commandName: "schedules", abstract: "Periodic jobs.", subcommands: [List.self, Run.self, Change.self])
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enqueue a schedule's job now.")
+        @OptionGroup var target: TargetOptions
+        @Argument(help: "The schedule's name, e.g. usage.settle.") var name: String
+        func run() async throws { try await target.run({ try await $0.runSchedule(name) }) { "job \($0.id) \($0.message)" } }
+    }
+
+    struct Change: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Change a schedule's interval or enabled flag.")
+        @OptionGroup var target: TargetOptions
+        @Argument(help: "The schedule's name, e.g. usage.settle.") var name: String
+        @Option(help: "Seconds between slots (at least 1).") var interval: Double?
+        @Option(help: "true or false.") var enabled: Bool?
+
+        func validate() throws {
+            guard interval != nil || enabled != nil else { throw ValidationError("give --interval, --enabled or both") }
+            if let interval, interval < 1 { throw ValidationError("--interval must be at least 1 second") }
+        }
+
+        func run() async throws {
+            try await target.run({ try await $0.updateSchedule(name, SchedulePatch(intervalS: interval, enabled: enabled)) }) { s in
+                "\(s.name): every \(Int(s.intervalS))s, \(s.enabled ? "enabled" : "disabled")"
+            }
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List schedules with their last and next slot.")

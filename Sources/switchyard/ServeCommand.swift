@@ -150,10 +150,11 @@ struct ServeCommand: AsyncParsableCommand {
         let endpoint = GatewayEndpoint(url: gatewayURL ?? (role == .worker && port != 0 ? "http://127.0.0.1:\(port)" : nil),
                                        adminToken: token.value)
         if role != .gateway {
-            var jobs = BuiltinJobs.registry(driver: driver)
+            let artifacts = ArtifactWriter(root: URL(fileURLWithPath: artifactsDir), clock: driver.clock)
+            var jobs = BuiltinJobs.registry(driver: driver, db: db, artifacts: artifacts)
             let imports = ImportEnvironment(
                 runs: ImportRuns(db: db, queue: driver), secrets: secrets, catalog: catalog, gateway: endpoint,
-                artifacts: ArtifactWriter(root: URL(fileURLWithPath: artifactsDir)), allowPrivate: allowPrivateUpstreams)
+                artifacts: artifacts, allowPrivate: allowPrivateUpstreams)
             for handler in imports.handlers { jobs.register(handler) }
             services.append(QueueMaintenance(
                 driver: driver, schedules: BuiltinJobs.schedules, tick: .milliseconds(tickMs), logger: logger))

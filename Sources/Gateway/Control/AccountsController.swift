@@ -79,7 +79,11 @@ struct AccountsController {
         if let status = input.status { user.status = try activeOrDisabled(status) }
         user.updatedAt = clock.nowMillis()
         let updated = user
-        try await db.pool.write { db in try updated.update(db) }
+        // Only the columns an operator sets: `used` and `exhausted_at` belong to settlement, which may have
+        // moved them since the read above.
+        try await db.pool.write { db in
+            try updated.update(db, columns: ["name", "quota", "rate_multiplier_ppm", "status", "updated_at"])
+        }
         try await state.reload()
         return try json(UserView(updated))
     }
@@ -133,7 +137,8 @@ struct AccountsController {
         if let status = input.status { key.status = try activeOrDisabled(status) }
         key.updatedAt = clock.nowMillis()
         let updated = key
-        try await db.pool.write { db in try updated.update(db) }
+        // Only the columns an operator sets: `used` belongs to the record writer, which may have moved it since the read.
+        try await db.pool.write { db in try updated.update(db, columns: ["name", "models", "quota", "status", "updated_at"]) }
         try await state.reload()
         return try json(KeyView(updated))
     }

@@ -118,12 +118,15 @@ public struct UserView: Codable, Sendable, Equatable {
     public var rateMultiplier: Double
     public var rateMultiplierPpm: Int64
     public var status: String
+    /// When settlement ran the balance out (the gateway answers 429 while `used >= quota`).
+    public var exhaustedAt: Int64?
     public var createdAt: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, name, quota, used, status
         case rateMultiplier = "rate_multiplier"
         case rateMultiplierPpm = "rate_multiplier_ppm"
+        case exhaustedAt = "exhausted_at"
         case createdAt = "created_at"
     }
 
@@ -135,6 +138,7 @@ public struct UserView: Codable, Sendable, Equatable {
         rateMultiplier = Double(user.rateMultiplierPpm) / 1_000_000
         rateMultiplierPpm = user.rateMultiplierPpm
         status = user.status
+        exhaustedAt = user.exhaustedAt
         createdAt = user.createdAt
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Scheduler
 
-/// `/api/jobs` and `/api/schedules`: list, show, enqueue, retry and cancel jobs; list and change schedules.
+/// `/api/jobs` and `/api/schedules`: list, show, enqueue, retry and cancel jobs; list, change and run schedules.
 struct JobsController<Context: RequestContext> {
     let driver: any QueueDriver
 
@@ -14,6 +14,7 @@ struct JobsController<Context: RequestContext> {
         group.post("jobs/:id/cancel", use: cancel)
         group.get("schedules", use: schedules)
         group.patch("schedules/:name", use: updateSchedule)
+        group.post("schedules/:name/run", use: runSchedule)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {
@@ -64,6 +65,12 @@ struct JobsController<Context: RequestContext> {
         } catch let error as SchedulerError where error.code == .invalidJob {
             throw Problem(.unprocessableContent, error.message)
         }
+    }
+
+    /// Enqueues the schedule's kind now: 201 with the job id, 200 when its run-now job is still live, 404 unknown.
+    @Sendable func runSchedule(_ request: Request, context: Context) async throws -> Response {
+        let result = try await driver.runSchedule(name: try context.parameters.require("name"))
+        return try json(EnqueueResultView(result), status: result.duplicate ? .ok : .created)
     }
 }
 

@@ -46,7 +46,10 @@ public enum SQLiteDatabase {
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = \(options.synchronous.rawValue)")
                 if try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") == 0 {
+                    // WAL mode has already written the header, so the setting only takes hold through a VACUUM
+                    // (instant on an empty file); without it `auto_vacuum` silently stays NONE.
                     try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+                    try db.execute(sql: "VACUUM")
                 }
             }
         }

@@ -35,6 +35,18 @@ extension SQLiteQueue {
         }
     }
 
+    public func runSchedule(name: String) async throws -> EnqueueResult {
+        try await pool.write { db in
+            let schedule = try ScheduleRecord.fetchOne(db, sql: "SELECT * FROM schedules WHERE name = ?", arguments: [name])
+            guard let schedule else { throw SchedulerError(code: .notFound, message: "schedule \(name) not found") }
+            // Its own unique key: a second run-now while the first is live is reported duplicate, and it never
+            // takes the place of a periodic slot's job.
+            let job = NewJob(kind: schedule.kind, args: schedule.args, queue: schedule.queue, maxAttempts: 3,
+                             uniqueKey: "schedule:\(schedule.name):manual")
+            return try self.enqueue([job], in: db)[0]
+        }
+    }
+
     public func enqueueDueSchedules() async throws -> [EnqueueResult] {
         let now = clock.nowMillis()
         return try await pool.write { db in

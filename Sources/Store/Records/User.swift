@@ -8,17 +8,20 @@ public struct User: Codable, Sendable, Equatable, FetchableRecord, MutablePersis
     public var name: String
     /// Micro-units granted; nil means unlimited.
     public var quota: Int64?
-    /// Micro-units billed so far.
+    /// Micro-units settled so far (`usage.settle` debits here); the balance is `quota - used`.
     public var used: Int64
     /// The rate multiplier in parts per million (1.5× = 1,500,000), so money math stays integer.
     public var rateMultiplierPpm: Int64
     public var status: String
+    /// When settlement ran the balance (`quota - used`) out; nil while there is balance left.
+    public var exhaustedAt: Int64?
     public var createdAt: Int64
     public var updatedAt: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, name, quota, used, status
         case rateMultiplierPpm = "rate_multiplier_ppm"
+        case exhaustedAt = "exhausted_at"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }

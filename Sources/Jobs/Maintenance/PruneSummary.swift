@@ -1,0 +1,27 @@
+/// `artifacts/yard.prune/<stamp>_<job id>/summary.json` (schema: `artifacts/schema/yard.prune.schema.json`).
+public struct PruneSummary: Codable, Sendable {
+    public var schemaVersion = 1
+    public var kind = "yard.prune"
+    public var jobId: Int64
+    public var startedAt: Int64
+    public var finishedAt: Int64
+    public var retentionS: Int64
+    /// Finished jobs finalized before this time (UTC ms) were deleted.
+    public var cutoff: Int64
+    public var jobsDeleted: Int
+    public var databaseBefore: SpaceReport
+    public var databaseAfter: SpaceReport
+    public var reclaim: ReclaimReport
+
+    enum CodingKeys: String, CodingKey {
+        case kind, cutoff, reclaim
+        case schemaVersion = "schema_version"
+        case jobId = "job_id"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case retentionS = "retention_s"
+        case jobsDeleted = "jobs_deleted"
+        case databaseBefore = "database_before"
+        case databaseAfter = "database_after"
+    }
+}

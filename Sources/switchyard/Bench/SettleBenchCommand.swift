@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import Scheduler
+import Store
+
+/// `switchyard bench settle`: seeds usage logs across many users into a fresh file, settles them all and prints
+/// logs/s, while a gateway-like writer commits a batch of usage logs every 100 ms and records its commit latency.
+struct SettleBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "settle", abstract: "Benchmark usage settlement.")
+
+    @Option(help: "Usage logs seeded before settlement starts.") var logs: Int = 1_000_000
+    @Option(help: "Users the logs are spread over.") var users: Int = 1000
+    @Option(help: "Usage logs per settlement transaction.") var batch: Int = 5000
+    @Option(help: "Usage logs the side writer commits every 100 ms during settlement (0: no side writer).") var writerBatch: Int = 100
+    @Option(help: "SQLite durability: full or normal.") var synchronous: SQLiteOptions.Synchronous = .full
+    @Option(help: "Directory for the benchmark file (default: a new temp dir, removed after).") var dir: String?
+
+    func run() async throws {
+        let root = dir ?? NSTemporaryDirectory() + "switchyard-bench-settle-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { if dir == nil { try? FileManager.default.removeItem(atPath: root) } }
+        let db = try AppDatabase(options: SQLiteOptions(path: root + "/settle.sqlite", synchronous: synchronous))
+
+        let seedStart = ContinuousClock.now
+        try await seed(db)
+        printError("… seeded \(logs) usage logs over \(users) users in \(format((ContinuousClock.now - seedStart).seconds, 1)) s")
+
+        let idle = try await writerLatency(db, rounds: 20)
+        let settlement = Settlement(db: db, batchSize: batch)
+        let stop = WakeSignal()
+        let started = ContinuousClock.now
+        async let side = writerWhile(db, stop: stop)
+        let batches = try await settlement.settleAll()
+        let elapsed = ContinuousClock.now - started
+        stop.raise(.stop)
+        let during = try await side
+        // What the side writer added after settlement finished is settled too, so the books can be checked.
+        let tail = try await settlement.settleAll()
+        let settled = batches.reduce(0) { $0 + $1.logs }
+        let check = try await books(db)
+
+        print("""
+            settle: \(settled) logs in \(format(elapsed.seconds, 2)) s = \(format(Double(settled) / elapsed.seconds, 0)) logs/s \
+            (\(batches.count) transactions of up to \(batch); \(users) users; synchronous=\(synchronous.rawValue.lowercased()))
+            side writer commit (\(writerBatch) logs / 100 ms): idle p50 \(format(idle.percentile(50), 2)) ms p99 \(format(idle.percentile(99), 2)) ms; \
+            during settlement p50 \(format(during.percentile(50), 2)) ms p99 \(format(during.percentile(99), 2)) ms max \(format(during.max, 2)) ms (\(during.count) commits)
+            books: ledger \(check.ledger) = settled \(check.checkpoint) = users.used \(check.used): \(check.ledger == check.checkpoint && check.checkpoint == check.used ? "consistent" : "INCONSISTENT"); \
+            unsettled left \(check.unsettled); tail settled after the run \(tail.reduce(0) { $0 + $1.logs })
+            peak RSS \(format(peakRSSMiB(), 1)) MiB
+            """)
+    }
+
+    /// Users with multipliers from 0.5× to 2.5× and logs with costs 1 to 5,000 micro-units, in 50,000-row transactions.
+    private func seed(_ db: AppDatabase) async throws {
+        let userCount = users, total = logs
+        try await db.pool.write { db in
+            for u in 0..<userCount {
+                try db.execute(sql: """
+                    INSERT INTO users (name, quota, rate_multiplier_ppm, created_at, updated_at) VALUES (?, NULL, ?, 0, 0)
+                    """, arguments: ["bench-\(u)", 500_000 + (u % 9) * 250_000 + u % 7])
+            }
+        }
+        var next = 0
+        while next < total {
+            let end = min(total, next + 50_000)
+            let start = next
+            try await db.pool.write { db in
+                let insert = try db.cachedStatement(sql: """
+                    INSERT INTO usage_logs (request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens, cost, created_at)
+                    VALUES (?, ?, 1, 1, 'gpt-4o-mini', 100, 20, ?, 0)
+                    """)
+                for i in start..<end {
+                    try insert.execute(arguments: ["seed-\(i)", 1 + (i * 7919) % userCount, 1 + (i * 104_729) % 5000])
+                }
+            }
+            next = end
+        }
+    }
+
+    /// Commits `writerBatch` usage logs and returns how long the commit took, `rounds` times, 100 ms apart.
+    private func writerLatency(_ db: AppDatabase, rounds: Int) async throws -> Samples {
+        var samples = Samples()
+        for _ in 0..<rounds {
+            samples.add(try await writeSideBatch(db))
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return samples
+    }
+
+    private func writerWhile(_ db: AppDatabase, stop: WakeSignal) async throws -> Samples {
+        var samples = Samples()
+        guard writerBatch > 0 else { return samples }
+        while !(await stop.wait(until: .now + .milliseconds(100))).contains(.stop) {
+            samples.add(try await writeSideBatch(db))
+        }
+        return samples
+    }
+
+    private func writeSideBatch(_ db: AppDatabase) async throws -> Duration {
+        let count = writerBatch, userCount = users
+        let start = ContinuousClock.now
+        try await db.pool.write { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO usage_logs (request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens, cost, created_at)
+                VALUES (?, ?, 1, 1, 'gpt-4o-mini', 100, 20, ?, 0)
+                """)
+            for _ in 0..<count {
+                try insert.execute(arguments: [UUID().uuidString, Int.random(in: 1...userCount), Int.random(in: 1...5000)])
+            }
+        }
+        return ContinuousClock.now - start
+    }
+
+    /// The three totals that must agree, and the logs not yet settled.
+    private func books(_ db: AppDatabase) async throws -> (ledger: Int64, checkpoint: Int64, used: Int64, unsettled: Int) {
+        try await db.pool.read { db in
+            let ledger = try Int64.fetchOne(db, sql: "SELECT coalesce(sum(amount), 0) FROM ledger") ?? -1
+            let checkpoint = try Int64.fetchOne(db, sql: "SELECT settled_amount FROM settlement_checkpoint") ?? -1
+            let used = try Int64.fetchOne(db, sql: "SELECT coalesce(sum(used), 0) FROM users") ?? -1
+            let unsettled = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM usage_logs WHERE id > (SELECT last_log_id FROM settlement_checkpoint)
+                """) ?? -1
+            return (ledger, checkpoint, used, unsettled)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import GRDB
+import Jobs
+import Logging
+import Scheduler
+import Store
+import Testing
+
+/// A fresh SQLite file and artifacts folder in a temp directory, removed when the test ends.
+final class MaintenanceFixture: @unchecked Sendable {  // set up in init, then only read; deinit removes the files
+    let dir: String
+    let db: AppDatabase
+    let clock: ManualJobClock
+    let artifacts: ArtifactWriter
+
+    init() throws {
+        dir = NSTemporaryDirectory() + "switchyard-jobs-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        db = try AppDatabase(options: SQLiteOptions(path: dir + "/test.sqlite"))
+        clock = ManualJobClock()
+        artifacts = ArtifactWriter(root: URL(fileURLWithPath: dir + "/artifacts"), clock: clock)
+    }
+
+    /// Another connection pool on the same file, as a second process would have.
+    func secondHandle() throws -> AppDatabase { try AppDatabase(options: SQLiteOptions(path: dir + "/test.sqlite")) }
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// Inserts users with the given multipliers (ppm) and quotas; returns their ids in order.
+    func users(_ specs: [(ppm: Int64, quota: Int64?)]) async throws -> [Int64] {
+        try await db.pool.write { db in
+            try specs.enumerated().map { index, spec in
+                var user = User(name: "u\(index)", quota: spec.quota, rateMultiplierPpm: spec.ppm, now: 0)
+                try user.insert(db)
+                return user.id!
+            }
+        }
+    }
+
+    /// Inserts usage logs (user, cost) in order, as the record writer would.
+    func logs(_ entries: [(user: Int64, cost: Int64)]) async throws {
+        try await db.pool.write { db in
+            for (user, cost) in entries {
+                var log = UsageLog(requestId: UUID().uuidString, userId: user, keyId: 1, channelId: 1, model: "m",
+                                   promptTokens: 1, completionTokens: 1, cost: cost, createdAt: 0)
+                try log.insert(db)
+            }
+        }
+    }
+
+    /// The totals that must agree after settlement.
+    struct Books: Equatable {
+        var ledger: Int64
+        var checkpointAmount: Int64
+        var used: Int64
+        var settledLogs: Int64
+        var lastLogId: Int64
+    }
+
+    func books() async throws -> Books {
+        try await db.pool.read { db in
+            let checkpoint = try Row.fetchOne(db, sql: "SELECT * FROM settlement_checkpoint")!
+            return Books(
+                ledger: try Int64.fetchOne(db, sql: "SELECT coalesce(sum(amount), 0) FROM ledger")!,
+                checkpointAmount: checkpoint["settled_amount"], used: try Int64.fetchOne(db, sql: "SELECT sum(used) FROM users")!,
+                settledLogs: checkpoint["settled_logs"], lastLogId: checkpoint["last_log_id"])
+        }
+    }
+
+    /// What each user should owe, computed here from the logs with the plain formula ceil(cost × ppm / 1e6).
+    func expectedDebits() async throws -> [Int64: Int64] {
+        try await db.pool.read { db in
+            var owed: [Int64: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT l.user_id, l.cost, u.rate_multiplier_ppm FROM usage_logs l JOIN users u ON u.id = l.user_id") {
+                let cost: Int64 = row[1], ppm: Int64 = row[2]
+                owed[row[0], default: 0] += (cost * ppm + 999_999) / 1_000_000
+            }
+            return owed
+        }
+    }
+
+    func usedByUser() async throws -> [Int64: Int64] {
+        try await db.pool.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, used FROM users").map { ($0[0] as Int64, $0[1] as Int64) })
+        }
+    }
+}
+
+/// A job context as a worker would hand it to a handler.
+func jobContext(kind: String, id: Int64, args: String = "{}") -> JobContext {
+    var logger = Logger(label: "test")
+    logger.logLevel = .warning
+    let job = ClaimedJob(id: id, kind: kind, queue: "maintenance", args: args, priority: 0, attempt: 1, maxAttempts: 3,
+                         retryUntil: nil, leaseToken: 1, leaseExpiresAt: .max)
+    return JobContext(job: job, logger: logger)
+}

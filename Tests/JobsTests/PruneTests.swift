@@ -1,0 +1,31 @@
+import Foundation
+import GRDB
+import Jobs
+import Scheduler
+import Store
+import Testing
+
+@Suite struct PruneTests {
+    /// `yard.prune` deletes finished jobs past the retention, keeps the rest, checkpoints the WAL and reports the
+    /// database size before and after in an artifact that validates.
+    @Test func prunesCheckpointsAndReportsSizes() async throws {
+        let f = try MaintenanceFixture()
+        let queue = SQLiteQueue(pool: f.db.pool, clock: f.clock)
+        _ = try await queue.enqueue((0..<30).map { _ in NewJob(kind: "noop") })
+        let claimed = try await queue.fetch(acks: [], heartbeats: [], leaseTTL: .seconds(30),
+                                            claim: ClaimRequest(queue: "default", owner: "t", limit: 20, leaseTTL: .seconds(30))).claimed
+        _ = try await queue.fetch(acks: claimed.map { JobAck(lease: $0.lease, outcome: .completed) }, heartbeats: [],
+                                  leaseTTL: .seconds(30), claim: nil)
+        f.clock.advance(by: .seconds(3600))
+        let job = PruneJob(driver: queue, db: f.db, artifacts: f.artifacts, retention: .seconds(60))
+        #expect(try await job.run(jobContext(kind: "yard.prune", id: 99)) == .completed)
+
+        #expect(try await queue.counts().reduce(0) { $0 + $1.count } == 10, "the 10 unfinished jobs stay")
+        let summary = try ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "yard.prune", id: 99), kind: "yard.prune")
+        #expect(summary["jobs_deleted"] as? Int == 20)
+        #expect(summary["retention_s"] as? Int == 60)
+        let after = summary["database_after"] as! [String: Any]
+        #expect(after["wal_bytes"] as? Int == 0, "the truncating checkpoint empties the WAL")
+        #expect((summary["database_before"] as! [String: Any])["file_bytes"] as! Int > 0)
+    }
+}

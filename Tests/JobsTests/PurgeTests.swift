@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+import Jobs
+import Scheduler
+import Store
+import Testing
+
+@Suite struct PurgeTests {
+    /// Inserts a trace expiring at `traceExpires` with, when `payloadExpires` is set, a payload of `bytes` bytes.
+    func trace(_ f: MaintenanceFixture, _ name: String, expires traceExpires: Int64, payload payloadExpires: Int64? = nil,
+               bytes: Int = 100) async throws -> Int64 {
+        try await f.db.pool.write { db in
+            var trace = Trace(requestId: name, endpoint: "/v1/chat/completions", createdAt: 0, expiresAt: traceExpires)
+            trace.hasPayload = payloadExpires != nil
+            try trace.insert(db)
+            if let payloadExpires {
+                try Payload(traceId: trace.id!, requestSealed: Data(count: bytes / 2), responseSealed: Data(count: bytes - bytes / 2),
+                            requestTruncated: false, responseTruncated: false, bytes: Int64(bytes), expiresAt: payloadExpires).insert(db)
+            }
+            return trace.id!
+        }
+    }
+
+    /// Exactly what expired goes, at the boundary too (`expires_at <= now`), and nothing else.
+    @Test func deletesExactlyWhatExpiredAndNothingElse() async throws {
+        let f = try MaintenanceFixture()
+        let now = f.clock.nowMillis()
+        let goneBoth = try await trace(f, "gone-both", expires: now - 1, payload: now - 1, bytes: 300)
+        let goneTraceOnly = try await trace(f, "gone-trace", expires: now)
+        let goneTraceLivePayload = try await trace(f, "gone-trace-live-payload", expires: now - 5, payload: now + 1000, bytes: 70)
+        let keptTraceGonePayload = try await trace(f, "kept-trace", expires: now + 1, payload: now, bytes: 200)
+        let keptBoth = try await trace(f, "kept-both", expires: now + 86_400_000, payload: now + 1, bytes: 50)
+        let keptTraceOnly = try await trace(f, "kept-trace-only", expires: now + 1)
+
+        let job = PurgeJob(db: f.db, artifacts: f.artifacts, clock: f.clock)
+        #expect(try await job.run(jobContext(kind: "payloads.purge", id: 11)) == .completed)
+
+        let (traces, payloads) = try await f.db.pool.read { db in
+            (try Trace.order(Column("id")).fetchAll(db), try Payload.order(Column("trace_id")).fetchAll(db))
+        }
+        #expect(traces.map(\.id!) == [keptTraceGonePayload, keptBoth, keptTraceOnly])
+        #expect(payloads.map(\.traceId) == [keptBoth])
+        #expect(traces.map(\.hasPayload) == [false, true, false], "a trace whose payload went no longer claims one")
+        _ = (goneBoth, goneTraceOnly, goneTraceLivePayload)
+
+        let summary = try ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "payloads.purge", id: 11), kind: "payloads.purge")
+        #expect(summary["payloads_deleted"] as? Int == 3)
+        #expect(summary["payload_bytes_deleted"] as? Int == 300 + 200 + 70)
+        #expect(summary["traces_deleted"] as? Int == 3)
+        #expect(summary["cutoff"] as? Int64 == now)
+        let before = summary["database_before"] as! [String: Any], after = summary["database_after"] as! [String: Any]
+        #expect((before["total_bytes"] as! Int) > 0 && (after["file_bytes"] as! Int) > 0)
+    }
+
+    /// Many rows in small batches: the count is exact, live rows stay, and the room comes back to the file.
+    @Test func purgesInSmallBatchesAndGivesRoomBack() async throws {
+        let f = try MaintenanceFixture()
+        let now = f.clock.nowMillis()
+        let blob = Data(repeating: 0xAB, count: 2000)
+        try await f.db.pool.write { db in
+            for i in 0..<3000 {
+                let expired = i % 3 != 0   // 2,000 expired, 1,000 live
+                var trace = Trace(requestId: "r\(i)", endpoint: "/v1/chat/completions", createdAt: 0,
+                                  expiresAt: expired ? now - 1 : now + 1)
+                trace.hasPayload = true
+                try trace.insert(db)
+                try Payload(traceId: trace.id!, requestSealed: blob, responseSealed: blob, requestTruncated: false,
+                            responseTruncated: false, bytes: 4000, expiresAt: expired ? now - 1 : now + 1).insert(db)
+            }
+        }
+        let job = PurgeJob(db: f.db, artifacts: f.artifacts, clock: f.clock)
+        #expect(try await job.run(jobContext(kind: "payloads.purge", id: 12, args: #"{"batch_size":250}"#)) == .completed)
+        let summary = try ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "payloads.purge", id: 12), kind: "payloads.purge")
+        #expect(summary["payloads_deleted"] as? Int == 2000 && summary["traces_deleted"] as? Int == 2000)
+        #expect(summary["payload_bytes_deleted"] as? Int == 2000 * 4000)
+        #expect(summary["batches"] as? Int == 8 + 8, "payloads, then traces, 250 a transaction")
+        let counts = try await f.db.pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM traces")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM payloads")!)
+        }
+        #expect(counts == (1000, 1000))
+        let before = summary["database_before"] as! [String: Any], after = summary["database_after"] as! [String: Any]
+        #expect((after["total_bytes"] as! Int) < (before["total_bytes"] as! Int), "before \(before) after \(after)")
+        #expect((summary["reclaim"] as! [String: Any])["pages_released"] as! Int > 0)
+    }
+}
