@@ -25,8 +25,7 @@ extension ImportController {
             while !Task.isCancelled {
                 let page = try await runs.events(id, after: last, limit: 200)
                 for event in page {
-                    let data = String(decoding: try JSONEncoder.sortedKeys.encode(EventLine(event)), as: UTF8.self)
-                    try await writer.write(ByteBuffer(string: "id: \(event.id!)\nevent: \(event.type)\ndata: \(data)\n\n"))
+                    try await writer.write(try Self.frame(event))
                     last = event.id!
                     if event.type == "run.finished" {
                         try await writer.finish(nil)
@@ -34,8 +33,10 @@ extension ImportController {
                     }
                 }
                 if page.isEmpty {
-                    // A run that ended with its finish event already sent before `after` ends the stream too.
+                    // The run ended: its last events (its finish among them) committed with its state, so one more
+                    // read sends them; a stream resumed after the finish event ends here too.
                     if let run = try await runs.run(id), run.state.isFinal, run.artifactPath != nil {
+                        for event in try await runs.events(id, after: last, limit: 1000) { try await writer.write(try Self.frame(event)) }
                         try await writer.finish(nil)
                         return
                     }
@@ -50,5 +51,11 @@ extension ImportController {
             }
         }
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    /// One server-sent event: `id`, `event` (its type) and `data` (the event line as JSON).
+    static func frame(_ event: ImportEvent) throws -> ByteBuffer {
+        let data = String(decoding: try JSONEncoder.sortedKeys.encode(EventLine(event)), as: UTF8.self)
+        return ByteBuffer(string: "id: \(event.id!)\nevent: \(event.type)\ndata: \(data)\n\n")
     }
 }
