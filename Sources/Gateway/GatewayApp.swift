@@ -90,6 +90,7 @@ public enum GatewayApp {
         ImportController(runs: deps.runs, secrets: deps.secrets, catalog: deps.catalog, artifacts: deps.artifacts, state: deps.state,
                          allowPrivate: options.allowPrivateUpstreams, maxBodyBytes: options.relay.maxBodyBytes).register(on: api)
         AccountsController(db: deps.db, state: deps.state, clock: clock).register(on: api)
+        NodesController(db: deps.db, secrets: deps.secrets, state: deps.state, clock: clock).register(on: api)
         TracesController(db: deps.db, payloadBox: deps.payloadBox, clock: clock).register(on: api)
         let catalog = deps.catalog
         api.get("providers") { _, _ -> Response in

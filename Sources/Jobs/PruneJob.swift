@@ -63,5 +63,6 @@ public enum BuiltinJobs {
         Schedule(name: "yard.prune", kind: "yard.prune", queue: "maintenance", interval: .seconds(24 * 3600)),
         Schedule(name: "usage.settle", kind: "usage.settle", queue: "maintenance", interval: .seconds(60)),
         Schedule(name: "payloads.purge", kind: "payloads.purge", queue: "maintenance", interval: .seconds(3600)),
+        Schedule(name: "nodes.probe", kind: "nodes.probe", queue: "maintenance", interval: .seconds(30)),
     ]
 }

@@ -18,6 +18,15 @@ public struct MockUpstreamServer: Sendable {
         router.post("v1/responses") { request, context in try await self.handle(request, context, path: "/v1/responses") }
         router.post("v1/embeddings") { request, context in try await self.handle(request, context, path: "/v1/embeddings") }
         router.post("v1/messages") { request, context in try await self.handle(request, context, path: "/v1/messages") }
+        // An exit node's relay health: 200 unless a fault scripted for its relay key (`key`) says otherwise.
+        router.get("health") { request, _ -> Response in
+            let key = request.headers[HTTPField.Name("x-relay-key")!]
+            self.script.count("GET /health key=\(key ?? "-") ")
+            if let fault = self.script.fault(key: key, model: nil), let status = fault.status {
+                return Self.respond(status, MockBodies.error(status: status, anthropic: false, message: "mock fault \(status)"))
+            }
+            return Self.respond(key == nil ? 401 : 200, key == nil ? #"{"error":"missing x-relay-key"}"# : #"{"status":"ok"}"#)
+        }
         router.post("_mock/faults") { request, context -> Response in
             self.script.replace(try await request.decode(as: [FaultRule].self, context: context))
             return Response(status: .noContent)

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 /// Whether an upstream address is private: loopback, RFC 1918, link-local, carrier-grade NAT, unique-local IPv6
@@ -17,34 +16,10 @@ public enum AddressPolicy {
         return false
     }
 
-    /// Resolves `host` (off the caller's thread) and reports whether any address it names is private.
-    public static func resolvesPrivate(host: String) async -> Bool {
+    /// Resolves `host` and reports whether any address it names is private.
+    public static func resolvesPrivate(host: String, resolver: any HostResolver = SystemResolver()) async -> Bool {
         if isPrivate(host: host) { return true }
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var hints = addrinfo()
-                hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-                var result: UnsafeMutablePointer<addrinfo>?
-                guard getaddrinfo(host, nil, &hints, &result) == 0 else {
-                    continuation.resume(returning: false)
-                    return
-                }
-                defer { freeaddrinfo(result) }
-                var found = false
-                var cursor = result
-                while let info = cursor {
-                    if info.pointee.ai_family == AF_INET {
-                        let address = info.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-                        found = found || isPrivate(UInt32(bigEndian: address.s_addr))
-                    } else if info.pointee.ai_family == AF_INET6 {
-                        let address = info.pointee.ai_addr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
-                        found = found || isPrivate(address)
-                    }
-                    cursor = info.pointee.ai_next
-                }
-                continuation.resume(returning: found)
-            }
-        }
+        return await resolver.addresses(of: host).contains { isPrivate(host: $0) }
     }
 
     static func ipv4(_ text: String) -> UInt32? {

@@ -77,6 +77,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The gateway import confirmations go through; default: this process's own server (env SWITCHYARD_GATEWAY_URL).")
     var gatewayURL: String? = Env.optional("SWITCHYARD_GATEWAY_URL")
 
+    @Option(help: "Failed health checks in a row that make an exit node unhealthy (env SWITCHYARD_NODE_UNHEALTHY_AFTER).")
+    var nodeUnhealthyAfter: Int = Env.int("SWITCHYARD_NODE_UNHEALTHY_AFTER", 3)
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (env SWITCHYARD_LOG_LEVEL).")
     var logLevel: Logger.Level = Logger.Level(rawValue: Env.string("SWITCHYARD_LOG_LEVEL", "info")) ?? .info
 
@@ -156,6 +159,7 @@ struct ServeCommand: AsyncParsableCommand {
                 runs: ImportRuns(db: db, queue: driver), secrets: secrets, catalog: catalog, gateway: endpoint,
                 artifacts: artifacts, allowPrivate: allowPrivateUpstreams)
             for handler in imports.handlers { jobs.register(handler) }
+            jobs.register(NodesProbeJob(db: db, secrets: secrets, artifacts: artifacts, clock: driver.clock, unhealthyAfter: nodeUnhealthyAfter))
             services.append(QueueMaintenance(
                 driver: driver, schedules: BuiltinJobs.schedules, tick: .milliseconds(tickMs), logger: logger))
             let pools = try parsedQueues()

@@ -35,7 +35,7 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
         dir = NSTemporaryDirectory() + "switchyard-relay-" + UUID().uuidString
         db = try AppDatabase.open(dataDir: dir)
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        options = GatewayOptions(adminToken: Self.adminToken, relay: relay)
+        options = GatewayOptions(adminToken: Self.adminToken, relay: relay, artifactsDir: dir + "/artifacts")
         deps = GatewayDependencies(
             db: db, driver: SQLiteQueue(pool: db.pool), registry: PrometheusCollectorRegistry(),
             secrets: SecretBox(key: SymmetricKey(size: .bits256)), payloadBox: payloadBox, catalog: catalog,

@@ -19,12 +19,14 @@ public struct ChannelView: Codable, Sendable, Equatable {
     public var family: String?
     public var capabilities: ChannelCapabilities?
     public var chatOnly: Bool
+    public var nodeId: Int64?
     public var createdAt: Int64
     public var updatedAt: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, name, type, models, priority, weight, status, provider, family, capabilities
         case chatOnly = "chat_only"
+        case nodeId = "node_id"
         case baseURL = "base_url"
         case keyFingerprint = "key_fingerprint"
         case modelMapping = "model_mapping"
@@ -51,6 +53,7 @@ public struct ChannelView: Codable, Sendable, Equatable {
         family = channel.family
         capabilities = channel.capabilities
         chatOnly = channel.capabilities?.chatOnly ?? false
+        nodeId = channel.nodeId
         createdAt = channel.createdAt
         updatedAt = channel.updatedAt
     }
@@ -67,12 +70,15 @@ struct ChannelInput: Decodable {
     var priority: Int?
     var weight: Int?
     var status: String?
+    /// Binds the channel to an exit node; 0 unbinds it.
+    var nodeId: Int64?
 
     enum CodingKeys: String, CodingKey {
         case name, type, models, priority, weight, status
         case baseURL = "base_url"
         case apiKey = "api_key"
         case modelMapping = "model_mapping"
+        case nodeId = "node_id"
     }
 }
 

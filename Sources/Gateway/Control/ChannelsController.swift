@@ -34,7 +34,9 @@ struct ChannelsController {
             keyFingerprint: Fingerprint.of(apiKey), models: input.models ?? [], modelMapping: input.modelMapping ?? [:],
             priority: input.priority ?? 0, weight: try Self.weight(input.weight ?? 1), status: try Self.status(input.status ?? "enabled"),
             now: clock.nowMillis())
-        let channel = try await db.inserted(new)
+        var bound = new
+        bound.nodeId = try await node(input.nodeId)
+        let channel = try await db.inserted(bound)
         try await state.reload()
         return try json(ChannelView(channel), status: .created)
     }
@@ -63,6 +65,7 @@ struct ChannelsController {
         }
         if let models = input.models { channel.models = models }
         if let mapping = input.modelMapping { channel.modelMapping = mapping }
+        if input.nodeId != nil { channel.nodeId = try await node(input.nodeId) }
         if let priority = input.priority { channel.priority = priority }
         if let weight = input.weight { channel.weight = try Self.weight(weight) }
         if let status = input.status {
@@ -131,6 +134,15 @@ struct ChannelsController {
         return jsonResponse(.ok, result)
     }
 
+    /// The node a channel is bound to: nil for none (or 0), 422 for a node that does not exist.
+    private func node(_ id: Int64?) async throws -> Int64? {
+        guard let id, id != 0 else { return nil }
+        guard try await db.pool.read({ db in try ExitNode.exists(db, key: id) }) else {
+            throw Problem(.unprocessableContent, "node_id \(id) does not exist")
+        }
+        return id
+    }
+
     private func fetch(_ id: Int64) async throws -> RelayChannel {
         guard let channel = try await db.pool.read({ db in try RelayChannel.fetchOne(db, key: id) }) else {
             throw Problem(.notFound, "channel \(id) not found")
@@ -155,10 +167,10 @@ struct ChannelsController {
         return value
     }
 
-    static func validURL(_ raw: String?) throws -> String {
+    static func validURL(_ raw: String?, field: String = "base_url") throws -> String {
         guard let raw, let url = URL(string: raw), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
               url.host?.isEmpty == false else {
-            throw Problem(.unprocessableContent, "base_url must be an http(s) URL")
+            throw Problem(.unprocessableContent, "\(field) must be an http(s) URL")
         }
         return raw
     }

@@ -41,7 +41,8 @@ public final class GatewayState: Sendable {
             var s = Snapshot()
             for key in try APIKey.fetchAll(db) { s.keysByHash[key.keyHash] = key }
             for user in try User.fetchAll(db) { s.users[user.id!] = user }
-            s.channels = try RelayChannel.order(Column("priority").desc, Column("id")).fetchAll(db)
+            let nodes = Dictionary(uniqueKeysWithValues: try ExitNode.fetchAll(db).map { ($0.id!, $0) })
+            s.channels = try RelayChannel.order(Column("priority").desc, Column("id")).fetchAll(db).map { Self.routed($0, nodes: nodes) }
             for price in try ModelPrice.fetchAll(db) { s.prices[price.name] = price }
             return s
         }
@@ -88,7 +89,12 @@ public final class GatewayState: Sendable {
     /// Reads one channel (and its key) into the snapshot: a pinned request for a channel provisioned since the
     /// last reload, without reloading everything.
     func refresh(channelId id: Int64) async throws {
-        guard let channel = try await db.pool.read({ db in try RelayChannel.fetchOne(db, key: id) }) else {
+        let found = try await db.pool.read { db -> RelayChannel? in
+            guard let channel = try RelayChannel.fetchOne(db, key: id) else { return nil }
+            let node = try channel.nodeId.flatMap { try ExitNode.fetchOne(db, key: $0) }
+            return Self.routed(channel, nodes: node.map { [$0.id!: $0] } ?? [:])
+        }
+        guard let channel = found else {
             snapshot.withLock { s in
                 s.channels.removeAll { $0.id == id }
                 s.upstreamKeys[id] = nil
@@ -102,6 +108,22 @@ public final class GatewayState: Sendable {
             s.channels.sort { ($0.priority, -$0.id!) > ($1.priority, -$1.id!) }
             s.upstreamKeys[id] = key
         }
+    }
+
+    /// A channel as routing sees it: one bound to an exit node goes to the node's current address (its IP until
+    /// promoted to the host name) and leaves routing while the node is unhealthy or gone.
+    static func routed(_ channel: RelayChannel, nodes: [Int64: ExitNode]) -> RelayChannel {
+        guard let nodeId = channel.nodeId else { return channel }
+        var routed = channel
+        guard let node = nodes[nodeId], node.routable else {
+            if routed.status == .enabled {
+                routed.status = .autoDisabled
+                routed.statusReason = "exit node \(nodeId) is \(nodes[nodeId]?.status.rawValue ?? "missing")"
+            }
+            return routed
+        }
+        routed.baseURL = node.trafficURL
+        return routed
     }
 
     /// One channel, whatever its routing status except operator-disabled: the target of a pinned request.

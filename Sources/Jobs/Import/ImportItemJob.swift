@@ -35,6 +35,7 @@ struct ImportItemJob: JobHandler {
             if let delay = env.retryDecision(failure, job: context.job, options: run.options, trail: allTrail, phase: "probe") {
                 try await env.db.pool.write { [env] db in
                     try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
+                    try ImportProgress.release(db, runId: run.id, index: item.index, now: env.clock.nowMillis())
                     try ImportEvent.append(db, runId: run.id, item: item.index, type: "item.retrying",
                                            data: ["classification": .string(failure.classification.rawValue), "phase": "probe"],
                                            at: env.clock.nowMillis())

@@ -48,6 +48,14 @@ public enum ImportProgress {
         try item.update(db)
     }
 
+    /// A probe that will be retried gives its concurrency slot back while it waits (the retry takes one again).
+    public static func release(_ db: Database, runId: String, index: Int, now: Int64) throws {
+        try db.execute(sql: """
+            UPDATE import_items SET state = 'queued', probe_until = NULL, updated_at = ?
+            WHERE run_id = ? AND idx = ? AND state = 'probing'
+            """, arguments: [now, runId, index])
+    }
+
     /// The item failed for good: outcome `failed` with its classification. A channel the run left in
     /// `confirming` is auto-disabled with the reason (recorded, so a rollback can undo it).
     public static func fail(_ db: Database, queue: SQLiteQueue, runId: String, index: Int, classification: String, detail: String?,

@@ -33,6 +33,8 @@ public struct RelayChannel: Codable, Sendable, Equatable, FetchableRecord, Mutab
     public var family: String?
     /// What the upstream was found able to do; nil when never probed (everything assumed).
     public var capabilities: ChannelCapabilities?
+    /// The exit node whose relay this channel's traffic goes through; nil: straight to `baseURL`.
+    public var nodeId: Int64?
     public var createdAt: Int64
     public var updatedAt: Int64
 
@@ -44,6 +46,7 @@ public struct RelayChannel: Codable, Sendable, Equatable, FetchableRecord, Mutab
         case modelMapping = "model_mapping"
         case statusReason = "status_reason"
         case failureStreak = "failure_streak"
+        case nodeId = "node_id"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }

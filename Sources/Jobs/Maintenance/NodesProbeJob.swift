@@ -1,0 +1,125 @@
+import Foundation
+import GRDB
+import Logging
+import Probe
+import Scheduler
+import Store
+
+/// `nodes.probe`: checks every exit node (DNS must contain the expected IP; the relay's `/health` with its key
+/// must answer 200), moves traffic from the IP to the host name only when both hold, marks a node unhealthy
+/// after N failed health checks in a row (its channels leave routing) and healthy again on the next success;
+/// then re-checks auto-disabled channels and re-enables those that answer (never operator-disabled ones).
+/// Writes an artifact when something changed (every 30 s otherwise would bury the interesting ones).
+public struct NodesProbeJob: JobHandler {
+    public let kind = "nodes.probe"
+    let db: AppDatabase
+    let secrets: SecretBox
+    let nodeProbe: NodeProbe
+    let probe: ProbeClient
+    let artifacts: ArtifactWriter
+    let clock: any JobClock
+    /// Failed health checks in a row that make a node unhealthy.
+    let unhealthyAfter: Int
+
+    public init(db: AppDatabase, secrets: SecretBox, nodeProbe: NodeProbe = NodeProbe(), probe: ProbeClient = ProbeClient(timeout: .seconds(15)),
+                artifacts: ArtifactWriter, clock: any JobClock = SystemJobClock(), unhealthyAfter: Int = 3) {
+        self.db = db
+        self.secrets = secrets
+        self.nodeProbe = nodeProbe
+        self.probe = probe
+        self.artifacts = artifacts
+        self.clock = clock
+        self.unhealthyAfter = max(1, unhealthyAfter)
+    }
+
+    public func run(_ context: JobContext) async throws -> JobResult {
+        let startedAt = clock.nowMillis()
+        let nodes = try await db.pool.read { db in try ExitNode.order(Column("id")).fetchAll(db) }
+        var reports: [NodesProbeSummary.NodeReport] = []
+        try await withThrowingTaskGroup(of: NodesProbeSummary.NodeReport.self) { group in
+            var pending = nodes[...]
+            for _ in 0..<min(8, pending.count) { let node = pending.removeFirst(); group.addTask { try await check(node) } }
+            for try await report in group {
+                reports.append(report)
+                if let node = pending.popFirst() { group.addTask { try await check(node) } }
+            }
+        }
+        let channels = try await recheckAutoDisabled()
+        let changed = reports.contains { $0.changed } || channels.contains { $0.result == "re_enabled" }
+        context.logger.info("nodes probed", metadata: [
+            "nodes": "\(nodes.count)", "changed": "\(reports.filter(\.changed).count)",
+            "re_enabled": "\(channels.filter { $0.result == "re_enabled" }.count)"])
+        if changed {
+            let summary = NodesProbeSummary(jobId: context.job.id, startedAt: startedAt, finishedAt: clock.nowMillis(),
+                                            unhealthyAfter: unhealthyAfter, nodes: reports.sorted { $0.id < $1.id }, channels: channels)
+            try artifacts.write(kind: kind, id: String(context.job.id), summary: summary)
+        }
+        return .completed
+    }
+
+    /// One node: DNS, health on the address traffic uses now, and (when DNS matched) on the host name before
+    /// moving traffic there. Writes only the probe's columns, so an operator's concurrent edit is kept.
+    func check(_ node: ExitNode) async throws -> NodesProbeSummary.NodeReport {
+        let key = try secrets.openString(node.relayKeySealed)
+        let dns = await nodeProbe.dns(host: node.host, expectedIP: node.expectedIP)
+        let health = await nodeProbe.health(baseURL: node.trafficURL, relayKey: key)
+        var next = node
+        next.dnsAddresses = dns.addresses
+        next.healthFailures = health.ok ? 0 : node.healthFailures + 1
+        next.lastError = health.detail ?? (dns.matched ? nil : "DNS for \(node.host) has \(dns.addresses) without \(node.expectedIP)")
+        if next.healthFailures >= unhealthyAfter {
+            next.status = .unhealthy
+        } else if !dns.matched {
+            // Never the host name while DNS disagrees (an operator fixes DNS); traffic stays on, or returns to, the IP.
+            next.status = .dnsMismatch
+            next.useHostname = false
+        } else if health.ok {
+            next.status = .healthy
+            if !node.useHostname {
+                next.useHostname = await nodeProbe.health(baseURL: node.relayURL, relayKey: key).ok
+            }
+        }
+        let now = clock.nowMillis()
+        let final = next
+        try await db.pool.write { db in
+            try db.execute(sql: """
+                UPDATE nodes SET status = ?, use_hostname = ?, health_failures = ?, dns_addresses = ?, last_error = ?,
+                    last_checked_at = ? WHERE id = ? AND host = ? AND expected_ip = ? AND relay_url = ?
+                """, arguments: [final.status.rawValue, final.useHostname, final.healthFailures,
+                                 String(decoding: try JSONEncoder().encode(final.dnsAddresses), as: UTF8.self),
+                                 final.lastError, now, node.id!, node.host, node.expectedIP, node.relayURL])
+        }
+        return NodesProbeSummary.NodeReport(before: node, after: final, dnsMatched: dns.matched, healthStatus: health.status)
+    }
+
+    /// Auto-disabled channels (not behind an unhealthy node) get a one-token chat; those that answer come back.
+    func recheckAutoDisabled() async throws -> [NodesProbeSummary.ChannelReport] {
+        let candidates = try await db.pool.read { db in
+            try RelayChannel.fetchAll(db, sql: """
+                SELECT c.* FROM channels c LEFT JOIN nodes n ON n.id = c.node_id
+                WHERE c.status = 'auto_disabled' AND (n.id IS NULL OR n.status != 'unhealthy') ORDER BY c.id
+                """)
+        }
+        var reports: [NodesProbeSummary.ChannelReport] = []
+        for channel in candidates {
+            guard let model = channel.models.first ?? channel.modelMapping.keys.sorted().first else { continue }
+            let base = try await db.pool.read { db in try channel.nodeId.flatMap { try ExitNode.fetchOne(db, key: $0) } }?.trafficURL ?? channel.baseURL
+            let step = await probe.chat(baseURL: base, key: try secrets.openString(channel.apiKeySealed), model: channel.upstreamModel(for: model))
+            var result = "still_failing"
+            if step.classification == .ok {
+                let now = clock.nowMillis()
+                let changed = try await db.pool.write { db -> Bool in
+                    try db.execute(sql: """
+                        UPDATE channels SET status = 'enabled', status_reason = NULL, failure_streak = 0, updated_at = ?
+                        WHERE id = ? AND status = 'auto_disabled'
+                        """, arguments: [now, channel.id!])
+                    return db.changesCount == 1
+                }
+                result = changed ? "re_enabled" : "changed_meanwhile"
+            }
+            reports.append(.init(id: channel.id!, name: channel.name, keyFingerprint: channel.keyFingerprint, result: result,
+                                 status: step.status, classification: step.classification.rawValue))
+        }
+        return reports
+    }
+}
