@@ -107,9 +107,12 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = makeLogger("switchyard", level: logLevel)
         let services: [any Service]
         let gateway: GatewayDependencies?
+        // Probes of upstreams and nodes: their own low-priority thread, off the gateway's event loops.
+        let background = BackgroundHTTPClient()
         do {
-            (services, gateway) = try await makeServices(logger: logger)
+            (services, gateway) = try await makeServices(logger: logger, background: background)
         } catch {
+            await background.shutdown()
             printError("switchyard: error: \(error)")
             throw ExitCode(1)
         }
@@ -119,6 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger))
         try await group.run()
         await gateway?.shutdown()
+        await background.shutdown()
         logger.info("stopped cleanly")
     }
 
@@ -135,7 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Opens everything that can fail at start, so a bad data dir is reported before anything runs.
-    private func makeServices(logger: Logger) async throws -> ([any Service], GatewayDependencies?) {
+    private func makeServices(logger: Logger, background: BackgroundHTTPClient) async throws -> ([any Service], GatewayDependencies?) {
         let db = try AppDatabase.open(dataDir: database.dataDir, synchronous: database.synchronous)
         try AppDatabase.ensureWritableDirectory(artifactsDir)
         let durability = try SQLiteDatabase.durability(of: db.pool)
@@ -156,10 +160,12 @@ struct ServeCommand: AsyncParsableCommand {
             let artifacts = ArtifactWriter(root: URL(fileURLWithPath: artifactsDir), clock: driver.clock)
             var jobs = BuiltinJobs.registry(driver: driver, db: db, artifacts: artifacts)
             let imports = ImportEnvironment(
-                runs: ImportRuns(db: db, queue: driver), secrets: secrets, catalog: catalog, gateway: endpoint,
-                artifacts: artifacts, allowPrivate: allowPrivateUpstreams)
+                runs: ImportRuns(db: db, queue: driver), secrets: secrets, catalog: catalog,
+                probe: ProbeClient(client: background.client), gateway: endpoint, artifacts: artifacts, allowPrivate: allowPrivateUpstreams)
             for handler in imports.handlers { jobs.register(handler) }
-            jobs.register(NodesProbeJob(db: db, secrets: secrets, artifacts: artifacts, clock: driver.clock, unhealthyAfter: nodeUnhealthyAfter))
+            jobs.register(NodesProbeJob(db: db, secrets: secrets, nodeProbe: NodeProbe(client: background.client),
+                                        probe: ProbeClient(client: background.client, timeout: .seconds(15)), artifacts: artifacts,
+                                        clock: driver.clock, unhealthyAfter: nodeUnhealthyAfter))
             services.append(QueueMaintenance(
                 driver: driver, schedules: BuiltinJobs.schedules, tick: .milliseconds(tickMs), logger: logger))
             let pools = try parsedQueues()
@@ -169,7 +175,9 @@ struct ServeCommand: AsyncParsableCommand {
             for (name, concurrency) in pools {
                 let options = WorkerOptions(
                     queue: name, concurrency: concurrency, leaseTTL: .milliseconds(Int64(leaseTTL * 1000)),
-                    pollInterval: .milliseconds(pollMs), drainTimeout: .milliseconds(Int64(drainTimeout * 1000)))
+                    pollInterval: .milliseconds(pollMs), drainTimeout: .milliseconds(Int64(drainTimeout * 1000)),
+                    // Beside a gateway, jobs yield to the requests it serves.
+                    priority: role == .all ? .background : nil)
                 services.append(WorkerPool(driver: driver, registry: jobs, options: options, logger: logger, metrics: metrics))
             }
         }

@@ -16,6 +16,16 @@ public final class GatewayState: Sendable {
         var channels: [RelayChannel] = []
         var upstreamKeys: [Int64: String] = [:]
         var prices: [String: ModelPrice] = [:]
+        /// Client model name → indices into `channels` of every channel serving it (any status), so routing looks
+        /// at the few channels of one model, not at all of them.
+        var byModel: [String: [Int]] = [:]
+
+        mutating func index() {
+            byModel = [:]
+            for (position, channel) in channels.enumerated() {
+                for model in Set(channel.models).union(channel.modelMapping.keys) { byModel[model, default: []].append(position) }
+            }
+        }
     }
 
     let db: AppDatabase
@@ -23,7 +33,7 @@ public final class GatewayState: Sendable {
     /// Consecutive failures after which a channel is auto-disabled.
     let autoDisableAfter: Int
     let logger: Logger
-    private let snapshot = Mutex(Snapshot())
+    let snapshot = Mutex(Snapshot())
     /// Spend committed since the last reload, per key id.
     private let spend = Mutex<[Int64: Int64]>([:])
     private let streaks = Mutex<[Int64: Int]>([:])
@@ -44,6 +54,7 @@ public final class GatewayState: Sendable {
             let nodes = Dictionary(uniqueKeysWithValues: try ExitNode.fetchAll(db).map { ($0.id!, $0) })
             s.channels = try RelayChannel.order(Column("priority").desc, Column("id")).fetchAll(db).map { Self.routed($0, nodes: nodes) }
             for price in try ModelPrice.fetchAll(db) { s.prices[price.name] = price }
+            s.index()
             return s
         }
         for channel in next.channels {
@@ -74,18 +85,6 @@ public final class GatewayState: Sendable {
         }
     }
 
-    /// Channels that serve `model` and may take traffic, highest priority first, weighted-random inside a
-    /// priority; `known` tells whether any channel lists the model at all.
-    func candidates(for model: String) -> (channels: [(RelayChannel, String)], known: Bool) {
-        snapshot.withLock { s in
-            let serving = s.channels.filter { $0.serves(model) }
-            let usable = serving.filter { $0.status == .enabled }.compactMap { channel in
-                s.upstreamKeys[channel.id!].map { (channel, $0) }
-            }
-            return (Self.order(usable), !serving.isEmpty)
-        }
-    }
-
     /// Reads one channel (and its key) into the snapshot: a pinned request for a channel provisioned since the
     /// last reload, without reloading everything.
     func refresh(channelId id: Int64) async throws {
@@ -98,6 +97,7 @@ public final class GatewayState: Sendable {
             snapshot.withLock { s in
                 s.channels.removeAll { $0.id == id }
                 s.upstreamKeys[id] = nil
+                s.index()
             }
             return
         }
@@ -107,6 +107,7 @@ public final class GatewayState: Sendable {
             s.channels.append(channel)
             s.channels.sort { ($0.priority, -$0.id!) > ($1.priority, -$1.id!) }
             s.upstreamKeys[id] = key
+            s.index()
         }
     }
 
@@ -144,25 +145,6 @@ public final class GatewayState: Sendable {
     }
 
     func price(for model: String) -> ModelPrice? { snapshot.withLock { $0.prices[model] } }
-
-    /// Priority groups high to low; inside a group, a weighted random order (weight 0 goes last).
-    static func order(_ channels: [(RelayChannel, String)]) -> [(RelayChannel, String)] {
-        let groups = Dictionary(grouping: channels) { $0.0.priority }
-        var ordered: [(RelayChannel, String)] = []
-        for priority in groups.keys.sorted(by: >) {
-            var pool = groups[priority]!
-            while !pool.isEmpty {
-                let total = pool.reduce(0) { $0 + max($1.0.weight, 0) }
-                var index = 0
-                if total > 0 {
-                    var pick = Int.random(in: 0..<total)
-                    while pick >= max(pool[index].0.weight, 0) { pick -= max(pool[index].0.weight, 0); index += 1 }
-                }
-                ordered.append(pool.remove(at: index))
-            }
-        }
-        return ordered
-    }
 
     /// A success resets the channel's failure streak.
     func channelSucceeded(_ id: Int64) -> ChannelHealthChange? {

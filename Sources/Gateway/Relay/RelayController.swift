@@ -146,21 +146,25 @@ struct RelayController: Sendable {
 
     /// Tries candidates in order; a failure before the client saw a byte moves on to the next one.
     private func attempt(_ call: Call, trace: inout Trace) async throws -> Response {
-        var (all, known) = state.candidates(for: call.model)
-        if let pin = call.pin {
-            let target = try await pinnedTarget(pin)
-            (all, known) = (target.0.serves(call.model) ? [target] : [], target.0.serves(call.model))
-        }
-        guard known else { throw RelayError.notFound("model \(call.model) does not exist or no channel serves it") }
         // Anthropic clients can use either channel type (OpenAI ones through conversion); OpenAI clients use OpenAI
         // channels; `/responses` and streams skip channels whose capability profile says they cannot.
-        let candidates = all.filter { channel, _ in
+        let accept = { (channel: RelayChannel) in
             (call.endpoint == .messages || channel.type == .openai)
                 && channel.supports(responses: call.endpoint == .responses, stream: call.stream)
         }
+        var candidates: [(RelayChannel, String)]
+        var known: Bool
+        if let pin = call.pin {
+            let target = try await pinnedTarget(pin)
+            known = target.0.serves(call.model)
+            candidates = known && accept(target.0) ? [target] : []
+        } else {
+            (candidates, known) = state.candidates(for: call.model, limit: options.maxAttempts, where: accept)
+        }
+        guard known else { throw RelayError.notFound("model \(call.model) does not exist or no channel serves it") }
         guard !candidates.isEmpty else { throw RelayError.unavailable("no channel is available for model \(call.model)") }
         var lastError = "no attempt made"
-        for (channel, upstreamKey) in candidates.prefix(options.maxAttempts) {
+        for (channel, upstreamKey) in candidates {
             trace.attempts += 1
             trace.channelId = channel.id
             let outcome: AttemptOutcome

@@ -20,6 +20,8 @@ public struct WorkerOptions: Sendable {
     public var owner: String
     /// Called on worker events; for benchmarks and tests.
     public var onEvent: (@Sendable (WorkerEvent) -> Void)?
+    /// The priority handler tasks run at; a daemon that also serves the gateway runs jobs below it.
+    public var priority: TaskPriority?
 
     public init(
         queue: String = "default",
@@ -31,8 +33,10 @@ public struct WorkerOptions: Sendable {
         drainTimeout: Duration = .seconds(10),
         retry: RetryPolicy = RetryPolicy(),
         owner: String? = nil,
-        onEvent: (@Sendable (WorkerEvent) -> Void)? = nil
+        onEvent: (@Sendable (WorkerEvent) -> Void)? = nil,
+        priority: TaskPriority? = nil
     ) {
+        self.priority = priority
         self.queue = queue
         self.concurrency = max(1, concurrency)
         self.batchSize = max(1, batchSize)
