@@ -21,7 +21,7 @@ import Testing
                 "database_after": space, "reclaim": reclaim,
             ]) { $1 },
             "yard.prune": common.merging([
-                "kind": "yard.prune", "retention_s": 60, "cutoff": 5, "jobs_deleted": 0, "database_before": space,
+                "kind": "yard.prune", "retention_s": 60, "cutoff": 5, "jobs_deleted": 0, "run_events_deleted": 0, "database_before": space,
                 "database_after": space, "reclaim": reclaim,
             ]) { $1 },
         ]

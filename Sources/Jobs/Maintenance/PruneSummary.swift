@@ -9,6 +9,8 @@ public struct PruneSummary: Codable, Sendable {
     /// Finished jobs finalized before this time (UTC ms) were deleted.
     public var cutoff: Int64
     public var jobsDeleted: Int
+    /// Events of batch-import runs that ended before the cutoff (their artifact keeps them in events.jsonl).
+    public var runEventsDeleted: Int
     public var databaseBefore: SpaceReport
     public var databaseAfter: SpaceReport
     public var reclaim: ReclaimReport
@@ -21,6 +23,7 @@ public struct PruneSummary: Codable, Sendable {
         case finishedAt = "finished_at"
         case retentionS = "retention_s"
         case jobsDeleted = "jobs_deleted"
+        case runEventsDeleted = "run_events_deleted"
         case databaseBefore = "database_before"
         case databaseAfter = "database_after"
     }
