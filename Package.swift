@@ -110,7 +110,7 @@ let package = Package(
         ),
         .testTarget(
             name: "JobsTests",
-            dependencies: ["Jobs", "Scheduler", "Store", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Jobs", "Scheduler", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -46,6 +46,8 @@ public struct GatewayDependencies: Sendable {
     public let catalog: ProviderCatalog
     /// Batch import runs (on the same queue instance as the workers, so enqueues wake them).
     public let runs: ImportRuns
+    /// Reconcile runs (same queue instance as `runs`).
+    public let reconciles: ReconcileRuns
     public let artifacts: ArtifactWriter
     let transport: any UpstreamTransport
 
@@ -53,6 +55,7 @@ public struct GatewayDependencies: Sendable {
                 payloadBox: SecretBox?, catalog: ProviderCatalog = ProviderCatalog([]), options: GatewayOptions, logger: Logger) {
         self.catalog = catalog
         runs = ImportRuns(db: db, queue: (driver as? SQLiteQueue) ?? SQLiteQueue(pool: db.pool, clock: driver.clock))
+        reconciles = ReconcileRuns(db: db, queue: runs.queue)
         artifacts = ArtifactWriter(root: URL(fileURLWithPath: options.artifactsDir), clock: driver.clock)
         self.db = db
         self.driver = driver
@@ -89,6 +92,7 @@ public enum GatewayApp {
             .register(on: api)
         ImportController(runs: deps.runs, secrets: deps.secrets, catalog: deps.catalog, artifacts: deps.artifacts, state: deps.state,
                          allowPrivate: options.allowPrivateUpstreams, maxBodyBytes: options.relay.maxBodyBytes).register(on: api)
+        ReconcileController(runs: deps.reconciles).register(on: api)
         AccountsController(db: deps.db, state: deps.state, clock: clock).register(on: api)
         NodesController(db: deps.db, secrets: deps.secrets, state: deps.state, clock: clock).register(on: api)
         TracesController(db: deps.db, payloadBox: deps.payloadBox, clock: clock).register(on: api)

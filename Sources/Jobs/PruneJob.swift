@@ -67,10 +67,12 @@ public enum BuiltinJobs {
         ])
     }
 
+    /// `reconcile.run`'s handler needs keys and the catalog: `serve` registers it from a `ReconcileEnvironment`.
     public static let schedules: [Schedule] = [
         Schedule(name: "yard.prune", kind: "yard.prune", queue: "maintenance", interval: .seconds(24 * 3600)),
         Schedule(name: "usage.settle", kind: "usage.settle", queue: "maintenance", interval: .seconds(60)),
         Schedule(name: "payloads.purge", kind: "payloads.purge", queue: "maintenance", interval: .seconds(3600)),
         Schedule(name: "nodes.probe", kind: "nodes.probe", queue: "maintenance", interval: .seconds(30)),
+        Schedule(name: ReconcileRuns.kind, kind: ReconcileRuns.kind, queue: ReconcileRuns.queueName, interval: .seconds(15 * 60)),
     ]
 }

@@ -31,6 +31,7 @@ public final class AppDatabase: Sendable {
         StoreSchema.register(in: &migrator)
         ImportSchema.register(in: &migrator)
         SettlementSchema.register(in: &migrator)
+        ReconcileSchema.register(in: &migrator)
         NodeSchema.register(in: &migrator)
         return migrator
     }

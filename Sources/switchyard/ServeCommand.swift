@@ -156,6 +156,8 @@ struct ServeCommand: AsyncParsableCommand {
         // Import confirmations go through a gateway: this process's own once it listens, or --gateway-url.
         let endpoint = GatewayEndpoint(url: gatewayURL ?? (role == .worker && port != 0 ? "http://127.0.0.1:\(port)" : nil),
                                        adminToken: token.value)
+        // Reconcile fixes reach this process's gateway at once (others within the refresher's interval).
+        let changed = ChangeHook()
         if role != .gateway {
             let artifacts = ArtifactWriter(root: URL(fileURLWithPath: artifactsDir), clock: driver.clock)
             var jobs = BuiltinJobs.registry(driver: driver, db: db, artifacts: artifacts)
@@ -166,6 +168,9 @@ struct ServeCommand: AsyncParsableCommand {
             jobs.register(NodesProbeJob(db: db, secrets: secrets, nodeProbe: NodeProbe(client: background.client),
                                         probe: ProbeClient(client: background.client, timeout: .seconds(15)), artifacts: artifacts,
                                         clock: driver.clock, unhealthyAfter: nodeUnhealthyAfter))
+            let reconcile = ReconcileEnvironment(
+                runs: ReconcileRuns(db: db, queue: driver), secrets: secrets, catalog: catalog, artifacts: artifacts, changed: changed)
+            for handler in reconcile.handlers { jobs.register(handler) }
             services.append(QueueMaintenance(
                 driver: driver, schedules: BuiltinJobs.schedules, tick: .milliseconds(tickMs), logger: logger))
             let pools = try parsedQueues()
@@ -202,6 +207,7 @@ struct ServeCommand: AsyncParsableCommand {
             let deps = GatewayDependencies(db: db, driver: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,
                                            catalog: catalog, options: options, logger: logger)
             try await deps.state.reload()
+            changed.set { [state = deps.state] in try? await state.reload() }
             gateway = deps
             // The writer stops after the HTTP server, so records of requests finished while draining are written.
             services.append(deps.writer)

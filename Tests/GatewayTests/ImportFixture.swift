@@ -16,14 +16,15 @@ import Store
 import Testing
 @_exported import TestSupport
 
-/// A live gateway (real HTTP on a free port) with import workers, on a fresh database, and the mock upstream:
-/// what a batch import needs, since its confirmation goes through the gateway over HTTP.
+/// A live gateway (real HTTP on a free port) with import and maintenance workers, on a fresh database, and the
+/// mock upstream: what a batch import needs (its confirmation goes through the gateway over HTTP) and a reconcile.
 final class ImportFixture: @unchecked Sendable {  // set up once, then read by the test only
     let dir: String
     let db: AppDatabase
     let queue: SQLiteQueue
     let deps: GatewayDependencies
     let env: ImportEnvironment
+    let reconcile: ReconcileEnvironment
     let app: Application<RouterResponder<GatewayContext>>
     let mock: RunningMockUpstream
     let artifactsDir: String
@@ -48,31 +49,37 @@ final class ImportFixture: @unchecked Sendable {  // set up once, then read by t
             runs: deps.runs, secrets: secrets, catalog: catalog, probe: ProbeClient(timeout: probeTimeout),
             gateway: GatewayEndpoint(url: nil, adminToken: Self.adminToken), artifacts: deps.artifacts, allowPrivate: allowPrivate,
             forbiddenRetryDelay: .milliseconds(100), retryBase: .milliseconds(50))
+        reconcile = ReconcileEnvironment(runs: deps.reconciles, secrets: secrets, catalog: catalog, probe: ProbeClient(timeout: probeTimeout),
+                                         artifacts: deps.artifacts, concurrency: 4)
+        reconcile.changed.set { [state = deps.state] in try? await state.reload() }
         app = Application(router: GatewayApp.router(deps, options: options))
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 
-    /// Runs `body` against the live gateway while an import worker pool runs.
+    /// Runs `body` against the live gateway while import and maintenance (reconcile) worker pools run.
     func run(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
         let env = self.env
         let queue = self.queue
+        let registry = JobRegistry(env.handlers + reconcile.handlers)
         defer { mock.stop() }
         try await app.test(.live) { client in
             env.gateway.set("http://127.0.0.1:\(client.port!)")
-            let pool = WorkerPool(driver: queue, registry: JobRegistry(env.handlers),
-                                  options: WorkerOptions(queue: ImportRuns.queueName, concurrency: 16, pollInterval: .milliseconds(20)),
-                                  logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-            let task = Task { try await pool.run() }
+            let pools = [ImportRuns.queueName, ReconcileRuns.queueName].map { name in
+                WorkerPool(driver: queue, registry: registry,
+                           options: WorkerOptions(queue: name, concurrency: 16, pollInterval: .milliseconds(20)),
+                           logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+            }
+            let tasks = pools.map { pool in Task { try await pool.run() } }
             do {
                 try await body(client)
             } catch {
-                pool.stop()
-                _ = try? await task.value
+                for pool in pools { pool.stop() }
+                for task in tasks { _ = try? await task.value }
                 throw error
             }
-            pool.stop()
-            try await task.value
+            for pool in pools { pool.stop() }
+            for task in tasks { try await task.value }
         }
         await deps.shutdown()
     }

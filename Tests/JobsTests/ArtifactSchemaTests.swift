@@ -24,10 +24,26 @@ import Testing
                 "kind": "yard.prune", "retention_s": 60, "cutoff": 5, "jobs_deleted": 0, "run_events_deleted": 0, "database_before": space,
                 "database_after": space, "reclaim": reclaim,
             ]) { $1 },
+            "reconcile.run": common.merging([
+                "kind": "reconcile.run", "run_id": "rec_0123456789abcdef", "dry_run": false, "trigger": "api", "created_at": 1,
+                "counts": Dictionary(uniqueKeysWithValues: drifts.map { ($0, 0) }).merging(["models_added": 1]) { $1 },
+                "precedence": drifts,
+                "channels": [[
+                    "id": 1, "name": "c", "provider": NSNull(), "key_fingerprint": "ab12…cd34", "drift": "models_added", "applied": true,
+                    "before": ["models": ["a"], "model_mapping": [:] as [String: String], "status": "enabled"],
+                    "after": ["models": ["a", "b"], "model_mapping": ["b": "B"], "status": "enabled", "capabilities": capabilities],
+                    "detail": "added: b",
+                ]],
+            ]) { $1 },
         ]
     }
 
-    @Test(arguments: ["usage.settle", "payloads.purge", "yard.prune"])
+    static let drifts = ["disabled", "unreachable", "auth_failed", "re_enabled", "models_removed", "models_added", "capability_changed",
+                         "in_sync"]
+    static var capabilities: [String: Any] { ["chat": true, "streaming": true, "tools": false, "responses": false,
+                                              "anthropic_messages": true, "model": "b"] }
+
+    @Test(arguments: ["usage.settle", "payloads.purge", "yard.prune", "reconcile.run"])
     func schemaAcceptsAValidSummaryAndRejectsBrokenOnes(kind: String) throws {
         let good = Self.valid[kind]!
         let found = try ArtifactCheck.violations(of: try JSONSerialization.data(withJSONObject: good), kind: kind)

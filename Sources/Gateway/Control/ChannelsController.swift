@@ -85,7 +85,13 @@ struct ChannelsController {
         if let run = try await runs.runHolding(channelId: id) {
             throw Problem(.conflict, "channel \(id) is in use by batch import run \(run), which has not finished", type: "in_use")
         }
-        let deleted = try await db.pool.write { db in try RelayChannel.deleteOne(db, key: id) }
+        let deleted = try await db.pool.write { db in
+            // Checked in the deleting transaction: a reconcile run starting meanwhile cannot slip past it.
+            if let run = try ReconcileRuns.runHolding(db, channelId: id) {
+                throw Problem(.conflict, "channel \(id) is in use by reconcile run \(run), which has not finished", type: "in_use")
+            }
+            return try RelayChannel.deleteOne(db, key: id)
+        }
         guard deleted else { throw Problem(.notFound, "channel \(id) not found") }
         try await state.reload()
         return Response(status: .noContent)

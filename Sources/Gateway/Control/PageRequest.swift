@@ -27,6 +27,14 @@ struct PageRequest {
     }
 }
 
+/// `?cursor=<created_at>:<id>` of a list of runs (string ids, newest first); nil on the first page, 400 when malformed.
+func runCursor(_ request: Request) throws -> (Int64, String)? {
+    guard let raw = request.uri.queryParameters["cursor"] else { return nil }
+    let parts = raw.split(separator: ":", maxSplits: 1)
+    guard parts.count == 2, let createdAt = Int64(parts[0]) else { throw Problem(.badRequest, "invalid cursor") }
+    return (createdAt, String(parts[1]))
+}
+
 /// An integer path parameter, 400 when it is not one.
 func idParameter(_ context: some RequestContext, _ name: String = "id") throws -> Int64 {
     let raw = try context.parameters.require(name)

@@ -83,11 +83,8 @@ struct ImportItemJob: JobHandler {
         guard listed.step.classification == .ok else { return (steps, .failure(listed.step)) }
 
         // Client-facing names are the catalog's; the upstream's own spelling is kept as a mapping.
-        var upstreamName: [String: String] = [:]
-        for raw in listed.models {
-            let name = env.catalog.normalize(raw, provider: provider?.name)
-            if upstreamName[name] == nil { upstreamName[name] = raw }
-        }
+        let check = UpstreamCheck(probe: env.probe, catalog: env.catalog)
+        let upstreamName = check.normalized(listed.models, provider: provider?.name)
         let wanted = item.requestedModels.map { $0.map { env.catalog.normalize($0, provider: provider?.name) } }
         if let missing = wanted?.first(where: { upstreamName[$0] == nil }) {
             let step = ProbeStep(step: "models", status: listed.step.status, latencyMs: 0, classification: .modelMissing,
@@ -108,17 +105,9 @@ struct ImportItemJob: JobHandler {
         steps.append(chat)
         guard chat.classification == .ok else { return (steps, .failure(chat)) }
 
-        // Optional capabilities: a failure only turns the capability off (`/responses` failing = chat-only).
-        async let stream = env.probe.stream(baseURL: base, key: key, model: smokeUpstream)
-        async let tools = env.probe.tools(baseURL: base, key: key, model: smokeUpstream)
-        async let responses = env.probe.responses(baseURL: base, key: key, model: smokeUpstream)
-        async let messages = env.probe.messages(baseURL: base, key: key, model: smokeUpstream)
-        let optional = await [stream, tools, responses, messages]
+        let (optional, capabilities) = await check.capabilities(baseURL: base, key: key, smoke: smoke, upstreamModel: smokeUpstream,
+                                                                chat: true, provider: provider)
         steps += optional
-        let ok = { (step: ProbeStep) in step.classification == .ok }
-        let capabilities = ChannelCapabilities(chat: true, streaming: ok(optional[0]), tools: ok(optional[1]),
-                                               responses: ok(optional[2]) && provider?.capabilities.responses != false,
-                                               anthropicMessages: ok(optional[3]), model: smoke)
         var mapping: [String: String] = [:]
         for model in models where upstreamName[model] != model { mapping[model] = upstreamName[model] }
         let family = ReusePolicy.family(of: smoke)

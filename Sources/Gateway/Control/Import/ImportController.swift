@@ -78,13 +78,7 @@ struct ImportController {
             }
             stateFilter = value
         }
-        var cursor: (Int64, String)?
-        if let raw = query["cursor"] {
-            let parts = raw.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let createdAt = Int64(parts[0]) else { throw Problem(.badRequest, "invalid cursor") }
-            cursor = (createdAt, String(parts[1]))
-        }
-        let rows = try await runs.list(state: stateFilter, q: query["q"].map(String.init), before: cursor, limit: page.limit)
+        let rows = try await runs.list(state: stateFilter, q: query["q"].map(String.init), before: try runCursor(request), limit: page.limit)
         let pageRows = Array(rows.prefix(page.limit))
         var views: [ImportRunView] = []
         for run in pageRows {
