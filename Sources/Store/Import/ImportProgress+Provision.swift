@@ -21,13 +21,8 @@ extension ImportProgress {
                                  probed: Probed, now: Int64) throws -> ImportItem.Outcome? {
         guard let run = try ImportRun.fetchOne(db, key: runId),
               var item = try ImportItem.fetchOne(db, key: ["run_id": runId, "idx": index]), item.state == .probing else { return nil }
-        let existing = try RelayChannel.filter(Column("provider") == proposal.provider && Column("family") == proposal.family).fetchAll(db)
-        // Channels this run already created, changed or reused are never re-keyed by another of its items.
-        let touched = Set(try Int64.fetchAll(db, sql: """
-            SELECT channel_id FROM import_items WHERE run_id = ? AND channel_id IS NOT NULL
-            UNION SELECT channel_id FROM import_changes WHERE run_id = ?
-            """, arguments: [runId, runId]))
-        let decision = ReusePolicy.decide(proposal, existing: existing, touchedByRun: touched)
+        let existing = try reuseCandidates(db, proposal, runId: runId)
+        let decision = ReusePolicy.decide(proposal, existing: existing)
         item.plannedOutcome = decision.outcome
         item.models = proposal.models
         item.capabilities = proposal.capabilities
@@ -58,6 +53,27 @@ extension ImportProgress {
             maxAttempts: options.maxAttempts + 2, runAt: confirmAt, retryUntil: confirmAt + Int64(options.retryWindowS) * 1000,
             uniqueKey: "import.confirm:\(runId):\(index)")], in: db)
         return decision.outcome
+    }
+
+    /// The few channels the reuse policy needs, without reading every channel of the provider and family (an
+    /// import of a thousand keys of one provider would read them all a thousand times): those with the same key,
+    /// and the oldest one at the same base URL that no item of this run already created, changed or reused.
+    static func reuseCandidates(_ db: Database, _ proposal: ChannelProposal, runId: String) throws -> [RelayChannel] {
+        let identity = Column("provider") == proposal.provider && Column("family") == proposal.family
+        var found = try RelayChannel.filter(identity && Column("key_fingerprint") == proposal.keyFingerprint).fetchAll(db)
+        let others = try RelayChannel.fetchCursor(db, sql: """
+            SELECT * FROM channels WHERE provider = ? AND family = ? AND key_fingerprint != ?
+              AND id NOT IN (SELECT channel_id FROM import_items WHERE run_id = ? AND channel_id IS NOT NULL)
+              AND id NOT IN (SELECT channel_id FROM import_changes WHERE run_id = ?)
+            ORDER BY id
+            """, arguments: [proposal.provider, proposal.family, proposal.keyFingerprint, runId, runId])
+        while let channel = try others.next() {
+            if ReusePolicy.sameBase(channel.baseURL, proposal.baseURL) {
+                found.append(channel)
+                break
+            }
+        }
+        return found
     }
 
     private static func decisionChannel(_ decision: ReusePolicy.Decision) -> RelayChannel? {

@@ -50,7 +50,8 @@ public enum ReusePolicy {
         }
     }
 
-    public static func decide(_ proposal: ChannelProposal, existing: [RelayChannel], touchedByRun: Set<Int64>) -> Decision {
+    /// `existing`: the channels that may be reused or re-keyed (the caller leaves out those this run already holds).
+    public static func decide(_ proposal: ChannelProposal, existing: [RelayChannel]) -> Decision {
         let same = existing.filter {
             $0.provider == proposal.provider && $0.family == proposal.family && Self.sameBase($0.baseURL, proposal.baseURL)
         }
@@ -60,7 +61,7 @@ public enum ReusePolicy {
                 && match.capabilities == proposal.capabilities
             return unchanged ? .reuse(match) : .patch(match)
         }
-        if let old = same.sorted(by: { $0.id! < $1.id! }).first(where: { !touchedByRun.contains($0.id!) }) { return .replace(old) }
+        if let old = same.min(by: { $0.id! < $1.id! }) { return .replace(old) }
         return .create
     }
 
