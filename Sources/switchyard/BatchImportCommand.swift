@@ -35,6 +35,9 @@ struct BatchImportCommand: AsyncParsableCommand {
     @Option(help: "Attempts per item phase.")
     var maxAttempts: Int?
 
+    @Option(help: "Items started per second at most (0: no pace).")
+    var rate: Int?
+
     @Flag(help: "Probe and decide, change nothing.")
     var dryRun = false
 
@@ -104,6 +107,7 @@ struct BatchImportCommand: AsyncParsableCommand {
         if let confirmDelay { query.append("confirm_delay_s=\(confirmDelay)") }
         if let retryWindow { query.append("retry_window_s=\(retryWindow)") }
         if let maxAttempts { query.append("max_attempts=\(maxAttempts)") }
+        if let rate { query.append("rate_per_s=\(rate)") }
         if dryRun { query.append("dry_run=true") }
         let path = "/api/batch-import/runs" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
         let created: Created = try await http.call(.POST, path, body: body, contentType: isJSON ? "application/json" : "text/plain",

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Gateway
 import HTTPTypes
 import HummingbirdTesting
@@ -138,6 +139,30 @@ import Testing
             let items = String(buffer: try await client.execute(uri: "/api/batch-import/runs/\(result.run["run_id"] as! String)/items",
                                                                 method: .get, headers: ImportFixture.admin).body)
             #expect(!items.contains("sk-SECRET") && items.contains("auth_failed"))
+        }
+    }
+
+    @Test func startsArePacedByRatePerS() async throws {
+        let f = try await ImportFixture()
+        try await f.run { client in
+            let items = (0..<8).map { f.item("sk-paced-key-00\($0)") }
+            let result = try await f.imported(client, items, options: ["rate_per_s": 5, "concurrency": 8])
+            #expect(result.run["state"] as? String == "succeeded")
+            let runId = result.run["run_id"] as! String
+            let starts = try await f.db.pool.read { db in
+                try Int64.fetchAll(db, sql: "SELECT start_at FROM import_items WHERE run_id = ? ORDER BY start_at", arguments: [runId])
+            }
+            #expect(starts.count == 8)
+            #expect(zip(starts, starts.dropFirst()).allSatisfy { $1 - $0 == 200 }, "one start every 200 ms: \(starts)")
+            // Each probe began no earlier than its reserved start.
+            let began = try await f.db.pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT i.start_at, min(e.at) AS at FROM import_items i JOIN import_events e
+                      ON e.run_id = i.run_id AND e.item_index = i.idx AND e.type = 'item.probing'
+                    WHERE i.run_id = ? GROUP BY i.idx
+                    """, arguments: [runId])
+            }
+            #expect(began.count == 8 && began.allSatisfy { ($0["at"] as Int64) >= ($0["start_at"] as Int64) })
         }
     }
 

@@ -20,7 +20,7 @@ struct ImportItemJob: JobHandler {
         let item: ImportItem, run: ImportRun
         switch begin {
         case .skip: return .completed
-        case .wait: return .snooze(.milliseconds(Int64.random(in: 100...400)))
+        case .wait(let delay): return .snooze(delay)
         case .proceed(let i, let r): (item, run) = (i, r)
         }
         let key = try env.secrets.openString(item.apiKeySealed)

@@ -28,6 +28,8 @@ public struct ImportItem: Codable, Sendable, Equatable, FetchableRecord, Persist
     public var name: String?
     public var state: State
     public var probeUntil: Int64?
+    /// The start this item reserved in the run's pace.
+    public var startAt: Int64?
     public var outcome: Outcome?
     /// What provisioning did; becomes the outcome once the channel is confirmed.
     public var plannedOutcome: Outcome?
@@ -54,6 +56,7 @@ public struct ImportItem: Codable, Sendable, Equatable, FetchableRecord, Persist
         case requestedModels = "requested_models"
         case smokeModel = "smoke_model"
         case probeUntil = "probe_until"
+        case startAt = "start_at"
         case plannedOutcome = "planned_outcome"
         case channelId = "channel_id"
         case providerStatus = "provider_status"

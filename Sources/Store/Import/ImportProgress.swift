@@ -10,8 +10,8 @@ public enum ImportProgress {
     public enum Begin: Sendable {
         /// Probe now; the item holds one of the run's concurrency slots.
         case proceed(ImportItem, ImportRun)
-        /// Every slot of the run is taken: try again shortly.
-        case wait
+        /// Every slot of the run is taken, or the item's turn in the run's pace has not come: try again then.
+        case wait(Duration)
         /// The item or run already ended (a re-run after a crash, or a cancel): nothing to do.
         case skip
     }
@@ -24,7 +24,18 @@ public enum ImportProgress {
         let busy = try Int.fetchOne(db, sql: """
             SELECT count(*) FROM import_items WHERE run_id = ? AND state = 'probing' AND probe_until > ? AND idx != ?
             """, arguments: [runId, now, index]) ?? 0
-        guard busy < run.options.concurrency else { return .wait }
+        guard busy < run.options.concurrency else { return .wait(.milliseconds(Int64.random(in: 100...400))) }
+        // The pace: each item reserves the next start time once, then waits for it without taking another.
+        if run.options.ratePerS > 0 {
+            if item.startAt == nil {
+                let start = max(now, run.nextStartAt)
+                run.nextStartAt = start + max(1, 1000 / Int64(run.options.ratePerS))
+                item.startAt = start
+                try run.update(db)
+                try item.update(db)
+            }
+            if let start = item.startAt, start > now { return .wait(.milliseconds(start - now)) }
+        }
         if run.state == .queued {
             run.state = .running
             run.startedAt = now
@@ -51,7 +62,7 @@ public enum ImportProgress {
     /// A probe that will be retried gives its concurrency slot back while it waits (the retry takes one again).
     public static func release(_ db: Database, runId: String, index: Int, now: Int64) throws {
         try db.execute(sql: """
-            UPDATE import_items SET state = 'queued', probe_until = NULL, updated_at = ?
+            UPDATE import_items SET state = 'queued', probe_until = NULL, start_at = NULL, updated_at = ?
             WHERE run_id = ? AND idx = ? AND state = 'probing'
             """, arguments: [now, runId, index])
     }

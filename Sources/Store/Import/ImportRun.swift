@@ -13,6 +13,9 @@ public struct ImportOptions: Codable, Sendable, Equatable {
     public var maxAttempts: Int
     /// Probe and decide, but change no channel.
     public var dryRun: Bool
+    /// Items started per second at most (0: no pace), so an import leaves the machine to the gateway's traffic
+    /// and does not hammer one provider.
+    public var ratePerS: Int
 
     enum CodingKeys: String, CodingKey {
         case concurrency
@@ -20,9 +23,14 @@ public struct ImportOptions: Codable, Sendable, Equatable {
         case retryWindowS = "retry_window_s"
         case maxAttempts = "max_attempts"
         case dryRun = "dry_run"
+        case ratePerS = "rate_per_s"
     }
 
-    public init(concurrency: Int = 8, confirmDelayS: Int = 5, retryWindowS: Int = 600, maxAttempts: Int = 6, dryRun: Bool = false) {
+    public static let defaultRate = 25
+
+    public init(concurrency: Int = 8, confirmDelayS: Int = 5, retryWindowS: Int = 600, maxAttempts: Int = 6, dryRun: Bool = false,
+                ratePerS: Int = ImportOptions.defaultRate) {
+        self.ratePerS = ratePerS
         self.concurrency = concurrency
         self.confirmDelayS = confirmDelayS
         self.retryWindowS = retryWindowS
@@ -53,6 +61,7 @@ public struct ImportRun: Codable, Sendable, Equatable, FetchableRecord, Persista
     public var createdAt: Int64
     public var startedAt: Int64?
     public var finishedAt: Int64?
+    public var nextStartAt: Int64
 
     enum CodingKeys: String, CodingKey {
         case id, state, options, total, search
@@ -62,6 +71,7 @@ public struct ImportRun: Codable, Sendable, Equatable, FetchableRecord, Persista
         case createdAt = "created_at"
         case startedAt = "started_at"
         case finishedAt = "finished_at"
+        case nextStartAt = "next_start_at"
     }
 
     public init(id: String, options: ImportOptions, idempotencyKey: String?, requestDigest: String, total: Int, search: String, now: Int64) {
@@ -73,6 +83,7 @@ public struct ImportRun: Codable, Sendable, Equatable, FetchableRecord, Persista
         self.total = total
         self.search = search
         self.createdAt = now
+        self.nextStartAt = 0
     }
 
     /// `run_` + 16 random hex digits: unguessable, safe in paths.

@@ -22,7 +22,8 @@ enum ImportSchema {
                     artifact_path TEXT,
                     created_at INTEGER NOT NULL,
                     started_at INTEGER,
-                    finished_at INTEGER
+                    finished_at INTEGER,
+                    next_start_at INTEGER NOT NULL DEFAULT 0 -- the pace: when the next probe may start (UTC ms)
                 );
                 CREATE INDEX import_runs_state ON import_runs (state, created_at);
                 CREATE TABLE import_items (
@@ -38,6 +39,7 @@ enum ImportSchema {
                     state TEXT NOT NULL DEFAULT 'queued'
                         CHECK (state IN ('queued','probing','confirming','succeeded','failed','cancelled')),
                     probe_until INTEGER,                     -- holds a concurrency slot of the run until then
+                    start_at INTEGER,                        -- the start this item reserved in the run's pace
                     outcome TEXT CHECK (outcome IS NULL OR outcome IN
                         ('created','reused','patch_only','replaced','reactivated','failed','cancelled')),
                     planned_outcome TEXT,                    -- what provisioning did, final once confirmed

@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Store
 import Synchronization
 
 /// `switchyard bench import --items 1000`: a daemon imports N upstream keys from the mock upstream, with a mix of
@@ -12,8 +13,9 @@ struct ImportBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "import", abstract: "Batch import throughput and its effect on the gateway.")
 
     @Option(help: "Items in the import.") var items = 1000
-    @Option(help: "Items of the run probed at once.") var concurrency = 32
-    @Option(help: "Import workers in the daemon (--queue import=N).") var workers = 32
+    @Option(help: "Items of the run probed at once.") var concurrency = 8
+    @Option(help: "Items started per second (the run's rate_per_s; 0: unpaced).") var ratePerS = ImportOptions.defaultRate
+    @Option(help: "Import workers in the daemon (--queue import=N).") var workers = 16
     @Option(help: "First of two loopback ports (mock upstream, daemon).") var port = 18_400
     @Option(help: "Requests per second of ordinary traffic through the gateway.") var rate = 200
     @Option(help: "Seconds of idle traffic measured before the import.") var idleSeconds = 5
@@ -56,14 +58,15 @@ struct ImportBenchCommand: AsyncParsableCommand {
 
         printError("… idle gateway traffic, \(rate) req/s for \(idleSeconds) s")
         let idle = try await Traffic.measure(base: base, key: key, rate: rate) { try await Task.sleep(for: .seconds(idleSeconds)) }
-        printError("… importing \(items) items (concurrency \(concurrency), \(workers) workers) under the same traffic")
+        printError("… importing \(items) items (concurrency \(concurrency), \(ratePerS) items/s at most, \(workers) workers) under the same traffic")
         var summary: [String: Any] = [:]
         var seconds = 0.0
         let busy = try await Traffic.measure(base: base, key: key, rate: rate) {
             let list = (0..<items).map { ["base_url": mockBase, "api_key": Self.key($0), "smoke_model": "gpt-4o-mini"] }
             let started = ContinuousClock.now
             let created = try await BenchProcess.call(http, .POST, base + "/api/batch-import/runs", [
-                "items": list, "options": ["concurrency": concurrency, "confirm_delay_s": 1, "retry_window_s": 120, "max_attempts": 4]],
+                "items": list, "options": ["concurrency": concurrency, "rate_per_s": ratePerS, "confirm_delay_s": 1, "retry_window_s": 120,
+                            "max_attempts": 4]],
                 token: admin)
             guard let runId = created["run_id"] as? String else { throw CLIError("import not accepted: \(created)") }
             while true {

@@ -29,6 +29,7 @@ struct ImportInput: Decodable {
         var retryWindowS: Int?
         var maxAttempts: Int?
         var dryRun: Bool?
+        var ratePerS: Int?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case concurrency
@@ -36,6 +37,7 @@ struct ImportInput: Decodable {
             case retryWindowS = "retry_window_s"
             case maxAttempts = "max_attempts"
             case dryRun = "dry_run"
+            case ratePerS = "rate_per_s"
         }
 
         /// Options of a pasted list come from the query (`?confirm_delay_s=0&dry_run=true`); nil when none given.
@@ -50,6 +52,7 @@ struct ImportInput: Decodable {
             confirmDelayS = try int(.confirmDelayS)
             retryWindowS = try int(.retryWindowS)
             maxAttempts = try int(.maxAttempts)
+            ratePerS = try int(.ratePerS)
             dryRun = query[Substring(CodingKeys.dryRun.rawValue)].map { $0 == "true" || $0 == "1" }
         }
     }
@@ -105,6 +108,7 @@ struct ImportInput: Decodable {
         bounded(o?.confirmDelayS, "confirm_delay_s", 0...86_400) { options.confirmDelayS = $0 }
         bounded(o?.retryWindowS, "retry_window_s", 0...604_800) { options.retryWindowS = $0 }
         bounded(o?.maxAttempts, "max_attempts", 1...50) { options.maxAttempts = $0 }
+        bounded(o?.ratePerS, "rate_per_s", 0...10_000) { options.ratePerS = $0 }
         options.dryRun = o?.dryRun ?? false
 
         var seen: [String: Int] = [:]
