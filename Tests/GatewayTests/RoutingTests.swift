@@ -9,10 +9,13 @@ import Testing
 /// Channel choice: only the model's channels, enabled ones, priority first, weights inside a priority, and no
 /// more than asked for.
 @Suite struct RoutingTests {
+    let secrets = SecretBox(key: SymmetricKey(size: .bits256))
+    let db: AppDatabase
+
+    init() throws { db = try AppDatabase.open(dataDir: NSTemporaryDirectory() + "switchyard-routing-" + UUID().uuidString) }
+
     func state(_ channels: [(models: [String], priority: Int, weight: Int, status: RelayChannel.Status)]) async throws -> GatewayState {
-        let dir = NSTemporaryDirectory() + "switchyard-routing-" + UUID().uuidString
-        let db = try AppDatabase.open(dataDir: dir)
-        let secrets = SecretBox(key: SymmetricKey(size: .bits256))
+        let secrets = self.secrets
         try await db.pool.write { db in
             for (index, spec) in channels.enumerated() {
                 var channel = RelayChannel(name: "c\(index)", type: .openai, baseURL: "http://127.0.0.1:9", apiKeySealed: try secrets.seal("sk-\(index)"),
@@ -38,7 +41,7 @@ import Testing
         #expect(s.candidates(for: "a", limit: 2).channels.map(\.0.name) == ["c1", "c4"])
         #expect(s.candidates(for: "a", limit: 10) { $0.priority < 5 }.channels.map(\.0.name) == ["c4", "c0"])
         #expect(s.candidates(for: "nope", limit: 3).known == false)
-        let disabledOnly = try await state([(["z"], 1, 1, .disabled)])
+        let disabledOnly = try await RoutingTests().state([(["z"], 1, 1, .disabled)])
         let none = disabledOnly.candidates(for: "z", limit: 3)
         #expect(none.known && none.channels.isEmpty)
     }
@@ -55,5 +58,30 @@ import Testing
         let ratio = Double(firsts["c1"] ?? 0) / Double(max(firsts["c0"] ?? 0, 1))
         #expect(ratio > 2.3 && ratio < 3.9, "\(firsts)")
         #expect(firsts["c2"] == nil)
+    }
+
+    @Test func reloadOnlyWhenTheDatabaseChangedAndPinnedChannelsRefreshInPlace() async throws {
+        let s = try await state([(["m"], 0, 1, .enabled)])
+        #expect(try await s.reloadIfChanged() == false)
+        try await db.pool.write { db in try db.execute(sql: "UPDATE channels SET status = 'auto_disabled', updated_at = 5") }
+        #expect(try await s.reloadIfChanged() == true)
+        #expect(s.candidates(for: "m", limit: 3).channels.isEmpty)
+        #expect(try await s.reloadIfChanged(maxAge: .zero) == true, "an old snapshot is read again anyway")
+
+        // A channel added and changed behind the snapshot's back: a refresh by id brings it in, index included.
+        let id = try await db.pool.write { [secrets] db -> Int64 in
+            var channel = RelayChannel(name: "new", type: .openai, baseURL: "http://127.0.0.1:9", apiKeySealed: try secrets.seal("sk-new"),
+                                       keyFingerprint: "x", models: ["n"], modelMapping: [:], priority: 0, weight: 1, status: .enabled, now: 0)
+            try channel.insert(db)
+            return channel.id!
+        }
+        try await s.refresh(channelId: id)
+        #expect(s.candidates(for: "n", limit: 3).channels.map(\.1) == ["sk-new"])
+        try await db.pool.write { db in try db.execute(sql: "UPDATE channels SET models = '[\"o\"]' WHERE id = ?", arguments: [id]) }
+        try await s.refresh(channelId: id)
+        #expect(s.candidates(for: "n", limit: 3).channels.isEmpty && s.candidates(for: "o", limit: 3).channels.count == 1)
+        try await db.pool.write { db in _ = try RelayChannel.deleteOne(db, key: id) }
+        try await s.refresh(channelId: id)
+        #expect(s.candidates(for: "o", limit: 3).channels.isEmpty)
     }
 }

@@ -37,6 +37,8 @@ public final class GatewayState: Sendable {
     /// Spend committed since the last reload, per key id.
     private let spend = Mutex<[Int64: Int64]>([:])
     private let streaks = Mutex<[Int64: Int]>([:])
+    /// What the last reload read (see `reloadIfChanged`) and when.
+    let loaded = Mutex<(fingerprint: String, at: ContinuousClock.Instant)?>(nil)
 
     public init(db: AppDatabase, secrets: SecretBox, autoDisableAfter: Int = 5, logger: Logger) {
         self.db = db
@@ -47,7 +49,7 @@ public final class GatewayState: Sendable {
 
     /// Reads everything the data plane needs from the database.
     public func reload() async throws {
-        var next = try await db.pool.read { db in
+        let (fresh, fingerprint) = try await db.pool.read { db in
             var s = Snapshot()
             for key in try APIKey.fetchAll(db) { s.keysByHash[key.keyHash] = key }
             for user in try User.fetchAll(db) { s.users[user.id!] = user }
@@ -55,8 +57,9 @@ public final class GatewayState: Sendable {
             s.channels = try RelayChannel.order(Column("priority").desc, Column("id")).fetchAll(db).map { Self.routed($0, nodes: nodes) }
             for price in try ModelPrice.fetchAll(db) { s.prices[price.name] = price }
             s.index()
-            return s
+            return (s, try Self.fingerprint(db))
         }
+        var next = fresh
         for channel in next.channels {
             do {
                 next.upstreamKeys[channel.id!] = try secrets.openString(channel.apiKeySealed)
@@ -66,6 +69,7 @@ public final class GatewayState: Sendable {
         }
         spend.withLock { $0 = [:] }
         snapshot.withLock { $0 = next }
+        loaded.withLock { $0 = (fingerprint, .now) }
     }
 
     func authenticate(_ plainKey: String) -> (key: APIKey, user: User)? {
@@ -82,32 +86,6 @@ public final class GatewayState: Sendable {
     func addSpend(_ records: [RequestRecord]) {
         spend.withLock { map in
             for record in records { if let usage = record.usage { map[usage.keyId, default: 0] += usage.cost } }
-        }
-    }
-
-    /// Reads one channel (and its key) into the snapshot: a pinned request for a channel provisioned since the
-    /// last reload, without reloading everything.
-    func refresh(channelId id: Int64) async throws {
-        let found = try await db.pool.read { db -> RelayChannel? in
-            guard let channel = try RelayChannel.fetchOne(db, key: id) else { return nil }
-            let node = try channel.nodeId.flatMap { try ExitNode.fetchOne(db, key: $0) }
-            return Self.routed(channel, nodes: node.map { [$0.id!: $0] } ?? [:])
-        }
-        guard let channel = found else {
-            snapshot.withLock { s in
-                s.channels.removeAll { $0.id == id }
-                s.upstreamKeys[id] = nil
-                s.index()
-            }
-            return
-        }
-        let key = try secrets.openString(channel.apiKeySealed)
-        snapshot.withLock { s in
-            s.channels.removeAll { $0.id == id }
-            s.channels.append(channel)
-            s.channels.sort { ($0.priority, -$0.id!) > ($1.priority, -$1.id!) }
-            s.upstreamKeys[id] = key
-            s.index()
         }
     }
 
@@ -172,27 +150,5 @@ public final class GatewayState: Sendable {
         logger.warning("channel auto-disabled", metadata: ["channel_id": "\(id)", "failures": "\(streak)", "reason": "\(reason)"])
         return ChannelHealthChange(channelId: id, autoDisable: true, failureStreak: streak,
                                    reason: "\(streak) consecutive failures, last: \(reason)")
-    }
-}
-
-/// Reloads the gateway's in-memory state periodically, so changes made by other processes arrive.
-public struct GatewayStateRefresher: Service {
-    let state: GatewayState
-    let interval: Duration
-
-    public init(state: GatewayState, interval: Duration = .seconds(2)) {
-        self.state = state
-        self.interval = interval
-    }
-
-    public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch { return }
-            do { try await state.reload() } catch {
-                state.logger.error("gateway state reload failed", metadata: ["error": "\(error)"])
-            }
-        }
     }
 }
