@@ -67,6 +67,15 @@ import Testing
         #expect(try await s.reloadIfChanged() == true)
         #expect(s.candidates(for: "m", limit: 3).channels.isEmpty)
         #expect(try await s.reloadIfChanged(maxAge: .zero) == true, "an old snapshot is read again anyway")
+        // Only channels added: read incrementally, index included.
+        try await db.pool.write { [secrets] db in
+            var channel = RelayChannel(name: "more", type: .openai, baseURL: "http://127.0.0.1:9", apiKeySealed: try secrets.seal("sk-more"),
+                                       keyFingerprint: "x", models: ["m"], modelMapping: [:], priority: 0, weight: 1, status: .enabled, now: 9)
+            try channel.insert(db)
+        }
+        #expect(try await s.reloadIfChanged() == true)
+        #expect(s.candidates(for: "m", limit: 3).channels.map(\.1) == ["sk-more"])
+        #expect(try await s.reloadIfChanged() == false)
 
         // A channel added and changed behind the snapshot's back: a refresh by id brings it in, index included.
         let id = try await db.pool.write { [secrets] db -> Int64 in

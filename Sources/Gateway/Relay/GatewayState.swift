@@ -38,7 +38,7 @@ public final class GatewayState: Sendable {
     private let spend = Mutex<[Int64: Int64]>([:])
     private let streaks = Mutex<[Int64: Int]>([:])
     /// What the last reload read (see `reloadIfChanged`) and when.
-    let loaded = Mutex<(fingerprint: String, at: ContinuousClock.Instant)?>(nil)
+    let loaded = Mutex<(marks: Marks, at: ContinuousClock.Instant)?>(nil)
 
     public init(db: AppDatabase, secrets: SecretBox, autoDisableAfter: Int = 5, logger: Logger) {
         self.db = db
@@ -49,7 +49,7 @@ public final class GatewayState: Sendable {
 
     /// Reads everything the data plane needs from the database.
     public func reload() async throws {
-        let (fresh, fingerprint) = try await db.pool.read { db in
+        let (fresh, marks) = try await db.pool.read { db in
             var s = Snapshot()
             for key in try APIKey.fetchAll(db) { s.keysByHash[key.keyHash] = key }
             for user in try User.fetchAll(db) { s.users[user.id!] = user }
@@ -57,7 +57,7 @@ public final class GatewayState: Sendable {
             s.channels = try RelayChannel.order(Column("priority").desc, Column("id")).fetchAll(db).map { Self.routed($0, nodes: nodes) }
             for price in try ModelPrice.fetchAll(db) { s.prices[price.name] = price }
             s.index()
-            return (s, try Self.fingerprint(db))
+            return (s, try Self.marks(db))
         }
         var next = fresh
         for channel in next.channels {
@@ -69,7 +69,7 @@ public final class GatewayState: Sendable {
         }
         spend.withLock { $0 = [:] }
         snapshot.withLock { $0 = next }
-        loaded.withLock { $0 = (fingerprint, .now) }
+        loaded.withLock { $0 = (marks, .now) }
     }
 
     func authenticate(_ plainKey: String) -> (key: APIKey, user: User)? {

@@ -18,7 +18,7 @@ struct ImportBenchCommand: AsyncParsableCommand {
     @Option(help: "Import workers in the daemon (--queue import=N).") var workers = 16
     @Option(help: "First of two loopback ports (mock upstream, daemon).") var port = 18_400
     @Option(help: "Requests per second of ordinary traffic through the gateway.") var rate = 200
-    @Option(help: "Seconds of idle traffic measured before the import.") var idleSeconds = 5
+    @Option(help: "Seconds of idle traffic measured before the import.") var idleSeconds = 10
 
     func run() async throws {
         let root = NSTemporaryDirectory() + "switchyard-importbench-" + UUID().uuidString
