@@ -174,6 +174,7 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(QueueMaintenance(
                 driver: driver, schedules: BuiltinJobs.schedules, tick: .milliseconds(tickMs), logger: logger))
             let pools = try parsedQueues()
+            let jobExecutor = BackgroundExecutor(threads: 2)
             if !pools.contains(where: { $0.name == ImportRuns.queueName }) {
                 logger.warning("no worker pool for the import queue; batch imports will wait", metadata: ["add": "--queue import=16"])
             }
@@ -181,8 +182,8 @@ struct ServeCommand: AsyncParsableCommand {
                 let options = WorkerOptions(
                     queue: name, concurrency: concurrency, leaseTTL: .milliseconds(Int64(leaseTTL * 1000)),
                     pollInterval: .milliseconds(pollMs), drainTimeout: .milliseconds(Int64(drainTimeout * 1000)),
-                    // Beside a gateway, jobs yield to the requests it serves.
-                    priority: role == .all ? .background : nil)
+                    // Beside a gateway, jobs run on low-priority threads of their own and yield to its requests.
+                    priority: role == .all ? .background : nil, executor: role == .all ? jobExecutor : nil)
                 services.append(WorkerPool(driver: driver, registry: jobs, options: options, logger: logger, metrics: metrics))
             }
         }

@@ -22,6 +22,8 @@ public struct WorkerOptions: Sendable {
     public var onEvent: (@Sendable (WorkerEvent) -> Void)?
     /// The priority handler tasks run at; a daemon that also serves the gateway runs jobs below it.
     public var priority: TaskPriority?
+    /// Where handler tasks run (e.g. a `BackgroundExecutor` beside a gateway); nil: the default executor.
+    public var executor: (any TaskExecutor)?
 
     public init(
         queue: String = "default",
@@ -34,9 +36,11 @@ public struct WorkerOptions: Sendable {
         retry: RetryPolicy = RetryPolicy(),
         owner: String? = nil,
         onEvent: (@Sendable (WorkerEvent) -> Void)? = nil,
-        priority: TaskPriority? = nil
+        priority: TaskPriority? = nil,
+        executor: (any TaskExecutor)? = nil
     ) {
         self.priority = priority
+        self.executor = executor
         self.queue = queue
         self.concurrency = max(1, concurrency)
         self.batchSize = max(1, batchSize)

@@ -160,7 +160,7 @@ public final class WorkerPool: Service {
     private func start(_ job: ClaimedJob, in group: inout DiscardingTaskGroup) {
         shared.withLock { $0.running[job.id] = Running(job: job, task: nil) }
         options.onEvent?(.started(job))
-        group.addTask(priority: options.priority) {
+        group.addTask(executorPreference: options.executor, priority: options.priority) {
             let began = ContinuousClock.now
             let outcome = await self.execute(job)
             self.metrics.finished(kind: job.kind, outcome: Self.label(outcome), duration: .now - began)
