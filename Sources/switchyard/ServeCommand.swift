@@ -62,6 +62,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Each captured body is cut at this many bytes (env SWITCHYARD_MAX_PAYLOAD_BYTES).")
     var maxPayloadBytes: Int = Env.int("SWITCHYARD_MAX_PAYLOAD_BYTES", 64 << 10)
 
+    @Option(help: "Days a captured payload is kept before payloads.purge deletes it (env SWITCHYARD_PAYLOAD_RETENTION_DAYS).")
+    var payloadRetentionDays: Double = Env.double("SWITCHYARD_PAYLOAD_RETENTION_DAYS", 7)
+
+    @Option(help: "Days a request trace is kept before payloads.purge deletes it (env SWITCHYARD_TRACE_RETENTION_DAYS).")
+    var traceRetentionDays: Double = Env.double("SWITCHYARD_TRACE_RETENTION_DAYS", 30)
+
     @Option(help: "Seconds an upstream exchange may take in all, streams included (env SWITCHYARD_TOTAL_TIMEOUT).")
     var totalTimeout: Double = Env.double("SWITCHYARD_TOTAL_TIMEOUT", 600)
 
@@ -87,6 +93,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535 (0: any free port)") }
         guard leaseTTL >= 1 else { throw ValidationError("--lease-ttl must be at least 1 second") }
         guard autoDisableAfter >= 2 else { throw ValidationError("--auto-disable-after must be at least 2") }
+        guard payloadRetentionDays > 0, traceRetentionDays > 0 else {
+            throw ValidationError("--payload-retention-days and --trace-retention-days must be positive")
+        }
         guard maxBodyBytes > 0, maxAttempts > 0, firstByteTimeout > 0, totalTimeout > 0 else {
             throw ValidationError("--max-body-bytes, --max-attempts and --first-byte-timeout must be positive")
         }
@@ -198,11 +207,13 @@ struct ServeCommand: AsyncParsableCommand {
             case (let path?, true): printNow("admin token: generated into \(path) (mode 0600)")
             case (let path?, false): printNow("admin token: read from \(path)")
             }
-            let relay = RelayOptions(
+            var relay = RelayOptions(
                 maxBodyBytes: maxBodyBytes, firstByteTimeout: .milliseconds(Int64(firstByteTimeout * 1000)),
                 totalTimeout: .milliseconds(Int64(totalTimeout * 1000)),
                 maxAttempts: maxAttempts, autoDisableAfter: autoDisableAfter, capturePayloads: capturePayloads,
-                maxPayloadBytes: maxPayloadBytes, upstreamClient: upstreamClient)
+                maxPayloadBytes: maxPayloadBytes, payloadRetention: .milliseconds(Int64(payloadRetentionDays * 86_400_000)),
+                upstreamClient: upstreamClient)
+            relay.traceRetention = .milliseconds(Int64(traceRetentionDays * 86_400_000))
             let options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue, relay: relay,
                                          artifactsDir: artifactsDir, allowPrivateUpstreams: allowPrivateUpstreams)
             let deps = GatewayDependencies(db: db, driver: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,

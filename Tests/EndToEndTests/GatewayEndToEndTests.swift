@@ -128,6 +128,26 @@ import Testing
 }
 
 /// A client that goes away mid-stream: the gateway cancels the upstream request and bills only what was delivered.
+@Suite(.serialized) struct RetentionFlagTests {
+    /// `--trace-retention-days` and `--payload-retention-days` set when what a request leaves behind expires.
+    @Test func retentionFlagsSetExpiry() async throws {
+        let payloadKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let g = try await GatewayProcess(extraArgs: ["--trace-retention-days", "2", "--payload-retention-days", "0.5", "--capture-payloads"],
+                                         env: ["SWITCHYARD_PAYLOAD_KEY": payloadKey])
+        try await g.provision()
+        #expect(try await g.chat().status == 200)
+        g.daemon.signal(SIGTERM)
+        #expect(await g.daemon.waitForExit(timeout: .seconds(20)) == 0)
+        let db = try AppDatabase.open(dataDir: g.dataDir)
+        let (trace, payload) = try await db.pool.read { db in
+            (try Row.fetchOne(db, sql: "SELECT created_at, expires_at FROM traces")!, try Int64.fetchOne(db, sql: "SELECT expires_at FROM payloads")!)
+        }
+        let created: Int64 = trace["created_at"]
+        #expect((trace["expires_at"] as Int64) - created == 2 * 86_400_000)
+        #expect(payload - created == 43_200_000)
+    }
+}
+
 @Suite(.serialized) struct ClientDisconnectTests {
     @Test func clientDisconnectCancelsTheUpstream() async throws {
         let g = try await GatewayProcess()
