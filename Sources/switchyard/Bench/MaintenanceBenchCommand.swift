@@ -1,0 +1,124 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import Jobs
+import Scheduler
+import NIOCore
+import Store
+
+/// `switchyard bench maintenance --kind payloads.purge|usage.settle --rows N`: seeds N expired traces (a fifth of
+/// them with 2 KiB sealed-size payloads) or N unsettled usage logs into a fresh data dir, starts a daemon on it,
+/// measures paced gateway traffic idle, then runs the maintenance job through `POST /api/schedules/{name}/run`
+/// under the same traffic and prints the job's time and rate and the gateway's p50/p99 during it against idle.
+struct MaintenanceBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "maintenance",
+                                                    abstract: "Gateway latency while payloads.purge or usage.settle works through N rows.")
+
+    enum Kind: String, ExpressibleByArgument { case purge = "payloads.purge", settle = "usage.settle" }
+
+    @Option(help: "payloads.purge or usage.settle.") var kind: Kind = .purge
+    @Option(help: "Rows seeded: expired traces for purge, unsettled usage logs for settle.") var rows = 1_000_000
+    @Option(help: "First of two loopback ports (mock upstream, daemon).") var port = 18_500
+    @Option(help: "Requests per second of ordinary traffic through the gateway.") var rate = 200
+    @Option(help: "Seconds of idle traffic measured before the job.") var idleSeconds = 10
+
+    func run() async throws {
+        let root = NSTemporaryDirectory() + "switchyard-maintbench-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let seedStart = ContinuousClock.now
+        let db = try AppDatabase.open(dataDir: root + "/data")
+        try await seed(db)
+        // Every schedule off, so nothing runs during the idle measurement; the job is run by hand below.
+        let queue = SQLiteQueue(pool: db.pool)
+        try await queue.register(BuiltinJobs.schedules)
+        for schedule in BuiltinJobs.schedules { _ = try await queue.updateSchedule(name: schedule.name, interval: nil, enabled: false) }
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: db.path)[.size] as? Int) ?? 0
+        printError("… seeded \(rows) rows for \(kind.rawValue) in \(format((ContinuousClock.now - seedStart).seconds, 1)) s (file \(fileBytes >> 20) MiB)")
+
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).path
+        let admin = "bench-admin-\(UUID().uuidString.prefix(8))"
+        let mockBase = "http://127.0.0.1:\(port)", base = "http://127.0.0.1:\(port + 1)"
+        let mock = try BenchProcess.spawn(executable, ["mock-upstream", "--port", "\(port)"], env: [:], log: root + "/mock.log")
+        let daemon = try BenchProcess.spawn(executable, [
+            "serve", "--port", "\(port + 1)", "--data-dir", root + "/data", "--artifacts-dir", root + "/artifacts", "--log-level", "warning"],
+            env: ["SWITCHYARD_ADMIN_TOKEN": admin], log: root + "/daemon.log")
+        defer { for process in [daemon, mock] where process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let http = HTTPClient.shared
+        try await BenchProcess.waitFor(http, mockBase + "/v1/models")
+        try await BenchProcess.waitFor(http, base + "/health")
+        let key = try await BenchProcess.provision(http, base: base, admin: admin, upstream: mockBase)
+
+        printError("… idle gateway traffic, \(rate) req/s for \(idleSeconds) s")
+        let idle = try await Traffic.measure(base: base, key: key, rate: rate) { try await Task.sleep(for: .seconds(idleSeconds)) }
+        printError("… running \(kind.rawValue) under the same traffic")
+        var seconds = 0.0
+        var state = ""
+        let busy = try await Traffic.measure(base: base, key: key, rate: rate) {
+            let started = ContinuousClock.now
+            let job = try await BenchProcess.call(http, .POST, base + "/api/schedules/\(kind.rawValue)/run", [:], token: admin)
+            guard let id = job["id"] as? Int else { throw CLIError("could not run \(kind.rawValue): \(job)") }
+            while true {
+                var request = HTTPClientRequest(url: base + "/api/jobs/\(id)")
+                request.headers.add(name: "authorization", value: "Bearer \(admin)")
+                let body = try await http.execute(request, timeout: .seconds(10)).body.collect(upTo: 1 << 20)
+                state = ((try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["state"] as? String) ?? ""
+                if ["completed", "discarded", "cancelled"].contains(state) { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            seconds = (ContinuousClock.now - started).seconds
+        }
+        let summary = Self.latestSummary(root + "/artifacts/" + kind.rawValue)
+        print("""
+            switchyard bench maintenance: \(kind.rawValue) over \(rows) rows, job \(state) in \(format(seconds, 2)) s = \(format(Double(rows) / seconds, 0)) rows/s
+            gateway \(rate) req/s idle:   p50 \(format(idle.percentile(50), 2)) ms, p99 \(format(idle.percentile(99), 2)) ms (\(idle.count) requests)
+            gateway \(rate) req/s during: p50 \(format(busy.percentile(50), 2)) ms, p99 \(format(busy.percentile(99), 2)) ms, max \(format(busy.max, 2)) ms (\(busy.count) requests)
+            p99 during / idle p99: \(format(busy.percentile(99) / max(idle.percentile(99), 0.001), 2))×
+            artifact: \(summary)
+            """)
+    }
+
+    /// Seeds with SQL alone (a recursive sequence), in 100,000-row transactions.
+    private func seed(_ db: AppDatabase) async throws {
+        let total = rows
+        let expired: Int64 = 1_000   // long before now
+        if kind == .settle {
+            try await db.pool.write { db in
+                try db.execute(sql: "INSERT INTO users (name, quota, rate_multiplier_ppm, created_at, updated_at) VALUES ('seed', NULL, 1500000, 0, 0)")
+            }
+        }
+        for start in stride(from: 0, to: total, by: 100_000) {
+            let count = min(100_000, total - start)
+            try await db.pool.write { [kind] db in
+                let sequence = "WITH RECURSIVE seq(i) AS (SELECT \(start) UNION ALL SELECT i + 1 FROM seq WHERE i < \(start + count - 1))"
+                switch kind {
+                case .purge:
+                    try db.execute(sql: """
+                        \(sequence) INSERT INTO traces (request_id, endpoint, status, latency_ms, created_at, expires_at, has_payload)
+                        SELECT 'seed-' || i, '/v1/chat/completions', 200, 5, \(expired), \(expired), i % 5 = 0 FROM seq
+                        """)
+                    try db.execute(sql: """
+                        INSERT INTO payloads (trace_id, request_sealed, response_sealed, bytes, expires_at)
+                        SELECT id, randomblob(1024), randomblob(1024), 2048, \(expired) FROM traces
+                        WHERE has_payload = 1 AND id > (SELECT ifnull(max(trace_id), 0) FROM payloads)
+                        """)
+                case .settle:
+                    try db.execute(sql: """
+                        \(sequence) INSERT INTO usage_logs (request_id, user_id, key_id, model, prompt_tokens, completion_tokens, cost, created_at)
+                        SELECT 'seed-' || i, 1, 1, 'gpt-4o-mini', 10, 20, 1 + i % 5000, 0 FROM seq
+                        """)
+                }
+            }
+        }
+    }
+
+    static func latestSummary(_ folder: String) -> String {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+        guard let last = names.last, let data = FileManager.default.contents(atPath: "\(folder)/\(last)/summary.json"),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return "none" }
+        let wanted = ["traces_deleted", "payloads_deleted", "bytes_removed", "logs_settled", "amount_settled", "logs_per_second",
+                      "database_before", "database_after"]
+        return object.filter { wanted.contains($0.key) }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+    }
+}
