@@ -9,9 +9,9 @@ public final class AppDatabase: Sendable {
     public let path: String
 
     /// Opens `<dataDir>/switchyard.sqlite`, creating the directory if needed, and migrates it.
-    public static func open(dataDir: String, synchronous: SQLiteOptions.Synchronous = .full) throws -> AppDatabase {
+    public static func open(dataDir: String, synchronous: SQLiteOptions.Synchronous = .full, qos: DispatchQoS = .userInitiated) throws -> AppDatabase {
         try ensureWritableDirectory(dataDir)
-        return try AppDatabase(options: SQLiteOptions(path: dataDir + "/switchyard.sqlite", synchronous: synchronous))
+        return try AppDatabase(options: SQLiteOptions(path: dataDir + "/switchyard.sqlite", synchronous: synchronous, qos: qos))
     }
 
     public init(options: SQLiteOptions) throws {

@@ -149,7 +149,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Opens everything that can fail at start, so a bad data dir is reported before anything runs.
     private func makeServices(logger: Logger, background: BackgroundHTTPClient) async throws -> ([any Service], GatewayDependencies?) {
-        let db = try AppDatabase.open(dataDir: database.dataDir, synchronous: database.synchronous)
+        // Beside a gateway, database work (jobs, the record writer) runs below the event loops serving requests.
+        let db = try AppDatabase.open(dataDir: database.dataDir, synchronous: database.synchronous, qos: role == .all ? .utility : .userInitiated)
         try AppDatabase.ensureWritableDirectory(artifactsDir)
         let durability = try SQLiteDatabase.durability(of: db.pool)
         logger.info("database ready", metadata: [

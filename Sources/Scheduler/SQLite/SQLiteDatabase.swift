@@ -14,8 +14,13 @@ public struct SQLiteOptions: Sendable {
     /// How long a writer waits for another process's transaction before giving up.
     public var busyTimeout: Duration
     public var readonly: Bool
+    /// The dispatch QoS of GRDB's database queues. GRDB's default, user-initiated, runs database work on threads
+    /// above normal priority on Linux; a daemon that also serves requests sets utility so the gateway comes first.
+    public var qos: DispatchQoS
 
-    public init(path: String, synchronous: Synchronous = .full, busyTimeout: Duration = .seconds(10), readonly: Bool = false) {
+    public init(path: String, synchronous: Synchronous = .full, busyTimeout: Duration = .seconds(10), readonly: Bool = false,
+                qos: DispatchQoS = .userInitiated) {
+        self.qos = qos
         self.path = path
         self.synchronous = synchronous
         self.busyTimeout = busyTimeout
@@ -29,6 +34,7 @@ public enum SQLiteDatabase {
     public static func open(_ options: SQLiteOptions) throws -> DatabasePool {
         var config = Configuration()
         config.readonly = options.readonly
+        config.qos = options.qos
         config.busyMode = .callback(jitteredBusyHandler(timeout: options.busyTimeout))
         config.maximumReaderCount = 4
         config.prepareDatabase { db in
