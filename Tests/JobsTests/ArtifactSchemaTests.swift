@@ -35,6 +35,16 @@ import Testing
                     "detail": "added: b",
                 ]],
             ]) { $1 },
+            "nodes.probe": common.merging([
+                "kind": "nodes.probe", "unhealthy_after": 3,
+                "nodes": [[
+                    "id": 1, "name": "edge", "host": "relay.example.com", "expected_ip": "203.0.113.7",
+                    "relay_key_fingerprint": "ab12…cd34", "dns_addresses": ["203.0.113.7"], "dns_matched": true, "health_status": 200,
+                    "health_failures": 0, "status_before": "pending", "status_after": "healthy", "use_hostname_before": false,
+                    "use_hostname_after": true, "traffic_url": "https://relay.example.com", "changed": true,
+                ]],
+                "channels": [["id": 2, "name": "c", "key_fingerprint": "ab12…cd34", "result": "re_enabled", "status": 200, "classification": "ok"]],
+            ]) { $1 },
         ]
     }
 
@@ -43,7 +53,7 @@ import Testing
     static var capabilities: [String: Any] { ["chat": true, "streaming": true, "tools": false, "responses": false,
                                               "anthropic_messages": true, "model": "b"] }
 
-    @Test(arguments: ["usage.settle", "payloads.purge", "yard.prune", "reconcile.run"])
+    @Test(arguments: ["usage.settle", "payloads.purge", "yard.prune", "reconcile.run", "nodes.probe"])
     func schemaAcceptsAValidSummaryAndRejectsBrokenOnes(kind: String) throws {
         let good = Self.valid[kind]!
         let found = try ArtifactCheck.violations(of: try JSONSerialization.data(withJSONObject: good), kind: kind)
