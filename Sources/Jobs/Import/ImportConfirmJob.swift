@@ -5,8 +5,8 @@ import Scheduler
 import Store
 
 /// `import.confirm`: proves access through the gateway itself, pinned to the item's channel: `GET /v1/models`
-/// lists the smoke model AND a minimal chat completion answers 200. The same chat goes to the upstream directly,
-/// so a failure can be told apart: works directly but not through the gateway (a host compatibility gap) or
+/// lists the smoke model AND a minimal chat completion answers 200. When it does not, the same chat goes to the
+/// upstream directly, so the failure can be told apart: works directly but not through the gateway (a host compatibility gap) or
 /// refused by the upstream itself (key, quota, reachability).
 struct ImportConfirmJob: JobHandler {
     let kind = "import.confirm"
@@ -40,21 +40,25 @@ struct ImportConfirmJob: JobHandler {
             steps.append(chat)
             gatewayChat = chat
         }
+        if let chat = gatewayChat, chat.classification == .ok {
+            // Confirmed. The direct call is only needed to tell whose failure a failure is; the probe's direct
+            // chat status stands.
+            let trail = env.trailEntries(steps, phase: "confirm", attempt: context.job.attempt)
+            try await env.db.pool.write { [env] db in
+                try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
+                try db.execute(sql: "UPDATE import_items SET upstream_chat_status = ? WHERE run_id = ? AND idx = ?",
+                               arguments: [chat.status, run.id, item.index])
+                try ImportProgress.succeed(db, queue: env.queue, runId: run.id, index: item.index, accessStatus: "confirmed",
+                                           now: env.clock.nowMillis())
+            }
+            return .completed
+        }
         let upstreamModel = try await env.db.pool.read { db in try RelayChannel.fetchOne(db, key: channelId) }?.upstreamModel(for: smoke) ?? smoke
         let direct = await env.probe.chat(baseURL: item.baseURL, key: key, model: upstreamModel, step: "direct_chat")
         steps.append(direct)
         let trail = env.trailEntries(steps, phase: "confirm", attempt: context.job.attempt)
         let statuses = (upstream: gatewayChat?.status, direct: direct.status)
 
-        if gatewayChat?.classification == .ok {
-            try await env.db.pool.write { [env] db in
-                try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
-                try Self.setStatuses(db, run.id, item.index, statuses)
-                try ImportProgress.succeed(db, queue: env.queue, runId: run.id, index: item.index, accessStatus: "confirmed",
-                                           now: env.clock.nowMillis())
-            }
-            return .completed
-        }
         // Through the gateway it failed: whose failure is it?
         let failure = gatewayChat ?? viaGateway
         let classification: String
