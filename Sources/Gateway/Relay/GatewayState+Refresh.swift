@@ -67,23 +67,29 @@ extension GatewayState {
         snapshot.withLock { s in
             let position = s.channels.firstIndex { $0.id == id }
             guard let channel = found else {
-                if let position { s.channels[position].status = .disabled }
-                s.upstreamKeys[id] = nil
+                if let position {
+                    s.channels[position].status = .disabled
+                    s.upstreamKeys[id] = nil
+                    s.reroute(channelAt: position)
+                }
                 return
             }
+            let changed: Int
             if let position {
-                let old = Set(s.channels[position].models).union(s.channels[position].modelMapping.keys)
-                let new = Set(channel.models).union(channel.modelMapping.keys)
+                let old = Snapshot.models(of: s.channels[position]), new = Snapshot.models(of: channel)
                 for model in old.subtracting(new) { s.byModel[model]?.removeAll { $0 == position } }
                 for model in new.subtracting(old) { s.byModel[model, default: []].append(position) }
                 s.channels[position] = channel
-            } else {
-                s.channels.append(channel)
-                for model in Set(channel.models).union(channel.modelMapping.keys) {
-                    s.byModel[model, default: []].append(s.channels.count - 1)
-                }
+                changed = position
+                s.upstreamKeys[id] = key
+                for model in old.union(new) { s.reroute(model) }
+                return
             }
+            s.channels.append(channel)
+            changed = s.channels.count - 1
+            for model in Snapshot.models(of: channel) { s.byModel[model, default: []].append(changed) }
             s.upstreamKeys[id] = key
+            s.reroute(channelAt: changed)
         }
     }
 }

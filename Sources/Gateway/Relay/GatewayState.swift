@@ -10,24 +10,6 @@ import Synchronization
 /// the upstream keys (opened once per reload). Reloaded after control-plane changes and periodically, so
 /// several processes on one database converge within the refresh interval.
 public final class GatewayState: Sendable {
-    struct Snapshot: Sendable {
-        var keysByHash: [String: APIKey] = [:]
-        var users: [Int64: User] = [:]
-        var channels: [RelayChannel] = []
-        var upstreamKeys: [Int64: String] = [:]
-        var prices: [String: ModelPrice] = [:]
-        /// Client model name → indices into `channels` of every channel serving it (any status), so routing looks
-        /// at the few channels of one model, not at all of them.
-        var byModel: [String: [Int]] = [:]
-
-        mutating func index() {
-            byModel = [:]
-            for (position, channel) in channels.enumerated() {
-                for model in Set(channel.models).union(channel.modelMapping.keys) { byModel[model, default: []].append(position) }
-            }
-        }
-    }
-
     let db: AppDatabase
     let secrets: SecretBox
     /// Consecutive failures after which a channel is auto-disabled.
@@ -56,7 +38,6 @@ public final class GatewayState: Sendable {
             let nodes = Dictionary(uniqueKeysWithValues: try ExitNode.fetchAll(db).map { ($0.id!, $0) })
             s.channels = try RelayChannel.order(Column("priority").desc, Column("id")).fetchAll(db).map { Self.routed($0, nodes: nodes) }
             for price in try ModelPrice.fetchAll(db) { s.prices[price.name] = price }
-            s.index()
             return (s, try Self.marks(db))
         }
         var next = fresh
@@ -67,6 +48,7 @@ public final class GatewayState: Sendable {
                 logger.error("cannot open a channel's key; channel skipped", metadata: ["channel_id": "\(channel.id!)"])
             }
         }
+        next.index()
         spend.withLock { $0 = [:] }
         snapshot.withLock { $0 = next }
         loaded.withLock { $0 = (marks, .now) }
@@ -117,9 +99,7 @@ public final class GatewayState: Sendable {
 
     /// Every model some enabled channel serves.
     func models() -> [String] {
-        snapshot.withLock { s in
-            Set(s.channels.filter { $0.status == .enabled }.flatMap { $0.models + $0.modelMapping.keys }).sorted()
-        }
+        snapshot.withLock { s in s.routes.filter { !$0.value.isEmpty }.keys.sorted() }
     }
 
     func price(for model: String) -> ModelPrice? { snapshot.withLock { $0.prices[model] } }
@@ -145,6 +125,7 @@ public final class GatewayState: Sendable {
             if let index = s.channels.firstIndex(where: { $0.id == id }), s.channels[index].status == .enabled {
                 s.channels[index].status = .autoDisabled
                 s.channels[index].statusReason = reason
+                s.reroute(channelAt: index)
             }
         }
         logger.warning("channel auto-disabled", metadata: ["channel_id": "\(id)", "failures": "\(streak)", "reason": "\(reason)"])
