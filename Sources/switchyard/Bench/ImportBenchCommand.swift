@@ -18,7 +18,7 @@ struct ImportBenchCommand: AsyncParsableCommand {
     @Option(help: "Import workers in the daemon (--queue import=N).") var workers = 16
     @Option(help: "First of two loopback ports (mock upstream, daemon).") var port = 18_400
     @Option(help: "Requests per second of ordinary traffic through the gateway.") var rate = 200
-    @Option(help: "Seconds of idle traffic measured before the import.") var idleSeconds = 10
+    @Option(help: "Seconds of idle traffic measured before the import (about as long as the import, so both windows see the same share of this shared machine's noise).") var idleSeconds = 45
 
     func run() async throws {
         let root = NSTemporaryDirectory() + "switchyard-importbench-" + UUID().uuidString
