@@ -63,6 +63,16 @@ import Testing
         #expect((stuck["attempts"] as? Int ?? 0) < 15)
     }
 
+    @Test func aPacedItemsWindowOpensAtItsFirstProbe() async throws {
+        // 2 items/s: the last item starts ~1.5 s after submission, past a 1 s window counted from then; it still
+        // gets its retry, since its window opens when it is first probed.
+        let keys = ["sk-paced-win-0001", "sk-paced-win-0002", "sk-paced-win-0003", "sk-paced-win-0004"]
+        let items = try await outcomes([FaultRule(key: keys[3], fault: Fault(status: 503, times: 1))], keys: keys,
+                                       options: ["rate_per_s": 2, "retry_window_s": 1, "max_attempts": 5])
+        #expect(items[keys[3]]?["outcome"] as? String == "created", "\(items[keys[3]] ?? [:])")
+        #expect(items[keys[3]]?["attempts"] as? Int == 2)
+    }
+
     @Test func confirmationRetriesAWarmUpInsideItsWindow() async throws {
         // The probe passes; the next two chats (the gateway's and the direct one) answer 503, then it recovers.
         let rule = FaultRule(key: "sk-confirm-warm1", model: "gpt-4o-mini", fault: Fault(status: 503, times: 3))

@@ -81,7 +81,12 @@ public struct ImportEnvironment: Sendable {
             return nil
         }
         guard job.attempt < options.maxAttempts else { return nil }
-        if let until = job.retryUntil, clock.nowMillis() + delay.milliseconds > until { return nil }
+        // A probe's window opens with the item's first probe (a paced item may start long after the run was
+        // submitted); a confirmation's is its job's, opened at provisioning.
+        let until = phase == "probe"
+            ? (trail.first { $0.phase == "probe" }?.at ?? clock.nowMillis()) + Int64(options.retryWindowS) * 1000
+            : job.retryUntil
+        if let until, clock.nowMillis() + delay.milliseconds > until { return nil }
         return delay
     }
 

@@ -51,7 +51,8 @@ public struct ImportRuns: Sendable {
             for item in items { try item.insert(db) }
             let jobs = try items.map { item in
                 try NewJob(kind: "import.item", encoding: ItemArgs(runId: run.id, index: item.index), queue: Self.queueName,
-                           maxAttempts: options.maxAttempts + 2, retryUntil: now + Int64(options.retryWindowS) * 1000,
+                           // No queue-level window: the handler opens each item's window at its first probe.
+                           maxAttempts: options.maxAttempts + 2,
                            uniqueKey: "import.item:\(run.id):\(item.index)")
             }
             _ = try queue.enqueue(jobs, in: db)
