@@ -152,17 +152,27 @@ func withPool(
     }
 
     @Test func longJobKeepsItsLeaseThroughHeartbeats() async throws {
-        let t = try TempDatabase()
-        // Three TTLs long; heartbeats every TTL / 3 leave room for a loaded machine to be late by most of a TTL.
-        let id = try await t.queue.enqueue([NewJob(kind: "sleep", args: #"{"ms":3600}"#)])[0].id
-        let options = WorkerOptions(leaseTTL: .milliseconds(1200), pollInterval: .seconds(30))
-        try await withPool(t.queue, [TestJob.sleep], options: options) { _ in
+        // Queue time is moved by hand, so a slow machine cannot expire the lease between heartbeats: each step moves
+        // the clock half a TTL, waits for a heartbeat to push the expiry past it, and rescues (nothing to rescue).
+        let clock = ManualJobClock()
+        let t = try TempDatabase(clock: clock)
+        let done = Mutex(false)
+        let hold = ClosureJob(kind: "hold") { _ in
+            while !done.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
+            return .completed
+        }
+        let id = try await t.queue.enqueue([NewJob(kind: "hold")])[0].id
+        let options = WorkerOptions(leaseTTL: .milliseconds(600), pollInterval: .seconds(30))
+        try await withPool(t.queue, [hold], options: options) { _ in
             #expect(await eventually { try await t.queue.state(id) == .running })
-            let deadline = ContinuousClock.now + .milliseconds(3000)
-            while ContinuousClock.now < deadline {
+            for _ in 0..<6 {
+                let before = try #require(try await t.queue.job(id: id)?.leaseExpiresAt)
+                clock.advance(by: .milliseconds(300))
+                #expect(await eventually(timeout: .seconds(30)) { (try await t.queue.job(id: id)?.leaseExpiresAt ?? 0) > before },
+                        "a heartbeat extends the lease")
                 #expect(try await t.queue.rescueExpired() == 0)
-                try await Task.sleep(for: .milliseconds(50))
             }
+            done.withLock { $0 = true }
             #expect(await eventually { try await t.queue.state(id) == .completed })
         }
         #expect(try await t.queue.job(id: id)?.attempt == 1)
