@@ -92,7 +92,7 @@ import Testing
 
     @Test func timeoutUnreachableAndNotOpenAICompatible() async throws {
         let f = try await ImportFixture(
-            script: MockScript(rules: [FaultRule(key: "sk-slow-upstream1", fault: Fault(delayMs: 3000))]), probeTimeout: .milliseconds(300))
+            script: MockScript(rules: [FaultRule(key: "sk-slow-upstream1", fault: Fault(delayMs: 8000))]), probeTimeout: .seconds(2))
         try await f.run { client in
             let closed = "http://127.0.0.1:9"   // discard port: nothing listens on loopback
             let result = try await f.imported(client, [

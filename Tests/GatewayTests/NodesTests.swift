@@ -17,9 +17,9 @@ import Testing
     static let relayKey = "rk-relay-SECRET-0042"
 
     /// Runs one `nodes.probe` job on the fixture's database, as a worker would.
-    func probe(_ f: RelayFixture, unhealthyAfter: Int = 3, timeout: Duration = .seconds(3)) async throws {
+    func probe(_ f: RelayFixture, unhealthyAfter: Int = 3, timeout: Duration = .seconds(15)) async throws {
         let job = NodesProbeJob(db: f.db, secrets: f.deps.secrets, nodeProbe: NodeProbe(timeout: timeout),
-                                probe: ProbeClient(timeout: .seconds(3)), artifacts: f.deps.artifacts, unhealthyAfter: unhealthyAfter)
+                                probe: ProbeClient(timeout: .seconds(15)), artifacts: f.deps.artifacts, unhealthyAfter: unhealthyAfter)
         let claimed = ClaimedJob(id: Int64.random(in: 1...1_000_000), kind: job.kind, queue: "maintenance", args: "{}", priority: 0,
                                  attempt: 1, maxAttempts: 1, retryUntil: nil, leaseToken: 1, leaseExpiresAt: 0)
         #expect(try await job.run(JobContext(job: claimed, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })) == .completed)

@@ -5,7 +5,8 @@ import Testing
 
 /// The probes against the project's mock upstream over real loopback HTTP, one scripted fault at a time.
 @Suite struct ProbeClientTests {
-    let probe = ProbeClient(timeout: .milliseconds(800))
+    /// Generous, so a stalled machine makes a test slower, never a status answer into a timeout.
+    let probe = ProbeClient(timeout: .seconds(15))
     static let key = "sk-probe-SECRET-123456789"
 
     @Test func healthyUpstreamPassesEveryStep() async throws {
@@ -23,12 +24,14 @@ import Testing
         (Fault(status: 429, retryAfter: 7), .rateLimited),
         (Fault(status: 503), .warmingUp),
         (Fault(invalidJSON: true), .notOpenAICompatible),
-        (Fault(delayMs: 2000), .timeout),
+        (Fault(delayMs: 5000), .timeout),
     ])
     func failuresAreClassified(_ fault: Fault, _ expected: ProbeClassification) async throws {
         let mock = try await RunningMockUpstream.start()
         mock.script.replace([FaultRule(fault: fault)])
-        let step = await probe.chat(baseURL: mock.baseURL, key: Self.key, model: "gpt-4o-mini")
+        // The timeout case gets a short deadline against a 5 s delay.
+        let client = expected == .timeout ? ProbeClient(timeout: .milliseconds(300)) : probe
+        let step = await client.chat(baseURL: mock.baseURL, key: Self.key, model: "gpt-4o-mini")
         #expect(step.classification == expected, "\(step)")
         #expect(step.detail?.contains(Self.key) != true, "the key never appears in a result")
         if expected == .rateLimited { #expect(step.retryAfter == 7) }
