@@ -104,11 +104,12 @@ import Testing
         let f = try await RelayFixture(relay: RelayOptions(firstByteTimeout: .milliseconds(300), maxAttempts: 2))
         try await f.test { client in
             _ = try await f.setUp(client, channels: [["priority": 5, "api_key": "sk-slow"], ["priority": 1, "api_key": "sk-fast"]])
-            f.mock.script.replace([FaultRule(key: "sk-slow", fault: Fault(delayMs: 2000))])
+            // 10 s against a 0.3 s first-byte timeout: margins wide enough for a stalled machine.
+            f.mock.script.replace([FaultRule(key: "sk-slow", fault: Fault(delayMs: 10_000))])
             let started = ContinuousClock.now
             let response = try await f.post(client, "/v1/chat/completions", chatBody())
             #expect(response.status == .ok)
-            #expect(ContinuousClock.now - started < .seconds(2), "the slow channel was abandoned at the first-byte timeout")
+            #expect(ContinuousClock.now - started < .seconds(7), "the slow channel was abandoned at the first-byte timeout")
             let (_, traces) = try await f.flushed()
             #expect(traces.first?.attempts == 2)
         }
@@ -118,13 +119,14 @@ import Testing
 @Suite struct TotalTimeoutTests {
     /// A stream slower than the total timeout is cut: the client sees a cut, the trace says 502, the delivered part is billed.
     @Test func slowStreamIsCutAtTheTotalTimeout() async throws {
-        let f = try await RelayFixture(relay: RelayOptions(totalTimeout: .milliseconds(600)))
+        // Events 1 s apart (the whole stream takes ~6 s) against a 1.5 s total: one content event arrives, then the cut.
+        let f = try await RelayFixture(relay: RelayOptions(totalTimeout: .milliseconds(1500)))
         try await f.test { client in
             _ = try await f.setUp(client)
-            f.mock.script.replace([FaultRule(fault: Fault(chunkDelayMs: 200))])
+            f.mock.script.replace([FaultRule(fault: Fault(chunkDelayMs: 1000))])
             let started = ContinuousClock.now
             let response = try? await f.post(client, "/v1/chat/completions", chatBody(stream: true))
-            #expect(ContinuousClock.now - started < .seconds(2), "cut near 600 ms, not after the whole 2 s stream")
+            #expect(ContinuousClock.now - started < .seconds(4), "cut near 1.5 s, not after the whole ~6 s stream")
             if let response { #expect(!String(buffer: response.body).contains("[DONE]")) }
             let (logs, traces) = try await f.flushed()
             #expect(traces.first?.status == 502)
@@ -136,13 +138,13 @@ import Testing
 @Suite struct TotalTimeoutAHCTests {
     /// The same cut with AsyncHTTPClient carrying the upstream call (the path HTTPS upstreams take).
     @Test func slowStreamIsCutThroughAsyncHTTPClientToo() async throws {
-        let f = try await RelayFixture(relay: RelayOptions(totalTimeout: .milliseconds(600), upstreamClient: .ahc))
+        let f = try await RelayFixture(relay: RelayOptions(totalTimeout: .milliseconds(1500), upstreamClient: .ahc))
         try await f.test { client in
             _ = try await f.setUp(client)
-            f.mock.script.replace([FaultRule(fault: Fault(chunkDelayMs: 200))])
+            f.mock.script.replace([FaultRule(fault: Fault(chunkDelayMs: 1000))])
             let started = ContinuousClock.now
             let response = try? await f.post(client, "/v1/chat/completions", chatBody(stream: true))
-            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(ContinuousClock.now - started < .seconds(4))
             if let response { #expect(!String(buffer: response.body).contains("[DONE]")) }
             let (_, traces) = try await f.flushed()
             #expect(traces.first?.status == 502)
