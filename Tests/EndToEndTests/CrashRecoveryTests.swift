@@ -50,7 +50,7 @@ import Testing
         for row in rescued {
             let errors = try JSONSerialization.jsonObject(with: Data((row["errors"] as String).utf8)) as! [[String: Any]]
             let at = try #require(errors.first?["at"] as? Int64)
-            let bound = Int64(leaseTTL * 1000) + Int64(tickMs) + 2000
+            let bound = Int64(leaseTTL * 1000) + Int64(tickMs) + 8000   // + start-up of the new process on a loaded machine
             #expect(at - killedAt <= bound, "rescued \(at - killedAt) ms after the kill (bound \(bound) ms)")
         }
         #expect(!second.stderr.contains("database is locked"))
