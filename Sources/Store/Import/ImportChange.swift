@@ -91,7 +91,6 @@ public enum JSONScalar: Codable, Sendable, Equatable, ExpressibleByStringLiteral
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int64) { self = .int(value) }
     public init(_ value: String?) { self = value.map { .string($0) } ?? .null }
-    public init(_ value: Int?) { self = value.map { .int(Int64($0)) } ?? .null }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
