@@ -21,17 +21,19 @@ public struct GatewayContext: RequestContext {
     /// Bodies are read by the handlers with their own cap (413 beyond it).
     public var maxUploadSize: Int { 64 << 20 }
 
-    /// `req_` + 20 random hex digits.
+    /// `req_` + 20 random hex digits, written in place (this runs on every request).
     static func makeRequestId() -> String {
         var generator = SystemRandomNumberGenerator()
         let high = UInt64.random(in: 0...UInt64.max, using: &generator)
         let low = UInt16.random(in: 0...UInt16.max, using: &generator)
-        return "req_" + String(high, radix: 16).leftPadded(16) + String(low, radix: 16).leftPadded(4)
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            for (offset, byte) in "req_".utf8.enumerated() { buffer[offset] = byte }
+            for nibble in 0..<16 { buffer[4 + nibble] = digits.utf8Start[Int(high >> (60 - 4 * nibble) & 0xF)] }
+            for nibble in 0..<4 { buffer[20 + nibble] = digits.utf8Start[Int(low >> (12 - 4 * nibble) & 0xF)] }
+            return 24
+        }
     }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
 
 extension HTTPField.Name {

@@ -57,4 +57,43 @@ import Testing
         let empty = try #require(RelayController.spliceIncludeUsage(ByteBuffer(string: "{ }")))
         #expect(String(buffer: empty) == #"{"stream_options":{"include_usage":true} }"#)
     }
+
+    /// The byte scanner reads what Foundation's decoder reads, and leaves the odd bodies to it.
+    @Test(arguments: [
+        #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}"#,
+        #" { "model" : "m" , "stream" : true , "stream_options" : { "include_usage" : true , "x" : [1, -2.5e3, null] } } "#,
+        #"{"model":"m","stream":false,"stream_options":{"include_usage":"yes"}}"#,
+        #"{"model":"m","stream":1,"stream_options":{"include_usage":null}}"#,
+        #"{"model":7,"stream_options":[]}"#,
+        #"{"model":null,"messages":[{"content":"café "q" 你好"}],"n":0}"#,
+        #"{}"#,
+    ])
+    func requestProbeScannerMatchesFoundation(_ body: String) throws {
+        let scanned = try #require(RequestProbe.scan(ByteBuffer(string: body)))
+        let decoded = try JSONDecoder().decode(RequestProbe.self, from: Data(body.utf8))
+        #expect(scanned.model == decoded.model && scanned.stream == decoded.stream && scanned.keys == decoded.keys)
+        #expect(scanned.streamOptions?.includeUsage == decoded.streamOptions?.includeUsage
+            && (scanned.streamOptions == nil) == (decoded.streamOptions == nil))
+    }
+
+    @Test(arguments: [
+        #"{"model":"m",}"#, #"{"model":"m"} x"#, #"{"model":"m\u0041"}"#, #"{"model":"a","model":"b"}"#, #"{"mo\u0064el":"m"}"#,
+        #"{"a":01}"#, #"{"a":tru}"#, "{\"a\":\"\u{01}\"}", "[1]", "",
+    ])
+    func requestProbeScannerLeavesOddBodiesToFoundation(_ body: String) {
+        #expect(RequestProbe.scan(ByteBuffer(string: body)) == nil)
+    }
+
+    @Test func usageScannerMatchesFoundation() {
+        for (usage, prompt, completion) in [
+            (#"{"prompt_tokens":12,"completion_tokens":7,"details":{"prompt_tokens":1}}"#, Int64?(12), Int64?(7)),
+            (#"{"input_tokens":3,"output_tokens":4}"#, 3, 4),
+            (#"{"prompt_tokens":2.0,"completion_tokens":1}"#, 2, 1),  // not an integer: Foundation reads it
+            (#"{"total_tokens":5}"#, nil, nil),
+        ] {
+            var meter = UsageMeter(format: .openaiChat)
+            #expect(meter.readBody(ByteBuffer(string: #"{"choices":[],"usage":"# + usage + "}")))
+            #expect(meter.promptTokens == prompt && meter.completionTokens == completion, "\(usage)")
+        }
+    }
 }

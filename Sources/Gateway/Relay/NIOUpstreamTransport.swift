@@ -12,8 +12,32 @@ final class NIOUpstreamTransport: UpstreamTransport {
     let connectTimeout: Duration
     let fallback: any UpstreamTransport
     /// Idle keep-alive connections by event loop and host.
-    private let idle = NIOLockedValueBox<[String: [any Channel]]>([:])
+    private let idle = NIOLockedValueBox<[PoolKey: [any Channel]]>([:])
     let maxIdlePerHost = 64
+    /// Parsed upstream URLs (nil: not plain HTTP), so Foundation parses each channel's URL once, not per request.
+    private let targets = NIOLockedValueBox<[String: Target?]>([:])
+
+    private struct PoolKey: Hashable {
+        var eventLoop: ObjectIdentifier
+        var host: String
+        var port: Int
+    }
+
+    private struct Target {
+        var host: String
+        var port: Int
+        var path: String
+        var hostHeader: String
+
+        init?(_ url: String) {
+            guard let url = URL(string: url), url.scheme == "http", let host = url.host else { return nil }
+            self.host = host
+            port = url.port ?? 80
+            path = url.path.isEmpty ? "/" : url.path
+            if let query = url.query { path += "?" + query }
+            hostHeader = port == 80 ? host : "\(host):\(port)"
+        }
+    }
 
     init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, connectTimeout: Duration, fallback: any UpstreamTransport) {
         self.group = group
@@ -22,17 +46,15 @@ final class NIOUpstreamTransport: UpstreamTransport {
     }
 
     func send(_ request: UpstreamRequest, firstByteTimeout: Duration, on preferred: (any EventLoop)?) async throws -> UpstreamResponse {
-        guard let url = URL(string: request.url), url.scheme == "http", let host = url.host else {
+        guard let target = target(request.url) else {
             return try await fallback.send(request, firstByteTimeout: firstByteTimeout, on: nil)
         }
-        let port = url.port ?? 80
-        var path = url.path.isEmpty ? "/" : url.path
-        if let query = url.query { path += "?" + query }
+        let (host, port) = (target.host, target.port)
         // Only a NIOPosix loop can host a client connection (a test server's embedded loop cannot).
         let eventLoop = preferred.flatMap { ClientBootstrap(validatingGroup: $0) != nil ? $0 : nil } ?? group.next()
-        let key = "\(ObjectIdentifier(eventLoop as AnyObject).hashValue)|\(host):\(port)"
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
-        head.headers.add(name: "host", value: port == 80 ? host : "\(host):\(port)")
+        let key = PoolKey(eventLoop: ObjectIdentifier(eventLoop as AnyObject), host: host, port: port)
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path)
+        head.headers.add(name: "host", value: target.hostHeader)
         for (name, value) in request.headers { head.headers.add(name: name, value: value) }
         if request.body.readableBytes == 0 && !request.headers.contains(where: { $0.0 == "content-type" }) {
             head.method = .GET
@@ -72,8 +94,18 @@ final class NIOUpstreamTransport: UpstreamTransport {
         try await fallback.shutdown()
     }
 
+    private func target(_ url: String) -> Target? {
+        if let known = targets.withLockedValue({ $0[url] }) { return known }
+        let parsed = Target(url)
+        targets.withLockedValue { map in
+            if map.count >= 1024 { map = [:] }  // channels' URLs are few; this only bounds odd cases
+            map[url] = .some(parsed)
+        }
+        return parsed
+    }
+
     /// An idle pooled connection (reused: true) or a new one.
-    private func checkout(key: String, host: String, port: Int, eventLoop: any EventLoop, reuse: Bool) async throws -> (any Channel, Bool) {
+    private func checkout(key: PoolKey, host: String, port: Int, eventLoop: any EventLoop, reuse: Bool) async throws -> (any Channel, Bool) {
         while reuse, let channel = idle.withLockedValue({ $0[key]?.popLast() }) {
             if channel.isActive { return (channel, true) }
         }
@@ -93,7 +125,7 @@ final class NIOUpstreamTransport: UpstreamTransport {
         }
     }
 
-    private func checkin(_ channel: any Channel, key: String) {
+    private func checkin(_ channel: any Channel, key: PoolKey) {
         guard channel.isActive else { return }
         let kept = idle.withLockedValue { map -> Bool in
             guard (map[key]?.count ?? 0) < maxIdlePerHost else { return false }

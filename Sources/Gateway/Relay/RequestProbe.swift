@@ -30,12 +30,72 @@ struct RequestProbe: Decodable {
         streamOptions = try? container.decodeIfPresent(StreamOptions.self, forKey: Key(stringValue: "stream_options"))
     }
 
+    init(model: String?, stream: Bool, streamOptions: StreamOptions?, keys: Set<String>) {
+        self.model = model
+        self.stream = stream
+        self.streamOptions = streamOptions
+        self.keys = keys
+    }
+
     /// Reads a body; throws `RelayError.badRequest` when it is not a JSON object.
     static func read(_ body: ByteBuffer) throws -> RequestProbe {
+        // This runs on every request: the byte scanner answers the usual bodies; Foundation the rest.
+        if let probe = scan(body) { return probe }
         do {
             return try JSONDecoder().decode(RequestProbe.self, from: body)
         } catch {
             throw RelayError.badRequest("request body must be a JSON object")
         }
+    }
+
+    /// The probe read by `JSONScanner`, or nil when Foundation must decide (invalid JSON, escapes in a
+    /// key or in `model`, duplicate keys, deep nesting).
+    static func scan(_ body: ByteBuffer) -> RequestProbe? {
+        body.withUnsafeReadableBytes { raw -> RequestProbe? in
+            var scanner = JSONScanner(raw)
+            var probe = RequestProbe(model: nil, stream: false, streamOptions: nil, keys: [])
+            do {
+                try scanner.object { s, key, escaped in
+                    guard !escaped, probe.keys.insert(s.text(key)).inserted else { throw JSONScanner.GiveUp() }
+                    if s.bytes(key, equal: "model"), s.peek() == UInt8(ascii: "\"") {
+                        let (value, escaped) = try s.string()
+                        guard !escaped else { throw JSONScanner.GiveUp() }
+                        probe.model = s.text(value)
+                    } else if s.bytes(key, equal: "stream"), s.peek() == UInt8(ascii: "t") {
+                        try s.literal("true")
+                        probe.stream = true
+                    } else if s.bytes(key, equal: "stream_options"), s.peek() == UInt8(ascii: "{") {
+                        probe.streamOptions = try scanStreamOptions(&s)
+                    } else {
+                        try s.skipValue(depth: 1)
+                    }
+                }
+                scanner.skipSpace()
+                guard scanner.atEnd else { return nil }
+            } catch {
+                return nil
+            }
+            return probe
+        }
+    }
+
+    /// `stream_options` as `StreamOptions` decodes it: nil when `include_usage` is neither a Bool nor null.
+    private static func scanStreamOptions(_ scanner: inout JSONScanner) throws -> StreamOptions? {
+        var includeUsage: Bool?
+        var seen = false
+        var valid = true
+        try scanner.object(depth: 1) { s, key, escaped in
+            guard !escaped else { throw JSONScanner.GiveUp() }
+            guard s.bytes(key, equal: "include_usage") else { return try s.skipValue(depth: 2) }
+            guard !seen else { throw JSONScanner.GiveUp() }
+            seen = true
+            switch s.peek() {
+            case UInt8(ascii: "t"): try s.literal("true"); includeUsage = true
+            case UInt8(ascii: "f"): try s.literal("false"); includeUsage = false
+            case UInt8(ascii: "n"): try s.literal("null")
+            default: valid = false; try s.skipValue(depth: 2)
+            }
+        }
+        return valid ? StreamOptions(includeUsage: includeUsage) : nil
     }
 }

@@ -31,9 +31,13 @@ struct UsageMeter {
         guard bytes.first(where: { !isSpace($0) }) == UInt8(ascii: "{"), bytes.last(where: { !isSpace($0) }) == UInt8(ascii: "}") else {
             return false
         }
-        if let range = Self.lastObject(named: "usage", in: bytes),
-           let usage = try? JSONSerialization.jsonObject(with: Data(bytes[range])) as? [String: Any] {
-            readUsage(usage)
+        if let range = Self.lastObject(named: "usage", in: bytes) {
+            if let (prompt, completion) = Self.scanUsage(bytes[range]) {
+                if let prompt { promptTokens = prompt }
+                if let completion { completionTokens = completion }
+            } else if let usage = try? JSONSerialization.jsonObject(with: Data(bytes[range])) as? [String: Any] {
+                readUsage(usage)
+            }
         }
         switch format {
         case .openaiEmbeddings: outputEvents = 1
@@ -43,6 +47,34 @@ struct UsageMeter {
             outputEvents = hasOutput ? 1 : 0
         }
         return true
+    }
+
+    /// The token counts of a usage object as `readUsage` reads them, when they are plain integers (the usual
+    /// case, read without Foundation); nil when Foundation must decide.
+    static func scanUsage(_ object: ByteBufferView) -> (prompt: Int64?, completion: Int64?)? {
+        let counts = object.withContiguousStorageIfAvailable { buffer -> [Int64?]? in
+            var scanner = JSONScanner(UnsafeRawBufferPointer(buffer))
+            // prompt_tokens, input_tokens, completion_tokens, output_tokens: nil inside when absent.
+            var found: [Int64?] = [nil, nil, nil, nil]
+            do {
+                try scanner.object(depth: 0) { s, key, escaped in
+                    guard !escaped else { throw JSONScanner.GiveUp() }
+                    let slot: Int? = if s.bytes(key, equal: "prompt_tokens") { 0 } else if s.bytes(key, equal: "input_tokens") { 1 }
+                        else if s.bytes(key, equal: "completion_tokens") { 2 } else if s.bytes(key, equal: "output_tokens") { 3 } else { nil }
+                    guard let slot else { return try s.skipValue(depth: 1) }
+                    guard found[slot] == nil, let first = s.peek(), first == UInt8(ascii: "-") || (0x30...0x39).contains(first),
+                          let value = try s.number() else { throw JSONScanner.GiveUp() }
+                    found[slot] = value
+                }
+                scanner.skipSpace()
+                guard scanner.atEnd else { return nil }
+            } catch {
+                return nil
+            }
+            return found
+        }
+        guard let counts = counts ?? nil else { return nil }
+        return (counts[0] ?? counts[1], counts[2] ?? counts[3])
     }
 
     /// The byte range of the object value of the last `"name":` key, braces matched outside strings.

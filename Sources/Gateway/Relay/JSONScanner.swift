@@ -1,0 +1,181 @@
+/// A strict, allocation-light JSON reader over raw bytes for the few fields the request path needs (the
+/// request's `model`/`stream`, an answer's token counts). It validates the JSON grammar of everything it
+/// passes over; anything it does not handle itself (escapes in a wanted string, very deep nesting, a
+/// grammar error) makes it give up, and callers then fall back to Foundation, which decides as before.
+struct JSONScanner {
+    struct GiveUp: Error {}
+
+    private let bytes: UnsafeRawBufferPointer
+    private(set) var index: Int
+    private static let maxDepth = 64
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+        index = 0
+    }
+
+    var atEnd: Bool { index >= bytes.count }
+
+    mutating func skipSpace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
+    }
+
+    func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    mutating func expect(_ byte: UInt8) throws {
+        guard peek() == byte else { throw GiveUp() }
+        index += 1
+    }
+
+    /// Reads a string (the opening quote is next) and returns its bytes' range, without unescaping; `escaped`
+    /// tells whether it held a backslash escape (then the raw bytes are not its value).
+    mutating func string() throws -> (range: Range<Int>, escaped: Bool) {
+        try expect(UInt8(ascii: "\""))
+        let start = index
+        var escaped = false
+        var ascii = true
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let range = start..<index
+                index += 1
+                if !ascii {
+                    // Strings must be valid UTF-8, as Foundation requires.
+                    guard String(validating: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) != nil else { throw GiveUp() }
+                }
+                return (range, escaped)
+            }
+            if byte < 0x20 { throw GiveUp() }
+            if byte >= 0x80 { ascii = false }
+            if byte == UInt8(ascii: "\\") {
+                escaped = true
+                index += 1
+                guard index < bytes.count else { throw GiveUp() }
+                switch bytes[index] {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    index += 1
+                case UInt8(ascii: "u"):
+                    // Surrogate pairing is Foundation's to judge: give up on those.
+                    guard index + 4 < bytes.count else { throw GiveUp() }
+                    var code: UInt32 = 0
+                    for offset in 1...4 {
+                        guard let digit = Self.hexValue(bytes[index + offset]) else { throw GiveUp() }
+                        code = code << 4 | UInt32(digit)
+                    }
+                    if (0xD800...0xDFFF).contains(code) { throw GiveUp() }
+                    index += 5
+                default:
+                    throw GiveUp()
+                }
+                continue
+            }
+            index += 1
+        }
+        throw GiveUp()
+    }
+
+    /// Reads a number and returns it when it is an integer that fits an `Int64`.
+    mutating func number() throws -> Int64? {
+        let start = index
+        if peek() == UInt8(ascii: "-") { index += 1 }
+        guard let first = peek(), Self.isDigit(first) else { throw GiveUp() }
+        index += 1
+        if first != UInt8(ascii: "0") { while let byte = peek(), Self.isDigit(byte) { index += 1 } }
+        var integral = true
+        if peek() == UInt8(ascii: ".") {
+            integral = false
+            index += 1
+            guard let byte = peek(), Self.isDigit(byte) else { throw GiveUp() }
+            while let byte = peek(), Self.isDigit(byte) { index += 1 }
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            integral = false
+            index += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
+            guard let byte = peek(), Self.isDigit(byte) else { throw GiveUp() }
+            while let byte = peek(), Self.isDigit(byte) { index += 1 }
+        }
+        guard integral else { return nil }
+        return Int64(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+    }
+
+    mutating func literal(_ word: StaticString) throws {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw GiveUp() }
+        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { throw GiveUp() }
+        index += count
+    }
+
+    /// Passes over any value, checking its grammar.
+    mutating func skipValue(depth: Int = 0) throws {
+        guard depth < Self.maxDepth else { throw GiveUp() }
+        skipSpace()
+        switch peek() {
+        case UInt8(ascii: "{"):
+            try object(depth: depth) { scanner, _, _ in try scanner.skipValue(depth: depth + 1) }
+        case UInt8(ascii: "["):
+            index += 1
+            skipSpace()
+            if peek() == UInt8(ascii: "]") { index += 1; return }
+            while true {
+                try skipValue(depth: depth + 1)
+                skipSpace()
+                if peek() == UInt8(ascii: ",") { index += 1; continue }
+                try expect(UInt8(ascii: "]"))
+                return
+            }
+        case UInt8(ascii: "\""): _ = try string()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try number()
+        }
+    }
+
+    /// Reads an object (its `{` is next, after optional space), calling `member` for each key with the scanner
+    /// placed before the value; `member` must read the value.
+    mutating func object(depth: Int = 0, _ member: (inout JSONScanner, Range<Int>, Bool) throws -> Void) throws {
+        skipSpace()
+        try expect(UInt8(ascii: "{"))
+        skipSpace()
+        if peek() == UInt8(ascii: "}") { index += 1; return }
+        while true {
+            skipSpace()
+            let (key, escaped) = try string()
+            skipSpace()
+            try expect(UInt8(ascii: ":"))
+            skipSpace()
+            try member(&self, key, escaped)
+            skipSpace()
+            if peek() == UInt8(ascii: ",") { index += 1; continue }
+            try expect(UInt8(ascii: "}"))
+            return
+        }
+    }
+
+    /// Whether the bytes in `range` spell `text` (ASCII).
+    func bytes(_ range: Range<Int>, equal text: StaticString) -> Bool {
+        guard range.count == text.utf8CodeUnitCount else { return false }
+        for offset in 0..<range.count where bytes[range.lowerBound + offset] != text.utf8Start[offset] { return false }
+        return true
+    }
+
+    func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
