@@ -2,6 +2,8 @@ import Foundation
 import Hummingbird
 import Jobs
 import Logging
+import NIOCore
+import NIOPosix
 import Probe
 import Prometheus
 import Scheduler
@@ -115,5 +117,17 @@ public enum GatewayApp {
             configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port), serverName: "switchyard"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? options.port) },
             logger: logger)
+    }
+}
+
+extension GatewayApp {
+    /// Runs Swift concurrency's global executor on NIO's event loops (call once, at the start of `serve`).
+    /// Each relayed request otherwise crosses between the cooperative pool and the event loops several times
+    /// (request body, upstream head, upstream body, response write), each a thread switch. Work that may block
+    /// already has threads of its own: job handlers (`BackgroundExecutor`), GRDB's queues, probes' event loop.
+    /// Returns false when the hook could not be installed (the default executor stays).
+    @discardableResult
+    public static func runTasksOnEventLoops() -> Bool {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 }

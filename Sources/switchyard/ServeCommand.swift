@@ -113,6 +113,11 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // A process that serves requests runs its tasks on the event loops, so a relayed request does not switch
+        // threads at every await (SWITCHYARD_EXECUTOR=pool keeps Swift's cooperative pool).
+        if role != .worker && Env.string("SWITCHYARD_EXECUTOR", "eventloops") == "eventloops" {
+            GatewayApp.runTasksOnEventLoops()
+        }
         let logger = makeLogger("switchyard", level: logLevel)
         let services: [any Service]
         let gateway: GatewayDependencies?
