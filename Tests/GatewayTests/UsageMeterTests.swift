@@ -65,7 +65,7 @@ import Testing
         #"{"model":"m","stream":false,"stream_options":{"include_usage":"yes"}}"#,
         #"{"model":"m","stream":1,"stream_options":{"include_usage":null}}"#,
         #"{"model":7,"stream_options":[]}"#,
-        #"{"model":null,"messages":[{"content":"café "q" 你好"}],"n":0}"#,
+        #"{"model":null,"messages":[{"content":"caf\u00e9 \"q\" 你好 é"}],"n":0}"#,
         #"{}"#,
     ])
     func requestProbeScannerMatchesFoundation(_ body: String) throws {
@@ -92,7 +92,8 @@ import Testing
             (#"{"total_tokens":5}"#, nil, nil),
         ] {
             var meter = UsageMeter(format: .openaiChat)
-            #expect(meter.readBody(ByteBuffer(string: #"{"choices":[],"usage":"# + usage + "}")))
+            let read = meter.readBody(ByteBuffer(string: #"{"choices":[],"usage":"# + usage + "}"))
+            #expect(read)
             #expect(meter.promptTokens == prompt && meter.completionTokens == completion, "\(usage)")
         }
     }
