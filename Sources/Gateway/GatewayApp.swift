@@ -131,3 +131,11 @@ extension GatewayApp {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 }
+
+extension GatewayApp {
+    /// Runs file I/O on NIO's blocking pool: with tasks on the event loops, a handler that read or wrote a file
+    /// in place would hold up every connection of its loop.
+    static func offEventLoop<T: Sendable>(_ body: @Sendable @escaping () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+}

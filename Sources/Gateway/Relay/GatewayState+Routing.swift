@@ -20,7 +20,9 @@ extension GatewayState {
                 // Weighted draws (a few more than needed, since a draw can repeat), then the rest in order: that
                 // also puts weight-0 channels last.
                 var draws = 0
-                while picked.count < limit && draws < 4 * limit + 4, let position = group.draw() {
+                let before = seen.count
+                while picked.count < limit && seen.count - before < group.positions.count && draws < 4 * limit + 4,
+                      let position = group.draw() {
                     draws += 1
                     take(position)
                 }

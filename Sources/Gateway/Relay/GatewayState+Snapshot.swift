@@ -25,7 +25,8 @@ extension GatewayState {
             /// A position drawn with probability proportional to its weight (nil when every weight is 0).
             func draw() -> Int? {
                 guard total > 0 else { return nil }
-                let target = Int.random(in: 0..<total)
+                var generator = FastRandom()
+                let target = Int.random(in: 0..<total, using: &generator)
                 var low = 0, high = cumulative.count - 1
                 while low < high {
                     let middle = (low + high) / 2

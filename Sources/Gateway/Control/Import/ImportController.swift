@@ -114,7 +114,7 @@ struct ImportController {
         guard let path = run.artifactPath else {
             throw Problem(.notFound, "run \(run.id) is \(run.state.rawValue); its artifact is written when it ends")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = try await GatewayApp.offEventLoop({ FileManager.default.contents(atPath: path) }) else {
             throw Problem(.gone, "the artifact of run \(run.id) is no longer at \(path)")
         }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
@@ -151,7 +151,10 @@ struct ImportController {
         if !dryRun {
             try await state.reload()
             if summary.rolledBack > 0 || summary.conflicts > 0 {
-                try artifacts.write(kind: RollbackSummary.kind, id: "\(run.id)-\(now)", summary: summary)
+                let artifacts = artifacts
+                _ = try await GatewayApp.offEventLoop {
+                    try artifacts.write(kind: RollbackSummary.kind, id: "\(run.id)-\(now)", summary: summary)
+                }
             }
         }
         if summary.rolledBack == 0 && summary.conflicts > 0 {

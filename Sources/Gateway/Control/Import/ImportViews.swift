@@ -129,7 +129,7 @@ struct ImportItemView: Encodable {
 }
 
 /// `…/rollback`'s answer and artifact (`artifacts/batch-import-rollback/…/summary.json`).
-struct RollbackSummary: Codable {
+struct RollbackSummary: Codable, Sendable {
     static let kind = "batch-import-rollback"
     let schemaVersion: Int
     let kind: String
