@@ -23,12 +23,12 @@ public struct GatewayContext: RequestContext {
     public var maxUploadSize: Int { 64 << 20 }
 
     /// `req_` + 20 hex digits: 11 of the wall clock in milliseconds, then 9 of a per-process counter started at a
-    /// random point. Time-ordered ids make the unique indexes on traces and usage logs grow at their right edge
+    /// random point and shuffled. Time-ordered ids make the unique indexes on traces and usage logs grow at their right edge
     /// (a random id dirtied a different index page per request); the counter keeps ids unique within a process,
     /// its random start across processes. Written in place (this runs on every request).
     static func makeRequestId() -> String {
         let millis = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
-        let sequence = requestSequence.wrappingAdd(1, ordering: .relaxed).newValue
+        let sequence = scramble(requestSequence.wrappingAdd(1, ordering: .relaxed).newValue)
         return String(unsafeUninitializedCapacity: 24) { buffer in
             let digits: StaticString = "0123456789abcdef"
             for (offset, byte) in "req_".utf8.enumerated() { buffer[offset] = byte }
@@ -39,6 +39,15 @@ public struct GatewayContext: RequestContext {
     }
 
     private static let requestSequence = Atomic<UInt64>(UInt64.random(in: 0...UInt64.max))
+
+    /// A one-to-one shuffle of the counter's low 36 bits (odd multipliers and an xor-shift are invertible modulo
+    /// 2^36), so ids stay unique but do not read as a count of requests served.
+    static func scramble(_ counter: UInt64) -> UInt64 {
+        let mask: UInt64 = 0xF_FFFF_FFFF
+        var x = counter &* 0x9E37_79B9_7F4B & mask
+        x ^= x >> 17
+        return x &* 0xD6E8_FEB8_6659 & mask
+    }
 }
 
 extension HTTPField.Name {
