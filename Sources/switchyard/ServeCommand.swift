@@ -155,7 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// Opens everything that can fail at start, so a bad data dir is reported before anything runs.
     private func makeServices(logger: Logger, background: BackgroundHTTPClient) async throws -> ([any Service], GatewayDependencies?) {
         // Beside a gateway, database work (jobs, the record writer) runs below the event loops serving requests.
-        let db = try AppDatabase.open(dataDir: database.dataDir, synchronous: database.synchronous, qos: role == .all ? .utility : .userInitiated)
+        let db = try AppDatabase.open(dataDir: database.dataDir, synchronous: database.synchronous, qos: role == .all ? .background : .userInitiated)
         try AppDatabase.ensureWritableDirectory(artifactsDir)
         let durability = try SQLiteDatabase.durability(of: db.pool)
         logger.info("database ready", metadata: [

@@ -89,8 +89,30 @@ import Testing
         try await db.pool.write { db in try db.execute(sql: "UPDATE channels SET models = '[\"o\"]' WHERE id = ?", arguments: [id]) }
         try await s.refresh(channelId: id)
         #expect(s.candidates(for: "n", limit: 3).channels.isEmpty && s.candidates(for: "o", limit: 3).channels.count == 1)
+        // Changes that only routing reads (priority, status) rebuild the routes; re-reading an unchanged channel
+        // keeps them.
+        try await db.pool.write { [secrets] db in
+            var channel = RelayChannel(name: "low", type: .openai, baseURL: "http://127.0.0.1:9", apiKeySealed: try secrets.seal("sk-low"),
+                                       keyFingerprint: "x", models: ["o"], modelMapping: [:], priority: -1, weight: 1, status: .enabled, now: 0)
+            try channel.insert(db)
+        }
+        try await s.reloadIfChanged(maxAge: .zero)
+        #expect(s.candidates(for: "o", limit: 3).channels.map(\.1) == ["sk-new", "sk-low"])
+        try await db.pool.write { db in try db.execute(sql: "UPDATE channels SET priority = 5 WHERE name = 'low'") }
+        try await s.refresh(channelId: id)
+        #expect(s.candidates(for: "o", limit: 3).channels.map(\.1) == ["sk-new", "sk-low"], "only channel \(id) was re-read")
+        try await db.pool.write { db in try db.execute(sql: "UPDATE channels SET updated_at = 100 WHERE name = 'low'") }
+        #expect(try await s.reloadIfChanged() == true)
+        #expect(s.candidates(for: "o", limit: 3).channels.map(\.1) == ["sk-low", "sk-new"])
+        try await db.pool.write { db in try db.execute(sql: "UPDATE channels SET status = 'auto_disabled', updated_at = 101 WHERE id = ?", arguments: [id]) }
+        #expect(try await s.reloadIfChanged() == true)
+        #expect(s.candidates(for: "o", limit: 3).channels.map(\.1) == ["sk-low"])
+        try await db.pool.write { db in try db.execute(sql: "UPDATE channels SET status = 'enabled', updated_at = 102 WHERE id = ?", arguments: [id]) }
+        try await s.refresh(channelId: id)
+        #expect(s.candidates(for: "o", limit: 3).channels.map(\.1) == ["sk-low", "sk-new"])
+
         try await db.pool.write { db in _ = try RelayChannel.deleteOne(db, key: id) }
         try await s.refresh(channelId: id)
-        #expect(s.candidates(for: "o", limit: 3).channels.isEmpty)
+        #expect(s.candidates(for: "o", limit: 3).channels.map(\.1) == ["sk-low"])
     }
 }

@@ -44,7 +44,7 @@ extension GatewayState {
             let nodes = Dictionary(uniqueKeysWithValues: try ExitNode.fetchAll(db).map { ($0.id!, $0) })
             return try RelayChannel.filter(Column("updated_at") >= last.marks.channelsUpdated).fetchAll(db).map { Self.routed($0, nodes: nodes) }
         }
-        for channel in changed { try place(channel, id: channel.id!) }
+        place(changed.map { ($0.id!, $0) })
         loaded.withLock { $0 = (current, last.at) }
         return true
     }
@@ -57,39 +57,23 @@ extension GatewayState {
             let node = try channel.nodeId.flatMap { try ExitNode.fetchOne(db, key: $0) }
             return Self.routed(channel, nodes: node.map { [$0.id!: $0] } ?? [:])
         }
-        try place(found, id: id)
+        place([(id, found)])
     }
 
-    /// Puts one channel into the snapshot where it is (or at the end), keeping the model index right; nil marks
-    /// it gone (left in place as disabled so positions stay valid; the next full reload drops it).
-    private func place(_ found: RelayChannel?, id: Int64) throws {
-        let key = try found.map { try secrets.openString($0.apiKeySealed) }
+    /// Puts channels into the snapshot in place (nil: gone), then rebuilds once each model whose routing changed.
+    /// Keys are opened before the lock is taken; requests wait on it only for the index updates.
+    private func place(_ found: [(id: Int64, channel: RelayChannel?)]) {
+        var keys: [Int64: String] = [:]
+        for (id, channel) in found {
+            guard let channel else { continue }
+            do { keys[id] = try secrets.openString(channel.apiKeySealed) } catch {
+                logger.error("cannot open a channel's key; channel left out of routing", metadata: ["channel_id": "\(id)"])
+            }
+        }
         snapshot.withLock { s in
-            let position = s.channels.firstIndex { $0.id == id }
-            guard let channel = found else {
-                if let position {
-                    s.channels[position].status = .disabled
-                    s.upstreamKeys[id] = nil
-                    s.reroute(channelAt: position)
-                }
-                return
-            }
-            let changed: Int
-            if let position {
-                let old = Snapshot.models(of: s.channels[position]), new = Snapshot.models(of: channel)
-                for model in old.subtracting(new) { s.byModel[model]?.removeAll { $0 == position } }
-                for model in new.subtracting(old) { s.byModel[model, default: []].append(position) }
-                s.channels[position] = channel
-                changed = position
-                s.upstreamKeys[id] = key
-                for model in old.union(new) { s.reroute(model) }
-                return
-            }
-            s.channels.append(channel)
-            changed = s.channels.count - 1
-            for model in Snapshot.models(of: channel) { s.byModel[model, default: []].append(changed) }
-            s.upstreamKeys[id] = key
-            s.reroute(channelAt: changed)
+            var dirty = Set<String>()
+            for (id, channel) in found { s.put(channel, id: id, key: keys[id], dirty: &dirty) }
+            for model in dirty { s.reroute(model) }
         }
     }
 }

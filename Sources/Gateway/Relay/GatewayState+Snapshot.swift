@@ -8,6 +8,8 @@ extension GatewayState {
         var keysByHash: [String: APIKey] = [:]
         var users: [Int64: User] = [:]
         var channels: [RelayChannel] = []
+        /// Channel id → its position in `channels`.
+        var positions: [Int64: Int] = [:]
         var upstreamKeys: [Int64: String] = [:]
         var prices: [String: ModelPrice] = [:]
         /// Client model name → positions in `channels` of every channel serving it, whatever its status.
@@ -21,6 +23,11 @@ extension GatewayState {
             var positions: [Int] = []
             var cumulative: [Int] = []
             var total: Int { cumulative.last ?? 0 }
+
+            mutating func add(_ position: Int, weight: Int) {
+                positions.append(position)
+                cumulative.append(total + max(weight, 0))
+            }
 
             /// A position drawn with probability proportional to its weight (nil when every weight is 0).
             func draw() -> Int? {
@@ -40,7 +47,9 @@ extension GatewayState {
 
         mutating func index() {
             byModel = [:]
+            positions = [:]
             for (position, channel) in channels.enumerated() {
+                positions[channel.id!] = position
                 for model in Self.models(of: channel) { byModel[model, default: []].append(position) }
             }
             routes = [:]
@@ -51,12 +60,10 @@ extension GatewayState {
         mutating func reroute(_ model: String) {
             var groups: [Int: RouteGroup] = [:]
             for position in byModel[model] ?? [] {
-                let channel = channels[position]
-                guard channel.status == .enabled, upstreamKeys[channel.id!] != nil else { continue }
-                var group = groups[channel.priority] ?? RouteGroup(priority: channel.priority)
-                group.positions.append(position)
-                group.cumulative.append(group.total + max(channel.weight, 0))
-                groups[channel.priority] = group
+                // Fields read in place: copying whole channels here showed in profiles of a large import.
+                guard channels[position].status == .enabled, upstreamKeys[channels[position].id!] != nil else { continue }
+                let priority = channels[position].priority
+                groups[priority, default: RouteGroup(priority: priority)].add(position, weight: channels[position].weight)
             }
             routes[model] = groups.values.sorted { $0.priority > $1.priority }
         }
@@ -64,6 +71,38 @@ extension GatewayState {
         /// Rebuilds the routes of every model the channel at `position` serves (after its status changed).
         mutating func reroute(channelAt position: Int) {
             for model in Self.models(of: channels[position]) { reroute(model) }
+        }
+
+        /// Puts one channel where it is (or at the end) and its opened key, keeping the model index right; nil
+        /// marks it gone (left in place as disabled so positions stay valid; the next full reload drops it).
+        /// Adds to `dirty` the models whose routes must be rebuilt: only when something routing reads changed
+        /// (a pinned request re-reading an unchanged channel rebuilds nothing).
+        mutating func put(_ found: RelayChannel?, id: Int64, key: String?, dirty: inout Set<String>) {
+            guard let channel = found else {
+                if let position = positions[id] {
+                    channels[position].status = .disabled
+                    upstreamKeys[id] = nil
+                    dirty.formUnion(Self.models(of: channels[position]))
+                }
+                return
+            }
+            let new = Self.models(of: channel)
+            guard let position = positions[id] else {
+                channels.append(channel)
+                positions[id] = channels.count - 1
+                for model in new { byModel[model, default: []].append(channels.count - 1) }
+                upstreamKeys[id] = key
+                dirty.formUnion(new)
+                return
+            }
+            let old = Self.models(of: channels[position])
+            let routed = channels[position].status != channel.status || channels[position].priority != channel.priority
+                || channels[position].weight != channel.weight || (upstreamKeys[id] == nil) != (key == nil) || old != new
+            for model in old.subtracting(new) { byModel[model]?.removeAll { $0 == position } }
+            for model in new.subtracting(old) { byModel[model, default: []].append(position) }
+            channels[position] = channel
+            upstreamKeys[id] = key
+            if routed { dirty.formUnion(old.union(new)) }
         }
     }
 }

@@ -91,9 +91,9 @@ public final class GatewayState: Sendable {
     /// Nil when this process has not loaded the channel yet.
     func pinned(_ id: Int64) -> (RelayChannel, String)? {
         snapshot.withLock { s in
-            guard let channel = s.channels.first(where: { $0.id == id }), channel.status != .disabled,
+            guard let position = s.positions[id], s.channels[position].status != .disabled,
                   let key = s.upstreamKeys[id] else { return nil }
-            return (channel, key)
+            return (s.channels[position], key)
         }
     }
 
@@ -122,7 +122,7 @@ public final class GatewayState: Sendable {
         }
         streaks.withLock { $0[id] = nil }
         snapshot.withLock { s in
-            if let index = s.channels.firstIndex(where: { $0.id == id }), s.channels[index].status == .enabled {
+            if let index = s.positions[id], s.channels[index].status == .enabled {
                 s.channels[index].status = .autoDisabled
                 s.channels[index].statusReason = reason
                 s.reroute(channelAt: index)
