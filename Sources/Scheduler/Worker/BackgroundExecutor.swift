@@ -38,12 +38,37 @@ public final class BackgroundExecutor: TaskExecutor, Sendable {
     /// nor syscall). Idle-policy threads still run whenever a core has nothing else to do.
     public static func lowerPriority(_ nice: Int32) {
         var param = sched_param()
-        param.sched_priority = 0
-        let schedIdle: Int32 = 5  // SCHED_IDLE from <sched.h> (only visible with _GNU_SOURCE)
         _ = sched_setscheduler(0, schedIdle, &param)
         var buffer = [CChar](repeating: 0, count: 64)
         guard readlink("/proc/thread-self", &buffer, buffer.count - 1) > 0,
               let tid = String(cString: buffer).split(separator: "/").last.flatMap({ UInt32($0) }) else { return }
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(tid), nice)
+    }
+
+    /// SCHED_IDLE from <sched.h> (only visible there with _GNU_SOURCE).
+    static let schedIdle: Int32 = 5
+
+    /// Whether this process may put a thread back to the normal policy after `SCHED_IDLE` (root, or a nice
+    /// limit that allows it); without that, `whileIdle` leaves threads as they are.
+    static let canLeaveIdle: Bool = {
+        if geteuid() == 0 { return true }
+        var limit = rlimit()
+        let rlimitNice = __rlimit_resource_t(13)  // RLIMIT_NICE
+        return getrlimit(rlimitNice, &limit) == 0 && limit.rlim_cur >= 20
+    }()
+
+    /// Runs `body` with the calling thread under `SCHED_IDLE`, then puts it back: for long maintenance writes
+    /// on a database thread shared with the gateway, so a request's thread that wakes up takes the CPU at once.
+    public static func whileIdle<T>(_ body: () throws -> T) rethrows -> T {
+        let previous = sched_getscheduler(0)
+        var param = sched_param()
+        guard canLeaveIdle, previous >= 0, previous != schedIdle, sched_setscheduler(0, schedIdle, &param) == 0 else {
+            return try body()
+        }
+        defer {
+            var normal = sched_param()
+            _ = sched_setscheduler(0, previous, &normal)
+        }
+        return try body()
     }
 }
