@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Jobs
 import Logging
 import NIOCore
@@ -21,6 +22,9 @@ public struct GatewayOptions: Sendable {
     public var artifactsDir: String
     /// Whether imports may target loopback and private addresses.
     public var allowPrivateUpstreams: Bool
+    /// Connections answered by `DirectHTTPChannel` (true) or by Hummingbird's own `NIOAsyncChannel` handling
+    /// (the default until the direct path has run longer; see the gateway issue's notes).
+    public var directHTTP = false
 
     public init(host: String = "127.0.0.1", port: Int = 8080, adminToken: String, role: String = "all", relay: RelayOptions = RelayOptions(),
                 artifactsDir: String = "./artifacts", allowPrivateUpstreams: Bool = false) {
@@ -109,11 +113,21 @@ public enum GatewayApp {
         return router
     }
 
+    /// How connections are answered: `DirectHTTPChannel`, or Hummingbird's stock HTTP/1 handling.
+    public static func server<Responder: HTTPResponder>(_ responder: Responder, options: GatewayOptions) -> HTTPServerBuilder
+    where Responder.Context == GatewayContext {
+        guard options.directHTTP else { return .http1() }
+        let direct = DirectHTTPChannel(responder: responder, serverName: "switchyard", maxBodyBytes: options.relay.maxBodyBytes)
+        return HTTPServerBuilder { _ in direct }
+    }
+
     /// The HTTP server; `onListening` gets the port it bound (useful with port 0).
     public static func application(_ deps: GatewayDependencies, options: GatewayOptions, logger: Logger,
                                    onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
-            router: router(deps, options: options),
+        let responder = router(deps, options: options).buildResponder()
+        return Application(
+            responder: responder,
+            server: server(responder, options: options),
             configuration: ApplicationConfiguration(address: .hostname(options.host, port: options.port), serverName: "switchyard"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? options.port) },
             logger: logger)

@@ -220,8 +220,11 @@ struct ServeCommand: AsyncParsableCommand {
                 maxPayloadBytes: maxPayloadBytes, payloadRetention: .milliseconds(Int64(payloadRetentionDays * 86_400_000)),
                 upstreamClient: upstreamClient)
             relay.traceRetention = .milliseconds(Int64(traceRetentionDays * 86_400_000))
-            let options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue, relay: relay,
+            var options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue, relay: relay,
                                          artifactsDir: artifactsDir, allowPrivateUpstreams: allowPrivateUpstreams)
+            // SWITCHYARD_HTTP_SERVER=direct answers connections with DirectHTTPChannel (measured 7-12% more
+            // requests/s); Hummingbird's own handling stays the default while it proves itself.
+            options.directHTTP = Env.string("SWITCHYARD_HTTP_SERVER", "hummingbird") == "direct"
             let deps = GatewayDependencies(db: db, driver: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,
                                            catalog: catalog, options: options, logger: logger)
             try await deps.state.reload()

@@ -26,12 +26,14 @@ final class ControlFixture: Sendable {
         deps = GatewayDependencies(
             db: db, driver: queue, registry: PrometheusCollectorRegistry(), secrets: SecretBox(key: SymmetricKey(size: .bits256)),
             payloadBox: nil, options: options, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-        app = Application(router: GatewayApp.router(deps, options: options))
+        // The gateway's own connection handling (DirectHTTPChannel), over real loopback HTTP.
+        let responder = GatewayApp.router(deps, options: options).buildResponder()
+        app = Application(responder: responder, server: GatewayApp.server(responder, options: options))
     }
 
     func test(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
         do {
-            try await app.test(.router) { client in try await body(client) }
+            try await app.test(.live) { client in try await body(client) }
         } catch {
             await deps.shutdown()
             throw error

@@ -30,26 +30,31 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
     var userId: Int64 = 0
     var keyId: Int64 = 0
 
+    /// `directHTTP`: connections answered by `DirectHTTPChannel` instead of Hummingbird's own handling.
     init(relay: RelayOptions = RelayOptions(autoDisableAfter: 3), payloadBox: SecretBox? = nil,
-         catalog: ProviderCatalog = ProviderCatalog([])) async throws {
+         catalog: ProviderCatalog = ProviderCatalog([]), directHTTP: Bool = false) async throws {
         dir = NSTemporaryDirectory() + "switchyard-relay-" + UUID().uuidString
         db = try AppDatabase.open(dataDir: dir)
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-        options = GatewayOptions(adminToken: Self.adminToken, relay: relay, artifactsDir: dir + "/artifacts")
+        var options = GatewayOptions(adminToken: Self.adminToken, relay: relay, artifactsDir: dir + "/artifacts")
+        options.directHTTP = directHTTP
+        self.options = options
         deps = GatewayDependencies(
             db: db, driver: SQLiteQueue(pool: db.pool), registry: PrometheusCollectorRegistry(),
             secrets: SecretBox(key: SymmetricKey(size: .bits256)), payloadBox: payloadBox, catalog: catalog,
             options: options, logger: logger)
-        app = Application(router: GatewayApp.router(deps, options: options))
+        // The gateway's own connection handling (DirectHTTPChannel), over real loopback HTTP.
+        let responder = GatewayApp.router(deps, options: options).buildResponder()
+        app = Application(responder: responder, server: GatewayApp.server(responder, options: options))
         mock = try await RunningMockUpstream.start()
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 
-    /// Runs `body` with a client of the gateway (in-process router; upstream calls go over real loopback).
+    /// Runs `body` with a client of the gateway (its HTTP server on loopback, as are the upstream calls).
     func test(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
         do {
-            try await app.test(.router) { client in try await body(client) }
+            try await app.test(.live) { client in try await body(client) }
         } catch {
             await deps.shutdown()
             throw error

@@ -8,8 +8,8 @@ import Store
 import Testing
 
 @Suite struct RelayTests {
-    @Test func chatCompletionIsRelayedTracedAndBilledExactly() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: [false, true]) func chatCompletionIsRelayedTracedAndBilledExactly(directHTTP: Bool) async throws {
+        let f = try await RelayFixture(directHTTP: directHTTP)
         try await f.test { client in
             let channels = try await f.setUp(client)
             // 150 micro-units per million input tokens, 600 per million output: cost = ceil((p×150 + c×600) / 1e6).
@@ -33,8 +33,8 @@ import Testing
         }
     }
 
-    @Test func streamIsPassedThroughAndTheUsageChunkStrippedUnlessAsked() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: [false, true]) func streamIsPassedThroughAndTheUsageChunkStrippedUnlessAsked(directHTTP: Bool) async throws {
+        let f = try await RelayFixture(directHTTP: directHTTP)
         try await f.test { client in
             _ = try await f.setUp(client)
             let plain = try await f.post(client, "/v1/chat/completions", chatBody(stream: true))
@@ -86,8 +86,8 @@ import Testing
         }
     }
 
-    @Test func streamCutBeforeAnyOutputIsNotBilled() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: [false, true]) func streamCutBeforeAnyOutputIsNotBilled(directHTTP: Bool) async throws {
+        let f = try await RelayFixture(directHTTP: directHTTP)
         try await f.test { client in
             _ = try await f.setUp(client)
             f.mock.script.replace([FaultRule(fault: Fault(cut: "before_first_token"))])

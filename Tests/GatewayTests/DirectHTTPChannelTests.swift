@@ -1,0 +1,129 @@
+import Foundation
+@testable import Gateway
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTesting
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+
+/// The gateway's connection handling at the byte level: keep-alive, pipelining order, `Connection: close`,
+/// malformed requests, bodies past the limit, streamed answers.
+@Suite struct DirectHTTPChannelTests {
+    /// Lets the streaming route write past its first chunk.
+    static let released = Mutex(false)
+
+    static func app() -> some ApplicationProtocol {
+        let router = Router(context: GatewayContext.self)
+        router.get("echo/{n}") { _, context -> String in
+            let n = try context.parameters.require("n", as: Int.self)
+            // Later requests answer sooner: a pipelined second answer must still come second.
+            try await Task.sleep(for: .milliseconds(max(0, 60 - 20 * n)))
+            return "n=\(n)"
+        }
+        router.post("count") { request, _ -> String in
+            var request = request
+            let body = try await request.collectBody(upTo: 16)
+            return "bytes=\(body.readableBytes)"
+        }
+        router.get("stream") { _, _ -> Response in
+            Response(status: .ok, body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "chunk0;"))
+                // The rest only once the test has seen the first chunk (or after 10 s).
+                let waited = ContinuousClock.now
+                while !DirectHTTPChannelTests.released.withLock({ $0 }) && ContinuousClock.now - waited < .seconds(10) {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                for index in 1..<3 { try await writer.write(ByteBuffer(string: "chunk\(index);")) }
+                try await writer.finish(nil)
+            })
+        }
+        let responder = router.buildResponder()
+        return Application(responder: responder,
+                           server: HTTPServerBuilder { _ in DirectHTTPChannel(responder: responder, serverName: "t", maxBodyBytes: 16) })
+    }
+
+    /// Sends raw bytes and returns everything read until the server closes or `until` holds.
+    static func exchange(port: Int, _ raw: String, until done: @escaping @Sendable (String) -> Bool = { _ in false }) async throws -> String {
+        let collected = Box()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(collected)) }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        try await channel.writeAndFlush(ByteBuffer(string: raw))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while channel.isActive, !done(collected.text.withLock { $0 }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try? await channel.close()
+        return collected.text.withLock { $0 }
+    }
+
+    final class Box: Sendable {
+        let text = Mutex("")
+    }
+
+    final class Collector: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let box: Box
+        init(_ box: Box) { self.box = box }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let text = String(buffer: unwrapInboundIn(data))
+            box.text.withLock { $0 += text }
+        }
+    }
+
+    @Test func keepAliveAndPipelinedRequestsAnswerInOrder() async throws {
+        try await Self.app().test(.live) { client in
+            let raw = (0..<3).map { "GET /echo/\($0) HTTP/1.1\r\nHost: x\r\n\r\n" }.joined()
+            let text = try await Self.exchange(port: client.port!, raw) { $0.contains("n=2") }
+            let order = ["n=0", "n=1", "n=2"].map { text.range(of: $0)?.lowerBound }
+            #expect(order.allSatisfy { $0 != nil }, "\(text)")
+            #expect(order.compactMap { $0 } == order.compactMap { $0 }.sorted())
+            #expect(text.components(separatedBy: "HTTP/1.1 200").count == 4)
+            #expect(text.contains("Date: ") && text.contains("Server: t"))
+        }
+    }
+
+    @Test func connectionCloseClosesAfterTheAnswer() async throws {
+        try await Self.app().test(.live) { client in
+            let text = try await Self.exchange(port: client.port!,
+                                               "GET /echo/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /echo/2 HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(text.contains("n=1") && !text.contains("n=2"), "\(text)")
+            #expect(text.lowercased().contains("connection: close"))
+        }
+    }
+
+    @Test func bodyPastTheLimitIsCutAndTheHandlersCapAnswers() async throws {
+        try await Self.app().test(.live) { client in
+            let small = try await Self.exchange(port: client.port!, "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello") {
+                $0.contains("bytes=")
+            }
+            #expect(small.contains("bytes=5"))
+            let big = String(repeating: "a", count: 5000)
+            let text = try await Self.exchange(port: client.port!, "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n\(big)") {
+                $0.contains("\r\n\r\n")
+            }
+            #expect(text.hasPrefix("HTTP/1.1 413"), "\(text.prefix(200))")
+        }
+    }
+
+    @Test func malformedRequestGets400AndClose() async throws {
+        try await Self.app().test(.live) { client in
+            let text = try await Self.exchange(port: client.port!, "NOT HTTP AT ALL\r\n\r\n")
+            #expect(text.hasPrefix("HTTP/1.1 400"), "\(text)")
+        }
+    }
+
+    @Test func streamedBodyArrivesInChunksBeforeItEnds() async throws {
+        try await Self.app().test(.live) { client in
+            let first = try await Self.exchange(port: client.port!, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n") { $0.contains("chunk0;") }
+            #expect(first.contains("chunk0;") && !first.contains("chunk2;"), "the first chunk came before the rest was written")
+            Self.released.withLock { $0 = true }
+            let whole = try await Self.exchange(port: client.port!, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n") { $0.hasSuffix("0\r\n\r\n") }
+            #expect(whole.lowercased().contains("transfer-encoding: chunked") && whole.contains("chunk2;"))
+        }
+    }
+}
