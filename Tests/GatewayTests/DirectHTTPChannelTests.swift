@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTesting
+import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -73,6 +74,40 @@ import Testing
             let text = String(buffer: unwrapInboundIn(data))
             box.text.withLock { $0 += text }
         }
+    }
+
+    @Test func nothingIsAnsweredBeforeTheServerHandsTheConnectionOver() async throws {
+        // A connection accepted while the server shuts down is set up but never handled: it must not serve
+        // requests outside the server's lifetime (their records would miss the writer's last flush).
+        let router = Router(context: GatewayContext.self)
+        router.get("ping") { _, _ in "pong" }
+        let direct = DirectHTTPChannel(responder: router.buildResponder(), serverName: "t", maxBodyBytes: 16)
+        let logger = Logger(label: "test")
+        let accepted = Mutex<[DirectHTTPChannel<RouterResponder<GatewayContext>>.Value]>([])
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                direct.setup(channel: channel, logger: logger).map { value in accepted.withLock { $0.append(value) } }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let collected = Box()
+        let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(collected)) }
+            }
+            .connect(host: "127.0.0.1", port: server.localAddress!.port!).get()
+        try await client.writeAndFlush(ByteBuffer(string: "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(collected.text.withLock { $0 }.isEmpty, "answered before handle()")
+        let value = try #require(accepted.withLock { $0.first })
+        let handling = Task { await direct.handle(value: value, logger: logger) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !collected.text.withLock({ $0.contains("pong") }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(collected.text.withLock { $0 }.contains("pong"))
+        try? await client.close()
+        await handling.value
+        try await server.close()
     }
 
     @Test func keepAliveAndPipelinedRequestsAnswerInOrder() async throws {

@@ -30,6 +30,9 @@ struct DirectHTTPChannel<Responder: HTTPResponder>: ServerChildChannel where Res
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            // Nothing is read until the server hands the connection to `handle`: a connection accepted as the
+            // server shuts down must not answer requests after the server (and the record writer after it) is done.
+            try channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                 withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
             try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
@@ -40,6 +43,11 @@ struct DirectHTTPChannel<Responder: HTTPResponder>: ServerChildChannel where Res
     }
 
     func handle(value: Value, logger: Logger) async {
+        let channel = value.channel
+        channel.eventLoop.execute {
+            _ = channel.setOption(ChannelOptions.autoRead, value: true)
+            channel.read()
+        }
         await withGracefulShutdownHandler {
             try? await value.channel.closeFuture.get()
         } onGracefulShutdown: {
