@@ -5,6 +5,13 @@ import NIOHTTP1
 
 /// Child processes of a benchmark (the mock upstream, daemons) and what it reads about them.
 enum BenchProcess {
+    /// A fresh directory for one benchmark run under the temp dir (the caller removes it).
+    static func scratch(_ name: String) throws -> String {
+        let root = NSTemporaryDirectory() + "switchyard-\(name)-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        return root
+    }
+
     static func spawn(_ executable: String, _ arguments: [String], env: [String: String], log: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -27,12 +34,15 @@ enum BenchProcess {
         throw CLIError("\(url) did not come up")
     }
 
-    static func call(_ http: HTTPClient, _ method: HTTPMethod, _ url: String, _ body: [String: Any], token: String) async throws -> [String: Any] {
+    /// An admin API call (a GET without `body`); the answer's JSON object, or empty.
+    static func call(_ http: HTTPClient, _ method: HTTPMethod, _ url: String, _ body: [String: Any]? = nil, token: String) async throws -> [String: Any] {
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers.add(name: "authorization", value: "Bearer \(token)")
-        request.headers.add(name: "content-type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        if let body {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        }
         let response = try await http.execute(request, timeout: .seconds(10))
         let data = try await response.body.collect(upTo: 1 << 20)
         return (try JSONSerialization.jsonObject(with: Data(buffer: data)) as? [String: Any]) ?? [:]
@@ -65,4 +75,49 @@ enum BenchProcess {
         return (value("VmRSS:"), value("VmHWM:"))
     }
 
+}
+
+/// The mock upstream on `port` and a daemon on `port + 1` (data and artifacts under `root`), both answering,
+/// with a user, a key and a channel to the mock provisioned: what the import and maintenance benches drive.
+struct BenchTestbed {
+    let admin: String
+    let mockBase: String
+    let base: String
+    let key: String
+    let mock: Process
+    let daemon: Process
+
+    static func start(root: String, port: Int, daemonArguments: [String]) async throws -> BenchTestbed {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).path
+        let admin = "bench-admin-\(UUID().uuidString.prefix(8))"
+        let mockBase = "http://127.0.0.1:\(port)", base = "http://127.0.0.1:\(port + 1)"
+        let mock = try BenchProcess.spawn(executable, ["mock-upstream", "--port", "\(port)"], env: [:], log: root + "/mock.log")
+        let daemon: Process
+        do {
+            daemon = try BenchProcess.spawn(executable, [
+                "serve", "--port", "\(port + 1)", "--data-dir", root + "/data", "--artifacts-dir", root + "/artifacts", "--log-level", "warning",
+            ] + daemonArguments, env: ["SWITCHYARD_ADMIN_TOKEN": admin], log: root + "/daemon.log")
+        } catch {
+            stop([mock])
+            throw error
+        }
+        do {
+            try await BenchProcess.waitFor(HTTPClient.shared, mockBase + "/v1/models")
+            try await BenchProcess.waitFor(HTTPClient.shared, base + "/health")
+            let key = try await BenchProcess.provision(HTTPClient.shared, base: base, admin: admin, upstream: mockBase)
+            return BenchTestbed(admin: admin, mockBase: mockBase, base: base, key: key, mock: mock, daemon: daemon)
+        } catch {
+            stop([daemon, mock])
+            throw error
+        }
+    }
+
+    func stop() { Self.stop([daemon, mock]) }
+
+    private static func stop(_ processes: [Process]) {
+        for process in processes where process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
 }

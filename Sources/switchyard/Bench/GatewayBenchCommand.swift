@@ -53,8 +53,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") else {
             throw CLIError("wrk is needed: apt-get install wrk")
         }
-        let root = NSTemporaryDirectory() + "switchyard-gwbench-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let root = try BenchProcess.scratch("gwbench")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).path
         let mockPort = port

@@ -21,22 +21,13 @@ struct ImportBenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of idle traffic measured before the import (about as long as the import, so both windows see the same share of this shared machine's noise).") var idleSeconds = 45
 
     func run() async throws {
-        let root = NSTemporaryDirectory() + "switchyard-importbench-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let root = try BenchProcess.scratch("importbench")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).path
-        let admin = "bench-admin-\(UUID().uuidString.prefix(8))"
-        let mockBase = "http://127.0.0.1:\(port)", base = "http://127.0.0.1:\(port + 1)"
-        let mock = try BenchProcess.spawn(executable, ["mock-upstream", "--port", "\(port)"], env: [:], log: root + "/mock.log")
-        let daemon = try BenchProcess.spawn(executable, [
-            "serve", "--port", "\(port + 1)", "--data-dir", root + "/data", "--artifacts-dir", root + "/artifacts",
-            "--allow-private-upstreams", "--queue", "default=4", "--queue", "maintenance=1", "--queue", "import=\(workers)",
-            "--log-level", "warning"], env: ["SWITCHYARD_ADMIN_TOKEN": admin], log: root + "/daemon.log")
-        defer { for process in [daemon, mock] where process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let testbed = try await BenchTestbed.start(root: root, port: port, daemonArguments: [
+            "--allow-private-upstreams", "--queue", "default=4", "--queue", "maintenance=1", "--queue", "import=\(workers)"])
+        defer { testbed.stop() }
+        let (admin, mockBase, base, key) = (testbed.admin, testbed.mockBase, testbed.base, testbed.key)
         let http = HTTPClient.shared
-        try await BenchProcess.waitFor(http, mockBase + "/v1/models")
-        try await BenchProcess.waitFor(http, base + "/health")
-        let key = try await BenchProcess.provision(http, base: base, admin: admin, upstream: mockBase)
 
         // The fault mix, by key: 1 in 20 each fails auth, warms up once, answers 403 once, 429s once, lacks the model.
         var rules: [[String: Any]] = []
@@ -70,10 +61,7 @@ struct ImportBenchCommand: AsyncParsableCommand {
                 token: admin)
             guard let runId = created["run_id"] as? String else { throw CLIError("import not accepted: \(created)") }
             while true {
-                var request = HTTPClientRequest(url: base + "/api/batch-import/runs/\(runId)")
-                request.headers.add(name: "authorization", value: "Bearer \(admin)")
-                let body = try await http.execute(request, timeout: .seconds(10)).body.collect(upTo: 1 << 20)
-                summary = (try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]) ?? [:]
+                summary = try await BenchProcess.call(http, .GET, base + "/api/batch-import/runs/\(runId)", token: admin)
                 if summary["artifact_path"] is String { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
@@ -87,7 +75,7 @@ struct ImportBenchCommand: AsyncParsableCommand {
             gateway \(rate) req/s idle:   p50 \(format(idle.percentile(50), 2)) ms, p99 \(format(idle.percentile(99), 2)) ms (\(idle.count) requests)
             gateway \(rate) req/s import: p50 \(format(busy.percentile(50), 2)) ms, p99 \(format(busy.percentile(99), 2)) ms (\(busy.count) requests)
             p99 during import / idle p99: \(format(busy.percentile(99) / max(idle.percentile(99), 0.001), 2))×
-            daemon peak RSS \(format(BenchProcess.rss(daemon.processIdentifier).peak)) MiB
+            daemon peak RSS \(format(BenchProcess.rss(testbed.daemon.processIdentifier).peak)) MiB
             """)
     }
 

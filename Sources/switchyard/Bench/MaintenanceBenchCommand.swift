@@ -24,8 +24,7 @@ struct MaintenanceBenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of idle traffic measured before the job.") var idleSeconds = 10
 
     func run() async throws {
-        let root = NSTemporaryDirectory() + "switchyard-maintbench-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let root = try BenchProcess.scratch("maintbench")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let seedStart = ContinuousClock.now
         let db = try AppDatabase.open(dataDir: root + "/data")
@@ -37,18 +36,10 @@ struct MaintenanceBenchCommand: AsyncParsableCommand {
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: db.path)[.size] as? Int) ?? 0
         printError("… seeded \(rows) rows for \(kind.rawValue) in \(format((ContinuousClock.now - seedStart).seconds, 1)) s (file \(fileBytes >> 20) MiB)")
 
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).path
-        let admin = "bench-admin-\(UUID().uuidString.prefix(8))"
-        let mockBase = "http://127.0.0.1:\(port)", base = "http://127.0.0.1:\(port + 1)"
-        let mock = try BenchProcess.spawn(executable, ["mock-upstream", "--port", "\(port)"], env: [:], log: root + "/mock.log")
-        let daemon = try BenchProcess.spawn(executable, [
-            "serve", "--port", "\(port + 1)", "--data-dir", root + "/data", "--artifacts-dir", root + "/artifacts", "--log-level", "warning"],
-            env: ["SWITCHYARD_ADMIN_TOKEN": admin], log: root + "/daemon.log")
-        defer { for process in [daemon, mock] where process.isRunning { process.terminate(); process.waitUntilExit() } }
+        let testbed = try await BenchTestbed.start(root: root, port: port, daemonArguments: [])
+        defer { testbed.stop() }
+        let (admin, base, key) = (testbed.admin, testbed.base, testbed.key)
         let http = HTTPClient.shared
-        try await BenchProcess.waitFor(http, mockBase + "/v1/models")
-        try await BenchProcess.waitFor(http, base + "/health")
-        let key = try await BenchProcess.provision(http, base: base, admin: admin, upstream: mockBase)
 
         printError("… idle gateway traffic, \(rate) req/s for \(idleSeconds) s")
         let idle = try await Traffic.measure(base: base, key: key, rate: rate) { try await Task.sleep(for: .seconds(idleSeconds)) }
@@ -60,10 +51,7 @@ struct MaintenanceBenchCommand: AsyncParsableCommand {
             let job = try await BenchProcess.call(http, .POST, base + "/api/schedules/\(kind.rawValue)/run", [:], token: admin)
             guard let id = job["id"] as? Int else { throw CLIError("could not run \(kind.rawValue): \(job)") }
             while true {
-                var request = HTTPClientRequest(url: base + "/api/jobs/\(id)")
-                request.headers.add(name: "authorization", value: "Bearer \(admin)")
-                let body = try await http.execute(request, timeout: .seconds(10)).body.collect(upTo: 1 << 20)
-                state = ((try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["state"] as? String) ?? ""
+                state = try await BenchProcess.call(http, .GET, base + "/api/jobs/\(id)", token: admin)["state"] as? String ?? ""
                 if ["completed", "discarded", "cancelled"].contains(state) { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
