@@ -1,6 +1,6 @@
 import Synchronization
 
-/// A cheap, process-wide random source for routing draws and request ids: SplitMix64 over an atomic counter
+/// A cheap, process-wide random source for routing draws: SplitMix64 over an atomic counter
 /// seeded once from the system. `SystemRandomNumberGenerator` makes a `getrandom` system call per number, which
 /// showed up as several percent of the gateway's CPU under load. Not for secrets (keys and tokens use the system).
 struct FastRandom: RandomNumberGenerator {

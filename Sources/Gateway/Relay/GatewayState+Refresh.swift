@@ -41,7 +41,7 @@ extension GatewayState {
         }
         if current == last.marks { return false }
         let changed = try await db.pool.read { db -> [RelayChannel] in
-            let nodes = Dictionary(uniqueKeysWithValues: try ExitNode.fetchAll(db).map { ($0.id!, $0) })
+            let nodes = try Self.nodes(db)
             return try RelayChannel.filter(Column("updated_at") >= last.marks.channelsUpdated).fetchAll(db).map { Self.routed($0, nodes: nodes) }
         }
         place(changed.map { ($0.id!, $0) })
@@ -63,13 +63,7 @@ extension GatewayState {
     /// Puts channels into the snapshot in place (nil: gone), then rebuilds once each model whose routing changed.
     /// Keys are opened before the lock is taken; requests wait on it only for the index updates.
     private func place(_ found: [(id: Int64, channel: RelayChannel?)]) {
-        var keys: [Int64: String] = [:]
-        for (id, channel) in found {
-            guard let channel else { continue }
-            do { keys[id] = try secrets.openString(channel.apiKeySealed) } catch {
-                logger.error("cannot open a channel's key; channel left out of routing", metadata: ["channel_id": "\(id)"])
-            }
-        }
+        let keys = openKeys(found.compactMap(\.channel))
         snapshot.withLock { s in
             var dirty = Set<String>()
             for (id, channel) in found { s.put(channel, id: id, key: keys[id], dirty: &dirty) }

@@ -35,23 +35,34 @@ public final class GatewayState: Sendable {
             var s = Snapshot()
             for key in try APIKey.fetchAll(db) { s.keysByHash[key.keyHash] = key }
             for user in try User.fetchAll(db) { s.users[user.id!] = user }
-            let nodes = Dictionary(uniqueKeysWithValues: try ExitNode.fetchAll(db).map { ($0.id!, $0) })
+            let nodes = try Self.nodes(db)
             s.channels = try RelayChannel.order(Column("priority").desc, Column("id")).fetchAll(db).map { Self.routed($0, nodes: nodes) }
             for price in try ModelPrice.fetchAll(db) { s.prices[price.name] = price }
             return (s, try Self.marks(db))
         }
         var next = fresh
-        for channel in next.channels {
-            do {
-                next.upstreamKeys[channel.id!] = try secrets.openString(channel.apiKeySealed)
-            } catch {
-                logger.error("cannot open a channel's key; channel skipped", metadata: ["channel_id": "\(channel.id!)"])
-            }
-        }
+        next.upstreamKeys = openKeys(next.channels)
         next.index()
         spend.withLock { $0 = [:] }
         snapshot.withLock { $0 = next }
         loaded.withLock { $0 = (marks, .now) }
+    }
+
+    /// The channels' upstream keys, opened; a channel whose key cannot be opened is logged and left out of
+    /// routing (routes need a key).
+    func openKeys(_ channels: some Sequence<RelayChannel>) -> [Int64: String] {
+        var keys: [Int64: String] = [:]
+        for channel in channels {
+            do { keys[channel.id!] = try secrets.openString(channel.apiKeySealed) } catch {
+                logger.error("cannot open a channel's key; channel left out of routing", metadata: ["channel_id": "\(channel.id!)"])
+            }
+        }
+        return keys
+    }
+
+    /// Exit nodes by id, for `routed`.
+    static func nodes(_ db: Database) throws -> [Int64: ExitNode] {
+        Dictionary(uniqueKeysWithValues: try ExitNode.fetchAll(db).map { ($0.id!, $0) })
     }
 
     func authenticate(_ plainKey: String) -> (key: APIKey, user: User)? {

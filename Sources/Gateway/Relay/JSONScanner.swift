@@ -106,10 +106,9 @@ struct JSONScanner {
     }
 
     mutating func literal(_ word: StaticString) throws {
-        let count = word.utf8CodeUnitCount
-        guard index + count <= bytes.count else { throw GiveUp() }
-        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { throw GiveUp() }
-        index += count
+        let end = index + word.utf8CodeUnitCount
+        guard end <= bytes.count, self.bytes(index..<end, equal: word) else { throw GiveUp() }
+        index = end
     }
 
     /// Passes over any value, checking its grammar.
@@ -156,6 +155,19 @@ struct JSONScanner {
             if peek() == UInt8(ascii: ",") { index += 1; continue }
             try expect(UInt8(ascii: "}"))
             return
+        }
+    }
+
+    /// Reads `bytes` as exactly one object (space around it allowed), calling `member` for each key as `object`
+    /// does; false when the bytes hold anything else or the scanner gives up.
+    static func readObject(_ bytes: UnsafeRawBufferPointer, _ member: (inout JSONScanner, Range<Int>, Bool) throws -> Void) -> Bool {
+        var scanner = JSONScanner(bytes)
+        do {
+            try scanner.object(member)
+            scanner.skipSpace()
+            return scanner.atEnd
+        } catch {
+            return false
         }
     }
 

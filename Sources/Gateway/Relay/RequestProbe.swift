@@ -52,30 +52,23 @@ struct RequestProbe: Decodable {
     /// key or in `model`, duplicate keys, deep nesting).
     static func scan(_ body: ByteBuffer) -> RequestProbe? {
         body.withUnsafeReadableBytes { raw -> RequestProbe? in
-            var scanner = JSONScanner(raw)
             var probe = RequestProbe(model: nil, stream: false, streamOptions: nil, keys: [])
-            do {
-                try scanner.object { s, key, escaped in
-                    guard !escaped, probe.keys.insert(s.text(key)).inserted else { throw JSONScanner.GiveUp() }
-                    if s.bytes(key, equal: "model"), s.peek() == UInt8(ascii: "\"") {
-                        let (value, escaped) = try s.string()
-                        guard !escaped else { throw JSONScanner.GiveUp() }
-                        probe.model = s.text(value)
-                    } else if s.bytes(key, equal: "stream"), s.peek() == UInt8(ascii: "t") {
-                        try s.literal("true")
-                        probe.stream = true
-                    } else if s.bytes(key, equal: "stream_options"), s.peek() == UInt8(ascii: "{") {
-                        probe.streamOptions = try scanStreamOptions(&s)
-                    } else {
-                        try s.skipValue(depth: 1)
-                    }
+            let read = JSONScanner.readObject(raw) { s, key, escaped in
+                guard !escaped, probe.keys.insert(s.text(key)).inserted else { throw JSONScanner.GiveUp() }
+                if s.bytes(key, equal: "model"), s.peek() == UInt8(ascii: "\"") {
+                    let (value, escaped) = try s.string()
+                    guard !escaped else { throw JSONScanner.GiveUp() }
+                    probe.model = s.text(value)
+                } else if s.bytes(key, equal: "stream"), s.peek() == UInt8(ascii: "t") {
+                    try s.literal("true")
+                    probe.stream = true
+                } else if s.bytes(key, equal: "stream_options"), s.peek() == UInt8(ascii: "{") {
+                    probe.streamOptions = try scanStreamOptions(&s)
+                } else {
+                    try s.skipValue(depth: 1)
                 }
-                scanner.skipSpace()
-                guard scanner.atEnd else { return nil }
-            } catch {
-                return nil
             }
-            return probe
+            return read ? probe : nil
         }
     }
 

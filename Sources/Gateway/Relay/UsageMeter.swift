@@ -53,25 +53,18 @@ struct UsageMeter {
     /// case, read without Foundation); nil when Foundation must decide.
     static func scanUsage(_ object: ByteBufferView) -> (prompt: Int64?, completion: Int64?)? {
         let counts = object.withContiguousStorageIfAvailable { buffer -> [Int64?]? in
-            var scanner = JSONScanner(UnsafeRawBufferPointer(buffer))
             // prompt_tokens, input_tokens, completion_tokens, output_tokens: nil inside when absent.
             var found: [Int64?] = [nil, nil, nil, nil]
-            do {
-                try scanner.object(depth: 0) { s, key, escaped in
-                    guard !escaped else { throw JSONScanner.GiveUp() }
-                    let slot: Int? = if s.bytes(key, equal: "prompt_tokens") { 0 } else if s.bytes(key, equal: "input_tokens") { 1 }
-                        else if s.bytes(key, equal: "completion_tokens") { 2 } else if s.bytes(key, equal: "output_tokens") { 3 } else { nil }
-                    guard let slot else { return try s.skipValue(depth: 1) }
-                    guard found[slot] == nil, let first = s.peek(), first == UInt8(ascii: "-") || (0x30...0x39).contains(first),
-                          let value = try s.number() else { throw JSONScanner.GiveUp() }
-                    found[slot] = value
-                }
-                scanner.skipSpace()
-                guard scanner.atEnd else { return nil }
-            } catch {
-                return nil
+            let read = JSONScanner.readObject(UnsafeRawBufferPointer(buffer)) { s, key, escaped in
+                guard !escaped else { throw JSONScanner.GiveUp() }
+                let slot: Int? = if s.bytes(key, equal: "prompt_tokens") { 0 } else if s.bytes(key, equal: "input_tokens") { 1 }
+                    else if s.bytes(key, equal: "completion_tokens") { 2 } else if s.bytes(key, equal: "output_tokens") { 3 } else { nil }
+                guard let slot else { return try s.skipValue(depth: 1) }
+                // `number` gives up on anything but a number; nil is a number that is not an Int64 integer.
+                guard found[slot] == nil, let value = try s.number() else { throw JSONScanner.GiveUp() }
+                found[slot] = value
             }
-            return found
+            return read ? found : nil
         }
         guard let counts = counts ?? nil else { return nil }
         return (counts[0] ?? counts[1], counts[2] ?? counts[3])
