@@ -110,6 +110,10 @@ import Testing
         try await server.close()
     }
 
+    @Test func dateHeaderIsIMFFixdate() {
+        #expect(HTTPDate.format(Date(timeIntervalSince1970: 784_111_777)) == "Sun, 06 Nov 1994 08:49:37 GMT")
+    }
+
     @Test func keepAliveAndPipelinedRequestsAnswerInOrder() async throws {
         try await Self.app().test(.live) { client in
             let raw = (0..<3).map { "GET /echo/\($0) HTTP/1.1\r\nHost: x\r\n\r\n" }.joined()

@@ -59,7 +59,8 @@ public struct ArtifactWriter: Sendable {
                       t.tm_hour, t.tm_min, t.tm_sec, Int(millis % 1000))
     }
 
-    private static func utc(_ millis: Int64) -> tm {
+    /// The calendar fields of a UTC instant (also the gateway's `Date` header).
+    public static func utc(_ millis: Int64) -> tm {
         var seconds = time_t(millis / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)

@@ -46,8 +46,7 @@ struct ImportConfirmJob: JobHandler {
             let trail = env.trailEntries(steps, phase: "confirm", attempt: context.job.attempt)
             try await env.db.pool.write { [env] db in
                 try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
-                try db.execute(sql: "UPDATE import_items SET upstream_chat_status = ? WHERE run_id = ? AND idx = ?",
-                               arguments: [chat.status, run.id, item.index])
+                try Self.setStatuses(db, run.id, item.index, (upstream: chat.status, direct: nil))
                 try ImportProgress.succeed(db, queue: env.queue, runId: run.id, index: item.index, accessStatus: "confirmed",
                                            now: env.clock.nowMillis())
             }
@@ -91,8 +90,11 @@ struct ImportConfirmJob: JobHandler {
         return .completed
     }
 
-    static func setStatuses(_ db: Database, _ runId: String, _ index: Int, _ statuses: (upstream: Int?, direct: Int)) throws {
-        try db.execute(sql: "UPDATE import_items SET upstream_chat_status = ?, direct_chat_status = ? WHERE run_id = ? AND idx = ?",
-                       arguments: [statuses.upstream, statuses.direct, runId, index])
+    /// The chat statuses through the gateway and direct; a nil direct status keeps the one the probe recorded.
+    static func setStatuses(_ db: Database, _ runId: String, _ index: Int, _ statuses: (upstream: Int?, direct: Int?)) throws {
+        try db.execute(sql: """
+            UPDATE import_items SET upstream_chat_status = ?, direct_chat_status = coalesce(?, direct_chat_status)
+            WHERE run_id = ? AND idx = ?
+            """, arguments: [statuses.upstream, statuses.direct, runId, index])
     }
 }

@@ -15,7 +15,7 @@ public struct SQLiteOptions: Sendable {
     public var busyTimeout: Duration
     public var readonly: Bool
     /// The dispatch QoS of GRDB's database queues. GRDB's default, user-initiated, runs database work on threads
-    /// above normal priority on Linux; a daemon that also serves requests sets utility so the gateway comes first.
+    /// above normal priority on Linux; a daemon that also serves requests lowers it so the gateway comes first.
     public var qos: DispatchQoS
 
     public init(path: String, synchronous: Synchronous = .full, busyTimeout: Duration = .seconds(10), readonly: Bool = false,
