@@ -26,9 +26,7 @@ final class ControlFixture: Sendable {
         deps = GatewayDependencies(
             db: db, driver: queue, registry: PrometheusCollectorRegistry(), secrets: SecretBox(key: SymmetricKey(size: .bits256)),
             payloadBox: nil, options: options, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-        // The gateway's own connection handling (DirectHTTPChannel), over real loopback HTTP.
-        let responder = GatewayApp.router(deps, options: options).buildResponder()
-        app = Application(responder: responder, server: GatewayApp.server(responder, options: options))
+        app = GatewayApp.testApplication(deps, options: options)
     }
 
     func test(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {

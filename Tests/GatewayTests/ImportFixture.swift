@@ -52,9 +52,7 @@ final class ImportFixture: @unchecked Sendable {  // set up once, then read by t
         reconcile = ReconcileEnvironment(runs: deps.reconciles, secrets: secrets, catalog: catalog, probe: ProbeClient(timeout: probeTimeout),
                                          artifacts: deps.artifacts, concurrency: 4)
         reconcile.changed.set { [state = deps.state] in try? await state.reload() }
-        // The gateway's own connection handling (DirectHTTPChannel), over real loopback HTTP.
-        let responder = GatewayApp.router(deps, options: options).buildResponder()
-        app = Application(responder: responder, server: GatewayApp.server(responder, options: options))
+        app = GatewayApp.testApplication(deps, options: options)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }

@@ -43,9 +43,7 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
             db: db, driver: SQLiteQueue(pool: db.pool), registry: PrometheusCollectorRegistry(),
             secrets: SecretBox(key: SymmetricKey(size: .bits256)), payloadBox: payloadBox, catalog: catalog,
             options: options, logger: logger)
-        // The gateway's own connection handling (DirectHTTPChannel), over real loopback HTTP.
-        let responder = GatewayApp.router(deps, options: options).buildResponder()
-        app = Application(responder: responder, server: GatewayApp.server(responder, options: options))
+        app = GatewayApp.testApplication(deps, options: options)
         mock = try await RunningMockUpstream.start()
     }
 
@@ -120,4 +118,13 @@ func chatBody(model: String = "gpt-4o-mini", stream: Bool = false, includeUsage:
 
 func jsonObject(_ response: TestResponse) -> [String: Any] {
     (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:]
+}
+
+extension GatewayApp {
+    /// The gateway's router and connection handling (`options.directHTTP` picks which), as `application` builds
+    /// them, for tests that drive it over real loopback HTTP.
+    static func testApplication(_ deps: GatewayDependencies, options: GatewayOptions) -> Application<RouterResponder<GatewayContext>> {
+        let responder = router(deps, options: options).buildResponder()
+        return Application(responder: responder, server: server(responder, options: options))
+    }
 }
