@@ -10,6 +10,12 @@ public enum UpstreamText {
         return base + path
     }
 
+    /// Whether a credential can go into an HTTP header as is: visible ASCII only, so no key can end a header
+    /// line early or inject another (the relay's upstream connections skip NIO's per-request header validation).
+    public static func isHeaderSafe(_ credential: String) -> Bool {
+        !credential.isEmpty && credential.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
+
     /// Removes `key`, and anything shaped like a key, from an upstream's message.
     public static func redact(_ text: String, key: String) -> String {
         var text = key.isEmpty ? text : text.replacingOccurrences(of: key, with: "[redacted]")

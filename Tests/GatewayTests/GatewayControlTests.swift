@@ -30,6 +30,11 @@ import Testing
             try await f.api(client, .post, "/api/channels", ["name": "x", "base_url": "ftp://a", "api_key": "k"], expect: .unprocessableContent)
             try await f.api(client, .post, "/api/channels", ["name": "x", "base_url": "http://a"], expect: .unprocessableContent)
             try await f.api(client, .post, "/api/channels", ["name": "x", "base_url": "http://a", "api_key": "k", "weight": -1], expect: .unprocessableContent)
+            // A key that could end a header line (or carry a space) is refused, and not echoed.
+            let injected = try await f.api(client, .post, "/api/channels", ["name": "x", "base_url": "http://a", "api_key": "sk-a\r\nx-evil: 1"],
+                                           expect: .unprocessableContent)
+            #expect((injected["detail"] as? String)?.contains("printable ASCII") == true && !"\(injected)".contains("x-evil"))
+            try await f.api(client, .patch, "/api/channels/\(id)", ["api_key": "sk with space"], expect: .unprocessableContent)
             try await f.api(client, .patch, "/api/channels/999", ["weight": 1], expect: .notFound)
             #expect(((try await f.api(client, .get, "/api/channels"))["data"] as? [Any])?.count == 1)
             try await f.api(client, .delete, "/api/channels/\(id)", expect: .noContent)

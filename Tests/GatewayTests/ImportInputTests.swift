@@ -64,16 +64,18 @@ import Testing
                 ["base_url": f.mock.baseURL + "/", "api_key": "sk-dup"],
                 ["base_url": "https://example.com", "api_key": "sk-c", "models": [""]],
                 ["api_key": "sk-no-base"],
+                ["base_url": f.mock.baseURL, "api_key": "sk-line\r\nx-injected: 1"],
             ]
             let problem = try await f.api(client, .post, "/api/batch-import/runs", ["items": items], expect: .unprocessableContent)
             let errors = try #require(problem["errors"] as? [[String: Any]])
             let byIndex = Dictionary(grouping: errors) { $0["index"] as? Int ?? -1 }.mapValues { $0.map { $0["message"] as? String ?? "" } }
-            #expect(byIndex.keys.sorted() == [0, 1, 2, 4, 5, 6])
+            #expect(byIndex.keys.sorted() == [0, 1, 2, 4, 5, 6, 7])
             #expect(byIndex[0]?.first == "invalid URL")
             #expect(byIndex[1]?.first == "missing key")
             #expect(byIndex[2]?.first?.contains("unsupported scheme ftp") == true)
             #expect(byIndex[4]?.first == "the same base_url and api_key as item 3")
             #expect(byIndex[6]?.first?.contains("missing base_url") == true)
+            #expect(byIndex[7]?.first?.contains("printable ASCII") == true)
             // Options out of range, no items, malformed JSON, wrong types.
             let options = try await f.api(client, .post, "/api/batch-import/runs",
                                           ["items": [f.item("sk-x")], "options": ["concurrency": 0, "max_attempts": 99]],

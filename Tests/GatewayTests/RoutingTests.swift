@@ -14,11 +14,12 @@ import Testing
 
     init() throws { db = try AppDatabase.open(dataDir: NSTemporaryDirectory() + "switchyard-routing-" + UUID().uuidString) }
 
-    func state(_ channels: [(models: [String], priority: Int, weight: Int, status: RelayChannel.Status)]) async throws -> GatewayState {
+    func state(_ channels: [(models: [String], priority: Int, weight: Int, status: RelayChannel.Status)],
+               key: @escaping @Sendable (Int) -> String = { "sk-\($0)" }) async throws -> GatewayState {
         let secrets = self.secrets
         try await db.pool.write { db in
             for (index, spec) in channels.enumerated() {
-                var channel = RelayChannel(name: "c\(index)", type: .openai, baseURL: "http://127.0.0.1:9", apiKeySealed: try secrets.seal("sk-\(index)"),
+                var channel = RelayChannel(name: "c\(index)", type: .openai, baseURL: "http://127.0.0.1:9", apiKeySealed: try secrets.seal(key(index)),
                                            keyFingerprint: "x", models: spec.models, modelMapping: [:], priority: spec.priority,
                                            weight: spec.weight, status: spec.status, now: 0)
                 try channel.insert(db)
@@ -44,6 +45,12 @@ import Testing
         let disabledOnly = try await RoutingTests().state([(["z"], 1, 1, .disabled)])
         let none = disabledOnly.candidates(for: "z", limit: 3)
         #expect(none.known && none.channels.isEmpty)
+    }
+
+    /// A key stored some other way than the API (which refuses it) that could break a header line is never routed to.
+    @Test func aKeyThatIsNotHeaderSafeKeepsItsChannelOutOfRouting() async throws {
+        let s = try await state([(["a"], 9, 1, .enabled), (["a"], 1, 1, .enabled)]) { $0 == 0 ? "sk-0\r\nx-evil: 1" : "sk-\($0)" }
+        #expect(s.candidates(for: "a", limit: 10).channels.map(\.0.name) == ["c1"])
     }
 
     @Test func weightsShareTrafficInsideAPriorityAndZeroGoesLast() async throws {

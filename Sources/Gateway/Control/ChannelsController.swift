@@ -27,6 +27,7 @@ struct ChannelsController {
         let input = try await request.decode(as: ChannelInput.self, context: context)
         guard let name = input.name, !name.isEmpty else { throw Problem(.unprocessableContent, "name is required") }
         guard let apiKey = input.apiKey, !apiKey.isEmpty else { throw Problem(.unprocessableContent, "api_key is required") }
+        try Self.checkKey(apiKey)
         let type = try Self.kind(input.type ?? "openai")
         let baseURL = try Self.validURL(input.baseURL)
         let new = RelayChannel(
@@ -60,6 +61,7 @@ struct ChannelsController {
         if let baseURL = input.baseURL { channel.baseURL = try Self.validURL(baseURL) }
         if let apiKey = input.apiKey {
             guard !apiKey.isEmpty else { throw Problem(.unprocessableContent, "api_key must not be empty") }
+            try Self.checkKey(apiKey)
             channel.apiKeySealed = try secrets.seal(apiKey)
             channel.keyFingerprint = Fingerprint.of(apiKey)
         }
@@ -166,6 +168,13 @@ struct ChannelsController {
             throw Problem(.unprocessableContent, "status must be one of \(RelayChannel.Status.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return status
+    }
+
+    /// The key is sent in a header: printable ASCII without spaces (never echoed back, it may be a real secret).
+    static func checkKey(_ key: String) throws {
+        guard UpstreamText.isHeaderSafe(key) else {
+            throw Problem(.unprocessableContent, "api_key must be printable ASCII without spaces or control characters")
+        }
     }
 
     static func weight(_ value: Int) throws -> Int {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Probe
 import ServiceLifecycle
 import Scheduler
 import Store
@@ -53,7 +54,15 @@ public final class GatewayState: Sendable {
     func openKeys(_ channels: some Sequence<RelayChannel>) -> [Int64: String] {
         var keys: [Int64: String] = [:]
         for channel in channels {
-            do { keys[channel.id!] = try secrets.openString(channel.apiKeySealed) } catch {
+            do {
+                let key = try secrets.openString(channel.apiKeySealed)
+                guard UpstreamText.isHeaderSafe(key) else {
+                    logger.error("a channel's key has characters an HTTP header cannot carry; channel left out of routing",
+                                 metadata: ["channel_id": "\(channel.id!)"])
+                    continue
+                }
+                keys[channel.id!] = key
+            } catch {
                 logger.error("cannot open a channel's key; channel left out of routing", metadata: ["channel_id": "\(channel.id!)"])
             }
         }

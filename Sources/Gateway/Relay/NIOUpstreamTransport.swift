@@ -16,6 +16,9 @@ final class NIOUpstreamTransport: UpstreamTransport {
     let maxIdlePerHost = 64
     /// Parsed upstream URLs (nil: not plain HTTP), so Foundation parses each channel's URL once, not per request.
     private let targets = NIOLockedValueBox<[String: Target?]>([:])
+    /// The loops of `group`: a caller's loop among them can host its upstream connection (a test server's embedded
+    /// loop cannot). Known up front so a request does not build a bootstrap just to ask.
+    private let ownLoops: Set<ObjectIdentifier>
 
     private struct PoolKey: Hashable {
         var eventLoop: ObjectIdentifier
@@ -43,6 +46,7 @@ final class NIOUpstreamTransport: UpstreamTransport {
         self.group = group
         self.connectTimeout = connectTimeout
         self.fallback = fallback
+        ownLoops = Set(group.makeIterator().map { ObjectIdentifier($0 as AnyObject) })
     }
 
     func send(_ request: UpstreamRequest, firstByteTimeout: Duration, on preferred: (any EventLoop)?) async throws -> UpstreamResponse {
@@ -50,8 +54,7 @@ final class NIOUpstreamTransport: UpstreamTransport {
             return try await fallback.send(request, firstByteTimeout: firstByteTimeout, on: nil)
         }
         let (host, port) = (target.host, target.port)
-        // Only a NIOPosix loop can host a client connection (a test server's embedded loop cannot).
-        let eventLoop = preferred.flatMap { ClientBootstrap(validatingGroup: $0) != nil ? $0 : nil } ?? group.next()
+        let eventLoop = preferred.flatMap { ownLoops.contains(ObjectIdentifier($0 as AnyObject)) ? $0 : nil } ?? group.next()
         let key = PoolKey(eventLoop: ObjectIdentifier(eventLoop as AnyObject), host: host, port: port)
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path)
         head.headers.add(name: "host", value: target.hostHeader)
@@ -115,7 +118,9 @@ final class NIOUpstreamTransport: UpstreamTransport {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        // Header values are the relay's own constants, channel keys (checked header-safe when loaded) and
+                        // headers NIO's parser already accepted from the client: no per-request validation pass.
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                         try channel.pipeline.syncOperations.addHandler(UpstreamConnectionHandler())
                     }
                 }
@@ -149,8 +154,11 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
     let stream = UpstreamByteStream()
     private var channel: (any Channel)?
     private var release: ((Bool) -> Void)?
-    private var timeout: Scheduled<Void>?
-    private var totalTimeout: Scheduled<Void>?
+    /// One timer per exchange: it fires at the nearer of the two deadlines and, once the head has arrived,
+    /// re-arms itself for the total deadline instead of a second timer being scheduled for every request.
+    private var timer: Scheduled<Void>?
+    private var firstByteDeadline = NIODeadline.distantFuture
+    private var totalDeadline = NIODeadline.distantFuture
     private var keepAlive = true
     private var done = false
 
@@ -167,16 +175,24 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
     /// Writes the request (head and body flushed together) and waits for the response head.
     func run(request head: HTTPRequestHead, body: ByteBuffer, on channel: any Channel, firstByteTimeout: Duration, total: Duration,
              release: @escaping (Bool) -> Void) async throws -> Head {
-        try await eventLoop.flatSubmit { () -> EventLoopFuture<Head> in
-            guard channel.isActive else { return self.eventLoop.makeFailedFuture(Stale.closed) }
-            self.start(on: channel, timeout: firstByteTimeout, total: total, release: release)
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
-            let written = self.eventLoop.makePromise(of: Void.self)
-            written.futureResult.whenFailure { _ in self.closedEarly() }
-            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: written)
-            return self.headPromise.futureResult
+        // The relay task usually runs on this loop already (NIO's loops are the global executor): no hop then.
+        if eventLoop.inEventLoop {
+            return try await send(head, body, on: channel, firstByteTimeout: firstByteTimeout, total: total, release: release).get()
+        }
+        return try await eventLoop.flatSubmit {
+            self.send(head, body, on: channel, firstByteTimeout: firstByteTimeout, total: total, release: release)
         }.get()
+    }
+
+    private func send(_ head: HTTPRequestHead, _ body: ByteBuffer, on channel: any Channel, firstByteTimeout: Duration, total: Duration,
+                      release: @escaping (Bool) -> Void) -> EventLoopFuture<Head> {
+        guard channel.isActive else { return eventLoop.makeFailedFuture(Stale.closed) }
+        start(on: channel, timeout: firstByteTimeout, total: total, release: release)
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+        // A failed write closes the connection, which the handler reports as `closedEarly`.
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        return headPromise.futureResult
     }
 
     /// The connection went away: before any answer that is `Stale.closed` (safe to retry), after it a failure.
@@ -192,17 +208,24 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
         stream.resume = { [weak self] in
             self?.eventLoop.execute { _ = self?.channel?.setOption(ChannelOptions.autoRead, value: true) }
         }
-        self.timeout = eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) { [weak self] in
-            self?.fail(UpstreamFailure.timeout)
-        }
-        self.totalTimeout = eventLoop.scheduleTask(in: .nanoseconds(total.nanoseconds)) { [weak self] in
-            self?.fail(UpstreamFailure.timeout)
-        }
+        let now = NIODeadline.now()
+        firstByteDeadline = now + .nanoseconds(timeout.nanoseconds)
+        totalDeadline = now + .nanoseconds(total.nanoseconds)
+        arm(at: min(firstByteDeadline, totalDeadline))
+    }
+
+    private func arm(at deadline: NIODeadline) {
+        timer = eventLoop.scheduleTask(deadline: deadline) { [weak self] in self?.timerFired() }
+    }
+
+    private func timerFired() {
+        guard !done else { return }
+        let due = answered ? totalDeadline : min(firstByteDeadline, totalDeadline)
+        if NIODeadline.now() >= due { fail(UpstreamFailure.timeout) } else { arm(at: due) }
     }
 
     func head(_ head: HTTPResponseHead) {
         answered = true
-        timeout?.cancel()
         keepAlive = head.isKeepAlive
         headPromise.succeed(Head(status: Int(head.status.code), contentType: head.headers.first(name: "content-type"),
                                  retryAfter: head.headers.first(name: "retry-after")))
@@ -214,7 +237,7 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
     func end() {
         guard !done else { return }
         done = true
-        totalTimeout?.cancel()
+        timer?.cancel()
         stream.finish()
         detach(reusable: keepAlive)
     }
@@ -222,8 +245,7 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
     func fail(_ error: any Error) {
         guard !done else { return }
         done = true
-        timeout?.cancel()
-        totalTimeout?.cancel()
+        timer?.cancel()
         headPromise.fail(error)
         stream.finish(error)
         detach(reusable: false)
@@ -234,7 +256,7 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
         eventLoop.execute {
             guard !self.done else { return }
             self.done = true
-            self.totalTimeout?.cancel()
+            self.timer?.cancel()
             self.stream.finish(CancellationError())
             self.detach(reusable: false)
         }

@@ -125,6 +125,10 @@ struct ImportInput: Decodable {
                 problem("api_key", "missing key")
                 continue
             }
+            guard UpstreamText.isHeaderSafe(key) else {
+                problem("api_key", "key must be printable ASCII without spaces or control characters")
+                continue
+            }
             item.apiKey = key
             guard let base = item.baseURL?.trimmingCharacters(in: .whitespaces), !base.isEmpty else {
                 problem("base_url", "missing base_url (or a catalog provider to take it from)")
