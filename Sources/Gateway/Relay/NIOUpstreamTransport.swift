@@ -1,7 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// Plain-HTTP upstream calls on pooled SwiftNIO connections that live on the caller's event loop (the inbound
@@ -56,21 +55,18 @@ final class NIOUpstreamTransport: UpstreamTransport {
         let (host, port) = (target.host, target.port)
         let eventLoop = preferred.flatMap { ownLoops.contains(ObjectIdentifier($0 as AnyObject)) ? $0 : nil } ?? group.next()
         let key = PoolKey(eventLoop: ObjectIdentifier(eventLoop as AnyObject), host: host, port: port)
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path)
-        head.headers.add(name: "host", value: target.hostHeader)
-        for (name, value) in request.headers { head.headers.add(name: name, value: value) }
-        if request.body.readableBytes == 0 && !request.headers.contains(where: { $0.0 == "content-type" }) {
-            head.method = .GET
-        } else {
-            head.headers.add(name: "content-length", value: String(request.body.readableBytes))
-        }
+        // A bodiless request without a content type is a GET (a models listing); everything else a POST.
+        let get = request.body.readableBytes == 0 && !request.headers.contains(where: { $0.0 == "content-type" })
+        let method = get ? "GET" : "POST"
         // A pooled connection the upstream closed while idle fails before any answer: try once more on a new one.
         var reuse = true
         while true {
             let (channel, reused) = try await checkout(key: key, host: host, port: port, eventLoop: eventLoop, reuse: reuse)
             let exchange = UpstreamExchange(eventLoop: eventLoop)
             do {
-                let response = try await exchange.run(request: head, body: request.body, on: channel, firstByteTimeout: firstByteTimeout,
+                let (head, body) = UpstreamHTTPCodec.request(method: method, path: target.path, host: target.hostHeader,
+                                                             headers: request.headers, body: request.body, allocator: channel.allocator)
+                let response = try await exchange.run(head: head, body: body, on: channel, firstByteTimeout: firstByteTimeout,
                                                       total: request.totalTimeout) { [weak self] reusable in
                     if reusable { self?.checkin(channel, key: key) } else { channel.close(promise: nil) }
                 }
@@ -116,13 +112,10 @@ final class NIOUpstreamTransport: UpstreamTransport {
             return (try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(.nanoseconds(connectTimeout.nanoseconds))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                // Header values are the relay's own constants, channel keys (checked header-safe when loaded) and
+                // headers NIO's parser already accepted from the client: written as they are (`UpstreamHTTPCodec`).
                 .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        // Header values are the relay's own constants, channel keys (checked header-safe when loaded) and
-                        // headers NIO's parser already accepted from the client: no per-request validation pass.
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
-                        try channel.pipeline.syncOperations.addHandler(UpstreamConnectionHandler())
-                    }
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(UpstreamConnectionHandler()) }
                 }
                 .connect(host: host, port: port).get(), false)
         } catch {
@@ -143,11 +136,7 @@ final class NIOUpstreamTransport: UpstreamTransport {
 
 /// One request/response on one connection: the head promise, the body stream and the connection's fate.
 final class UpstreamExchange: @unchecked Sendable {  // touched on its event loop only, except `abandon`
-    struct Head: Sendable {
-        var status: Int
-        var contentType: String?
-        var retryAfter: String?
-    }
+    typealias Head = UpstreamResponseHead
 
     let eventLoop: any EventLoop
     let headPromise: EventLoopPromise<Head>
@@ -173,8 +162,8 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
     }
 
     /// Writes the request (head and body flushed together) and waits for the response head.
-    func run(request head: HTTPRequestHead, body: ByteBuffer, on channel: any Channel, firstByteTimeout: Duration, total: Duration,
-             release: @escaping (Bool) -> Void) async throws -> Head {
+    func run(head: ByteBuffer, body: ByteBuffer?, on channel: any Channel, firstByteTimeout: Duration, total: Duration,
+             release: @escaping @Sendable (Bool) -> Void) async throws -> Head {
         // The relay task usually runs on this loop already (NIO's loops are the global executor): no hop then.
         if eventLoop.inEventLoop {
             return try await send(head, body, on: channel, firstByteTimeout: firstByteTimeout, total: total, release: release).get()
@@ -184,14 +173,17 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
         }.get()
     }
 
-    private func send(_ head: HTTPRequestHead, _ body: ByteBuffer, on channel: any Channel, firstByteTimeout: Duration, total: Duration,
+    private func send(_ head: ByteBuffer, _ body: ByteBuffer?, on channel: any Channel, firstByteTimeout: Duration, total: Duration,
                       release: @escaping (Bool) -> Void) -> EventLoopFuture<Head> {
         guard channel.isActive else { return eventLoop.makeFailedFuture(Stale.closed) }
         start(on: channel, timeout: firstByteTimeout, total: total, release: release)
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
         // A failed write closes the connection, which the handler reports as `closedEarly`.
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        if let body {
+            channel.write(head, promise: nil)
+            channel.writeAndFlush(body, promise: nil)
+        } else {
+            channel.writeAndFlush(head, promise: nil)
+        }
         return headPromise.futureResult
     }
 
@@ -206,7 +198,8 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
         let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self)
         handler?.exchange = self
         stream.resume = { [weak self] in
-            self?.eventLoop.execute { _ = self?.channel?.setOption(ChannelOptions.autoRead, value: true) }
+            guard let self else { return }
+            eventLoop.execute { _ = self.channel?.setOption(ChannelOptions.autoRead, value: true) }
         }
         let now = NIODeadline.now()
         firstByteDeadline = now + .nanoseconds(timeout.nanoseconds)
@@ -224,11 +217,10 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
         if NIODeadline.now() >= due { fail(UpstreamFailure.timeout) } else { arm(at: due) }
     }
 
-    func head(_ head: HTTPResponseHead) {
+    func head(_ head: Head) {
         answered = true
-        keepAlive = head.isKeepAlive
-        headPromise.succeed(Head(status: Int(head.status.code), contentType: head.headers.first(name: "content-type"),
-                                 retryAfter: head.headers.first(name: "retry-after")))
+        keepAlive = head.keepAlive
+        headPromise.succeed(head)
     }
 
     /// Returns whether the connection should keep reading.
@@ -273,30 +265,52 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
     }
 }
 
-/// Feeds an upstream connection's response parts into its current exchange; reads only on demand.
+/// Parses an upstream connection's responses into its current exchange; reads only on demand.
 final class UpstreamConnectionHandler: ChannelInboundHandler, @unchecked Sendable {  // event-loop bound
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     var exchange: UpstreamExchange?
+    private var parser = UpstreamResponseParser()
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head): exchange?.head(head)
+        do {
+            try parser.feed(unwrapInboundIn(data)) { deliver($0, context: context) }
+        } catch {
+            fail(error, context: context)
+        }
+    }
+
+    private func deliver(_ event: UpstreamResponseParser.Event, context: ChannelHandlerContext) {
+        // Bytes no request asked for (after an answer, or on an idle pooled connection): the connection is unusable.
+        guard let exchange else {
+            context.close(promise: nil)
+            return
+        }
+        switch event {
+        case .head(let head): exchange.head(head)
         case .body(let buffer):
             // The reader is behind: stop reading until it drains (the stream turns autoRead back on).
-            if exchange?.body(buffer) == false { _ = context.channel.setOption(ChannelOptions.autoRead, value: false) }
+            if !exchange.body(buffer) { _ = context.channel.setOption(ChannelOptions.autoRead, value: false) }
         case .end:
-            exchange?.end()
+            exchange.end()
             _ = context.channel.setOption(ChannelOptions.autoRead, value: true)
         }
     }
 
+    private func fail(_ error: any Error, context: ChannelHandlerContext) {
+        exchange?.fail(UpstreamFailure.connect(AsyncHTTPClientTransport.describe(error)))
+        context.close(promise: nil)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        do {
+            // A body that runs to the connection's end ends here; anything else cut short fails below.
+            try parser.inputClosed { deliver($0, context: context) }
+        } catch {
+            exchange?.fail(UpstreamFailure.connect(AsyncHTTPClientTransport.describe(error)))
+        }
         exchange?.closedEarly()
         context.fireChannelInactive()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        exchange?.fail(UpstreamFailure.connect(AsyncHTTPClientTransport.describe(error)))
-        context.close(promise: nil)
-    }
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { fail(error, context: context) }
 }

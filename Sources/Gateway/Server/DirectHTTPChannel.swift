@@ -117,7 +117,7 @@ where Responder.Context == GatewayContext {
         let channel = context.channel
         let closeAfter = head.headerFields[.connection]?.lowercased() == "close"
         let request = Request(head: head, body: RequestBody(buffer: body))
-        task = Task { [responder, serverName, logger] in
+        task = Task(executorPreference: EventLoopTaskExecutor.of(channel.eventLoop)) { [responder, serverName, logger] in
             let requestContext = GatewayContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
             var response: Response
             do {
