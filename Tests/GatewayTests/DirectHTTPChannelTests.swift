@@ -40,9 +40,20 @@ import Testing
                 try await writer.finish(nil)
             })
         }
+        router.get("loop") { _, context -> String in
+            // After suspensions (a timer, a nonisolated async call) the request's task is still on its connection's loop.
+            try await Task.sleep(for: .milliseconds(2))
+            let afterCall = await Self.onLoop(context.eventLoop)
+            return afterCall && context.eventLoop.inEventLoop ? "on-loop" : "off-loop"
+        }
         let responder = router.buildResponder()
         return Application(responder: responder,
                            server: HTTPServerBuilder { _ in DirectHTTPChannel(responder: responder, serverName: "t", maxBodyBytes: 16) })
+    }
+
+    nonisolated static func onLoop(_ eventLoop: any EventLoop) async -> Bool {
+        await Task.yield()
+        return eventLoop.inEventLoop
     }
 
     /// Sends raw bytes and returns everything read until the server closes or `until` holds.
@@ -123,6 +134,14 @@ import Testing
             #expect(order.compactMap { $0 } == order.compactMap { $0 }.sorted())
             #expect(text.components(separatedBy: "HTTP/1.1 200").count == 4)
             #expect(text.contains("Date: ") && text.contains("Server: t"))
+        }
+    }
+
+    @Test func requestTasksRunOnTheirConnectionsEventLoop() async throws {
+        try await Self.app().test(.live) { client in
+            let raw = String(repeating: "GET /loop HTTP/1.1\r\nHost: x\r\n\r\n", count: 5)
+            let text = try await Self.exchange(port: client.port!, raw) { $0.components(separatedBy: "-loop").count == 6 }
+            #expect(text.components(separatedBy: "on-loop").count == 6 && !text.contains("off-loop"), "\(text)")
         }
     }
 
