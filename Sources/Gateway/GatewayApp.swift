@@ -22,9 +22,8 @@ public struct GatewayOptions: Sendable {
     public var artifactsDir: String
     /// Whether imports may target loopback and private addresses.
     public var allowPrivateUpstreams: Bool
-    /// Connections answered by `DirectHTTPChannel` (true) or by Hummingbird's own `NIOAsyncChannel` handling
-    /// (the default until the direct path has run longer; see the gateway issue's notes).
-    public var directHTTP = false
+    /// Connections answered by `DirectHTTPChannel` (true) or by Hummingbird's own `NIOAsyncChannel` handling.
+    public var directHTTP = true
 
     public init(host: String = "127.0.0.1", port: Int = 8080, adminToken: String, role: String = "all", relay: RelayOptions = RelayOptions(),
                 artifactsDir: String = "./artifacts", allowPrivateUpstreams: Bool = false) {

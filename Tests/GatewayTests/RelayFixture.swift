@@ -32,7 +32,7 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
 
     /// `directHTTP`: connections answered by `DirectHTTPChannel` instead of Hummingbird's own handling.
     init(relay: RelayOptions = RelayOptions(autoDisableAfter: 3), payloadBox: SecretBox? = nil,
-         catalog: ProviderCatalog = ProviderCatalog([]), directHTTP: Bool = false) async throws {
+         catalog: ProviderCatalog = ProviderCatalog([]), directHTTP: Bool = true) async throws {
         dir = NSTemporaryDirectory() + "switchyard-relay-" + UUID().uuidString
         db = try AppDatabase.open(dataDir: dir)
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
