@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Gateway
 import HTTPTypes
@@ -198,6 +199,39 @@ import Testing
             _ = try await f.flushed()
             let channel = try await f.api(client, .get, "/api/channels/\(ids[0])")
             #expect(channel["failure_streak"] as? Int == 0 && channel["status"] as? String == "enabled")
+        }
+    }
+
+    /// More requests in flight to one upstream than the pool keeps idle: the connections past the pool's cap are
+    /// closed as their answers end (from inside the read that ended them), and every request still succeeds.
+    /// (200 requests: the pool keeps 64 per event loop and host, and the test process has one loop per core.)
+    @Test func moreConcurrentRequestsThanThePoolKeeps() async throws {
+        let f = try await RelayFixture()
+        try await f.test { client in
+            _ = try await f.setUp(client)
+            // A slow first byte keeps every request open at once.
+            f.mock.script.replace([FaultRule(fault: Fault(delayMs: 400))])
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 250)
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            let statuses = await withTaskGroup(of: Int.self) { group in
+                for _ in 0..<200 {
+                    group.addTask {
+                        var request = HTTPClientRequest(url: "http://127.0.0.1:\(client.port!)/v1/chat/completions")
+                        request.method = .POST
+                        for field in f.clientHeaders { request.headers.add(name: field.name.rawName, value: field.value) }
+                        request.body = .bytes(ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: chatBody())))
+                        guard let response = try? await http.execute(request, timeout: .seconds(30)) else { return 0 }
+                        _ = try? await response.body.collect(upTo: 1 << 20)
+                        return Int(response.status.code)
+                    }
+                }
+                return await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            try await http.shutdown()
+            #expect(statuses.count == 200 && statuses.allSatisfy { $0 == 200 }, "\(Dictionary(grouping: statuses) { $0 }.mapValues(\.count))")
+            f.mock.script.replace([])
+            #expect(try await f.post(client, "/v1/chat/completions", chatBody()).status == .ok)
         }
     }
 }

@@ -25,10 +25,11 @@ import Testing
             }
         }
         for end in cuts + [bytes.count] where end >= start {
-            try parser.feed(ByteBuffer(bytes: bytes[start..<end]), emit)
+            parser.append(ByteBuffer(bytes: bytes[start..<end]))
+            while let event = try parser.next() { emit(event) }
             start = end
         }
-        if close { try parser.inputClosed(emit) }
+        if close, let event = try parser.inputClosed() { emit(event) }
         return seen
     }
 

@@ -272,8 +272,10 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, @unchecked Sendabl
     private var parser = UpstreamResponseParser()
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        parser.append(unwrapInboundIn(data))
         do {
-            try parser.feed(unwrapInboundIn(data)) { deliver($0, context: context) }
+            // One event at a time with the parser released: handling one may close the connection (a full pool).
+            while let event = try parser.next() { deliver(event, context: context) }
         } catch {
             fail(error, context: context)
         }
@@ -304,7 +306,7 @@ final class UpstreamConnectionHandler: ChannelInboundHandler, @unchecked Sendabl
     func channelInactive(context: ChannelHandlerContext) {
         do {
             // A body that runs to the connection's end ends here; anything else cut short fails below.
-            try parser.inputClosed { deliver($0, context: context) }
+            if let event = try parser.inputClosed() { deliver(event, context: context) }
         } catch {
             exchange?.fail(UpstreamFailure.connect(AsyncHTTPClientTransport.describe(error)))
         }

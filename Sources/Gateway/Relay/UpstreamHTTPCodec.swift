@@ -43,8 +43,8 @@ struct UpstreamResponseHead: Sendable, Equatable {
     var keepAlive: Bool
 }
 
-/// An incremental HTTP/1.1 response parser: feed it bytes as they arrive, it reports the head, body slices and the
-/// end. 1xx interim answers are skipped; bodies are framed by `content-length`, `chunked`, or the connection's end.
+/// An incremental HTTP/1.1 response parser: append bytes as they arrive and take the events they complete (the head,
+/// body slices, the end). 1xx interim answers are skipped; bodies are framed by `content-length`, `chunked`, or the connection's end.
 struct UpstreamResponseParser {
     enum Event {
         case head(UpstreamResponseHead)
@@ -65,93 +65,99 @@ struct UpstreamResponseParser {
         case chunkDataEnd
         case trailers
         case untilClose
+        /// The message is complete; `.end` is reported next.
+        case ended
     }
 
     static let maxHeadBytes = 64 << 10
     private static let maxLineBytes = 4 << 10
 
     private var state = State.head
-    /// Bytes of a head or line that has not fully arrived yet.
-    private var pending = ByteBuffer()
+    /// Bytes read and not parsed yet.
+    private var input = ByteBuffer()
 
     /// Whether a response is under way (a close now would cut it, unless its body runs to the close).
     var inMessage: Bool {
-        if case .head = state { return pending.readableBytes > 0 }
+        if case .head = state { return input.readableBytes > 0 }
         return true
     }
 
-    mutating func feed(_ bytes: ByteBuffer, _ emit: (Event) -> Void) throws {
-        var input = bytes
-        if pending.readableBytes > 0 {
-            pending.writeBuffer(&input)
-            input = pending
-            pending = ByteBuffer()
+    /// Adds bytes read from the connection; `next()` then reports what they complete.
+    mutating func append(_ bytes: ByteBuffer) {
+        if input.readableBytes == 0 {
+            input = bytes
+        } else {
+            var bytes = bytes
+            input.writeBuffer(&bytes)
         }
+    }
+
+    /// The next event the bytes so far complete, or nil until more arrive. The caller handles each event with the
+    /// parser released, so a handler may close the connection (and reach `inputClosed`) from inside one.
+    mutating func next() throws -> Event? {
         while true {
             switch state {
             case .head:
-                guard input.readableBytes > 0 else { return }
+                guard input.readableBytes > 0 else { return nil }
                 guard let (head, length, framing) = try Self.parseHead(input.readableBytesView) else {
                     guard input.readableBytes <= Self.maxHeadBytes else { throw Invalid("head over \(Self.maxHeadBytes) bytes") }
-                    pending = input
-                    return
+                    return nil
                 }
                 input.moveReaderIndex(forwardBy: length)
                 if head.status < 200 && head.status != 101 { continue }  // interim (100 Continue, 103): the answer follows
                 guard head.status != 101 else { throw Invalid("unexpected protocol switch") }
-                emit(.head(head))
                 switch framing {
-                case .none:
-                    emit(.end)
-                case .length(let count):
-                    if count == 0 { emit(.end) } else { state = .fixed(remaining: count) }
-                case .chunked:
-                    state = .chunkSize
-                case .close:
-                    state = .untilClose
+                case .none: state = .ended
+                case .length(let count): state = count == 0 ? .ended : .fixed(remaining: count)
+                case .chunked: state = .chunkSize
+                case .close: state = .untilClose
                 }
+                return .head(head)
             case .fixed(let remaining), .chunkData(let remaining):
-                guard input.readableBytes > 0 else { return }
+                guard input.readableBytes > 0 else { return nil }
                 let count = min(remaining, input.readableBytes)
-                emit(.body(input.readSlice(length: count)!))
+                let slice = input.readSlice(length: count)!
                 let chunked = if case .chunkData = state { true } else { false }
                 if count < remaining {
                     state = chunked ? .chunkData(remaining: remaining - count) : .fixed(remaining: remaining - count)
-                } else if chunked {
-                    state = .chunkDataEnd
                 } else {
-                    state = .head
-                    emit(.end)
+                    state = chunked ? .chunkDataEnd : .ended
                 }
+                return .body(slice)
             case .chunkSize:
-                guard let line = try takeLine(&input) else { return }
+                guard let line = try takeLine() else { return nil }
                 let size = try Self.chunkSize(line)
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkDataEnd:
-                guard let line = try takeLine(&input) else { return }
+                guard let line = try takeLine() else { return nil }
                 guard line.isEmpty else { throw Invalid("chunk longer than its size") }
                 state = .chunkSize
             case .trailers:
-                guard let line = try takeLine(&input) else { return }
-                if line.isEmpty {
-                    state = .head
-                    emit(.end)
-                }
+                guard let line = try takeLine() else { return nil }
+                if line.isEmpty { state = .ended }
             case .untilClose:
-                if input.readableBytes > 0 { emit(.body(input)) }
-                return
+                guard input.readableBytes > 0 else { return nil }
+                defer { input.clear() }
+                return .body(input)
+            case .ended:
+                state = .head
+                return .end
             }
         }
     }
 
-    /// The connection closed: ends a body that runs to the close; fails a response cut short.
-    mutating func inputClosed(_ emit: (Event) -> Void) throws {
+    /// The connection closed: the end of a body that runs to the close (nil otherwise); a response cut short fails.
+    mutating func inputClosed() throws -> Event? {
         if case .untilClose = state {
             state = .head
-            emit(.end)
-            return
+            return .end
+        }
+        if case .ended = state {
+            state = .head
+            return .end
         }
         if inMessage { throw Invalid("connection closed mid-response") }
+        return nil
     }
 
     // MARK: Parsing
@@ -160,12 +166,10 @@ struct UpstreamResponseParser {
         case none, length(Int), chunked, close
     }
 
-    /// One line without its CR LF, or nil (and the bytes kept) when its end has not arrived.
-    private mutating func takeLine(_ input: inout ByteBuffer) throws -> [UInt8]? {
+    /// One line without its CR LF, or nil (the bytes kept) when its end has not arrived.
+    private mutating func takeLine() throws -> [UInt8]? {
         guard let newline = input.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
             guard input.readableBytes <= Self.maxLineBytes else { throw Invalid("line over \(Self.maxLineBytes) bytes") }
-            pending = input
-            input.moveReaderIndex(forwardBy: input.readableBytes)
             return nil
         }
         var line = input.readBytes(length: newline - input.readerIndex)!
