@@ -36,7 +36,7 @@ public struct PruneJob: JobHandler {
         var events = 0
         while true {
             try Task.checkCancellation()
-            let count = try await db.pool.write { db in try ImportEvent.prune(db, runsFinishedBefore: cutoff, limit: 1000) }
+            let count = try await db.backgroundWrite { db in try ImportEvent.prune(db, runsFinishedBefore: cutoff, limit: 1000) }
             events += count
             if count < 1000 { break }
         }

@@ -30,14 +30,15 @@ public final class AppDatabase: Sendable {
         }
     }
 
-    /// A write for maintenance (purge, vacuum, settlement batches). Beside a gateway the database thread runs it
-    /// under `SCHED_IDLE`: with only a lower nice value, the kernel let such a batch finish its time slice before
-    /// a woken request thread ran, which showed as milliseconds in the gateway's p99 during a purge.
+    /// A write for background work (purge, vacuum, settlement batches, import steps). Beside a gateway the database
+    /// thread runs it under `SCHED_IDLE`: with only a lower nice value, the kernel let such a batch finish its time
+    /// slice before a woken request thread ran, which showed as milliseconds in the gateway's p99 during a purge
+    /// (and, for an import's hundreds of small writes, during the import).
     ///
     /// `durable: false` is for work that is simply done again if a power cut loses it (deleting expired rows,
     /// returning free pages): the transaction commits with `synchronous = NORMAL` (atomic and consistent in WAL
     /// mode, no fsync per commit), sparing the gateway's disk and CPU a thousand fsyncs per million rows purged.
-    public func maintenanceWrite<T: Sendable>(durable: Bool = true, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    public func backgroundWrite<T: Sendable>(durable: Bool = true, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         let idle = yieldsToGateway
         guard !durable && synchronous != .normal else {
             return try await pool.write { db in idle ? try BackgroundExecutor.whileIdle { try body(db) } : try body(db) }
@@ -58,8 +59,14 @@ public final class AppDatabase: Sendable {
         }
     }
 
-    /// `maintenanceWrite` outside a transaction (vacuum and checkpoints).
-    public func maintenanceWriteWithoutTransaction<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    /// A read for background work, under the same policy as `backgroundWrite`.
+    public func backgroundRead<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        let idle = yieldsToGateway
+        return try await pool.read { db in idle ? try BackgroundExecutor.whileIdle { try body(db) } : try body(db) }
+    }
+
+    /// `backgroundWrite` outside a transaction (vacuum and checkpoints).
+    public func backgroundWriteWithoutTransaction<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         let idle = yieldsToGateway
         return try await pool.writeWithoutTransaction { db in idle ? try BackgroundExecutor.whileIdle { try body(db) } : try body(db) }
     }

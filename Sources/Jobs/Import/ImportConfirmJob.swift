@@ -14,7 +14,7 @@ struct ImportConfirmJob: JobHandler {
 
     func run(_ context: JobContext) async throws -> JobResult {
         let args = try context.decode(ImportRuns.ItemArgs.self)
-        let loaded = try await env.db.pool.read { db -> (ImportItem, ImportRun)? in
+        let loaded = try await env.db.backgroundRead { db -> (ImportItem, ImportRun)? in
             guard let run = try ImportRun.fetchOne(db, key: args.runId), !run.state.isFinal,
                   let item = try ImportItem.fetchOne(db, key: ["run_id": args.runId, "idx": args.index]),
                   item.state == .confirming else { return nil }
@@ -44,7 +44,7 @@ struct ImportConfirmJob: JobHandler {
             // Confirmed. The direct call is only needed to tell whose failure a failure is; the probe's direct
             // chat status stands.
             let trail = env.trailEntries(steps, phase: "confirm", attempt: context.job.attempt)
-            try await env.db.pool.write { [env] db in
+            try await env.db.backgroundWrite { [env] db in
                 try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
                 try Self.setStatuses(db, run.id, item.index, (upstream: chat.status, direct: nil))
                 try ImportProgress.succeed(db, queue: env.queue, runId: run.id, index: item.index, accessStatus: "confirmed",
@@ -52,7 +52,7 @@ struct ImportConfirmJob: JobHandler {
             }
             return .completed
         }
-        let upstreamModel = try await env.db.pool.read { db in try RelayChannel.fetchOne(db, key: channelId) }?.upstreamModel(for: smoke) ?? smoke
+        let upstreamModel = try await env.db.backgroundRead { db in try RelayChannel.fetchOne(db, key: channelId) }?.upstreamModel(for: smoke) ?? smoke
         let direct = await env.probe.chat(baseURL: item.baseURL, key: key, model: upstreamModel, step: "direct_chat")
         steps.append(direct)
         let trail = env.trailEntries(steps, phase: "confirm", attempt: context.job.attempt)
@@ -73,7 +73,7 @@ struct ImportConfirmJob: JobHandler {
         }
         let allTrail = item.trail + trail
         if let delay = env.retryDecision(deciding, job: context.job, options: run.options, trail: allTrail, phase: "confirm") {
-            try await env.db.pool.write { [env] db in
+            try await env.db.backgroundWrite { [env] db in
                 try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
                 try Self.setStatuses(db, run.id, item.index, statuses)
                 try ImportEvent.append(db, runId: run.id, item: item.index, type: "item.retrying",
@@ -81,7 +81,7 @@ struct ImportConfirmJob: JobHandler {
             }
             throw JobError.retryAfter(delay, "confirmation: \(classification)")
         }
-        try await env.db.pool.write { [env] db in
+        try await env.db.backgroundWrite { [env] db in
             try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
             try Self.setStatuses(db, run.id, item.index, statuses)
             try ImportProgress.fail(db, queue: env.queue, runId: run.id, index: item.index, classification: classification,

@@ -35,7 +35,7 @@ struct ImportFinalizeJob: JobHandler {
         }
         let folder = try env.artifacts.write(kind: ImportSummary.kind, id: run.id, summary: summary, files: ["events.jsonl": lines])
         let path = folder.appendingPathComponent("summary.json").path
-        try await env.db.pool.write { [env] db in
+        try await env.db.backgroundWrite { [env] db in
             guard var current = try ImportRun.fetchOne(db, key: run.id), current.artifactPath == nil else { return }
             current.state = state
             current.finishedAt = now

@@ -14,7 +14,7 @@ struct ImportItemJob: JobHandler {
     func run(_ context: JobContext) async throws -> JobResult {
         let args = try context.decode(ImportRuns.ItemArgs.self)
         let now = env.clock.nowMillis()
-        let begin = try await env.db.pool.write { [env] db in
+        let begin = try await env.db.backgroundWrite { [env] db in
             try ImportProgress.begin(db, runId: args.runId, index: args.index, now: now, slotTTL: env.slotTTL.milliseconds)
         }
         let item: ImportItem, run: ImportRun
@@ -33,7 +33,7 @@ struct ImportItemJob: JobHandler {
         case .failure(let failure):
             let allTrail = item.trail + trail
             if let delay = env.retryDecision(failure, job: context.job, options: run.options, trail: allTrail, phase: "probe") {
-                try await env.db.pool.write { [env] db in
+                try await env.db.backgroundWrite { [env] db in
                     try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
                     try ImportProgress.release(db, runId: run.id, index: item.index, now: env.clock.nowMillis())
                     try ImportEvent.append(db, runId: run.id, item: item.index, type: "item.retrying",
@@ -42,7 +42,7 @@ struct ImportItemJob: JobHandler {
                 }
                 throw JobError.retryAfter(delay, "probe \(failure.step): \(failure.classification.rawValue)")
             }
-            try await env.db.pool.write { [env] db in
+            try await env.db.backgroundWrite { [env] db in
                 try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
                 try ImportProgress.fail(db, queue: env.queue, runId: run.id, index: item.index,
                                         classification: failure.classification.rawValue, detail: failure.detail, phase: "probe",
@@ -50,7 +50,7 @@ struct ImportItemJob: JobHandler {
             }
             logger.info("import item failed", metadata: ["classification": "\(failure.classification.rawValue)"])
         case .success(let proposal, let probed):
-            let outcome = try await env.db.pool.write { [env] db in
+            let outcome = try await env.db.backgroundWrite { [env] db in
                 try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
                 return try ImportProgress.provision(db, queue: env.queue, runId: run.id, index: item.index, proposal: proposal,
                                                     probed: probed, now: env.clock.nowMillis())

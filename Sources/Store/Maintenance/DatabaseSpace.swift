@@ -46,7 +46,7 @@ public struct DatabaseSpace: Sendable {
         var released: Int64 = 0
         while true {
             try Task.checkCancellation()
-            let freed = try await db.maintenanceWriteWithoutTransaction { db -> Int64 in
+            let freed = try await db.backgroundWriteWithoutTransaction { db -> Int64 in
                 let before = try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
                 guard before > 0 else { return 0 }
                 try db.execute(sql: "PRAGMA incremental_vacuum(\(max(1, step)))")
@@ -68,7 +68,7 @@ public struct DatabaseSpace: Sendable {
 
     /// Copies the WAL into the main file and truncates the WAL to zero bytes when no reader still needs it.
     public func checkpointWAL() async throws -> Checkpoint {
-        try await db.maintenanceWriteWithoutTransaction { db in
+        try await db.backgroundWriteWithoutTransaction { db in
             let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
             return Checkpoint(busy: (row?[0] as Int64? ?? 0) != 0, walFrames: row?[1] ?? 0, checkpointedFrames: row?[2] ?? 0)
         }

@@ -31,7 +31,7 @@ public struct RecordPurge: Sendable {
         let limit = batchSize
         while true {
             try Task.checkCancellation()
-            let (rows, bytes) = try await db.maintenanceWrite(durable: false) { db in try Self.deletePayloads(db, expiredAt: now, limit: limit) }
+            let (rows, bytes) = try await db.backgroundWrite(durable: false) { db in try Self.deletePayloads(db, expiredAt: now, limit: limit) }
             guard rows > 0 else { break }
             removed.payloads += rows
             removed.payloadBytes += bytes
@@ -41,7 +41,7 @@ public struct RecordPurge: Sendable {
         }
         while true {
             try Task.checkCancellation()
-            let (rows, payloads, bytes) = try await db.maintenanceWrite(durable: false) { db in try Self.deleteTraces(db, expiredAt: now, limit: limit) }
+            let (rows, payloads, bytes) = try await db.backgroundWrite(durable: false) { db in try Self.deleteTraces(db, expiredAt: now, limit: limit) }
             guard rows > 0 else { break }
             removed.traces += rows
             removed.payloads += payloads

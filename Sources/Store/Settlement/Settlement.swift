@@ -79,7 +79,7 @@ public struct Settlement: Sendable {
     public func settleNextBatch() async throws -> Batch? {
         let now = clock.nowMillis()
         let limit = batchSize
-        return try await db.maintenanceWrite { db in try Self.settleBatch(db, limit: limit, now: now) }
+        return try await db.backgroundWrite { db in try Self.settleBatch(db, limit: limit, now: now) }
     }
 
     /// Settles batches until none is left (or the task is cancelled between batches), calling `progress` after each.
