@@ -23,6 +23,8 @@ import Testing
             try await Task.sleep(for: .milliseconds(max(0, 60 - 20 * n)))
             return "n=\(n)"
         }
+        // A HEAD route that still produces a body: the server must send its head only.
+        router.head("echo/{n}") { _, context -> String in "n=\(try context.parameters.require("n", as: Int.self))" }
         router.post("count") { request, _ -> String in
             var request = request
             let body = try await request.collectBody(upTo: 16)
@@ -182,6 +184,32 @@ import Testing
             Self.released.withLock { $0 = true }
             let whole = try await Self.exchange(port: client.port!, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n") { $0.hasSuffix("0\r\n\r\n") }
             #expect(whole.lowercased().contains("transfer-encoding: chunked") && whole.contains("chunk2;"))
+            // The framing is exact: an HTTP/1.1 parser reads the chunks back as the body and sees the end.
+            var parser = UpstreamResponseParser()
+            parser.append(ByteBuffer(string: whole))
+            var body = ""
+            var ends = 0
+            while let event = try parser.next() {
+                if case .body(let bytes) = event { body += String(buffer: bytes) }
+                if case .end = event { ends += 1 }
+            }
+            #expect(body == "chunk0;chunk1;chunk2;" && ends == 1, "\(whole)")
+        }
+    }
+
+    @Test func headGetsTheHeadOnlyAndExpectContinueIsAnswered() async throws {
+        try await Self.app().test(.live) { client in
+            // HEAD then GET on one connection: the HEAD answer declares the length but sends no body.
+            let both = try await Self.exchange(port: client.port!, "HEAD /echo/3 HTTP/1.1\r\nHost: x\r\n\r\nGET /echo/3 HTTP/1.1\r\nHost: x\r\n\r\n") {
+                $0.components(separatedBy: "HTTP/1.1 200").count == 3 && $0.hasSuffix("n=3")
+            }
+            #expect(both.components(separatedBy: "n=3").count == 2 && both.lowercased().contains("content-length: 3"), "\(both)")
+            // A client asking leave to send its body gets `100 Continue` before the answer.
+            let text = try await Self.exchange(port: client.port!,
+                                               "POST /count HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc") {
+                $0.contains("bytes=")
+            }
+            #expect(text.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200") && text.contains("bytes=3"), "\(text)")
         }
     }
 }

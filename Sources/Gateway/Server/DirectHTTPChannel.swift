@@ -34,9 +34,9 @@ struct DirectHTTPChannel<Responder: HTTPResponder>: ServerChildChannel where Res
             // Nothing is read until the server hands the connection to `handle`: a connection accepted as the
             // server shuts down must not answer requests after the server (and the record writer after it) is done.
             try channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
-            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
-            try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            // NIO's parser reads requests; answers are rendered to bytes here (`DirectResponseWriter`): no response
+            // encoder or HTTP/1 ↔ HTTP-types conversion on the way out.
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
             let handler = DirectHTTPHandler(responder: responder, serverName: serverName, bodyLimit: maxBodyBytes + 1, logger: logger)
             try channel.pipeline.syncOperations.addHandler(handler)
             return Value(channel: channel, handler: handler)
@@ -63,8 +63,8 @@ struct DirectHTTPChannel<Responder: HTTPResponder>: ServerChildChannel where Res
 /// The per-connection state machine; touched on its event loop only (tasks hop back to it).
 final class DirectHTTPHandler<Responder: HTTPResponder>: ChannelInboundHandler, @unchecked Sendable
 where Responder.Context == GatewayContext {
-    typealias InboundIn = HTTPRequestPart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = ByteBuffer
 
     let responder: Responder
     let serverName: String
@@ -76,7 +76,7 @@ where Responder.Context == GatewayContext {
     private var body = ByteBuffer()
     /// A request is being answered; parts of a pipelined next request wait in `held`.
     private var busy = false
-    private var held: [HTTPRequestPart] = []
+    private var held: [HTTPServerRequestPart] = []
     private var quiescing = false
     private(set) var task: Task<Void, Never>?
 
@@ -95,11 +95,20 @@ where Responder.Context == GatewayContext {
         if busy { held.append(part) } else { take(part, context: context) }
     }
 
-    private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+    private func take(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch part {
         case .head(let request):
-            head = request
+            do {
+                head = try HTTPRequest(request, secure: false, splitCookie: false)
+            } catch {
+                badRequest(context: context)
+                return
+            }
             body.clear()
+            // A client waiting for leave to send its body (curl does past 1 KiB) gets it at once.
+            if request.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+            }
         case .body(var chunk):
             // Past the limit the rest is read and dropped: the handler's cap then answers 413.
             let room = bodyLimit - body.readableBytes
@@ -116,6 +125,7 @@ where Responder.Context == GatewayContext {
         busy = true
         let channel = context.channel
         let closeAfter = head.headerFields[.connection]?.lowercased() == "close"
+        let bodiless = head.method == .head
         let request = Request(head: head, body: RequestBody(buffer: body))
         task = Task(executorPreference: EventLoopTaskExecutor.of(channel.eventLoop)) { [responder, serverName, logger] in
             let requestContext = GatewayContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
@@ -132,7 +142,7 @@ where Responder.Context == GatewayContext {
             let close = closeAfter || response.headers[.connection]?.lowercased() == "close"
             var written = true
             do {
-                try await Self.write(response, to: channel)
+                try await Self.write(response, to: channel, bodiless: bodiless)
             } catch {
                 written = false
             }
@@ -142,12 +152,12 @@ where Responder.Context == GatewayContext {
 
     /// Head and a body of known length go out in one flush; a streamed body is flushed chunk by chunk, waiting
     /// for the socket whenever it stops being writable.
-    private static func write(_ response: Response, to channel: any Channel) async throws {
+    private static func write(_ response: Response, to channel: any Channel, bodiless: Bool) async throws {
         var head = response.head
         if head.headerFields[.contentLength] == nil, let length = response.body.contentLength {
             head.headerFields[.contentLength] = String(length)
         }
-        try await response.body.write(DirectBodyWriter(channel: channel, head: head))
+        try await response.body.write(DirectBodyWriter(channel: channel, head: head, bodiless: bodiless))
     }
 
     private func answered(keepOpen: Bool) {
@@ -181,50 +191,93 @@ where Responder.Context == GatewayContext {
             return
         }
         if error is HTTPParserError {
-            let head = HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+            badRequest(context: context)
             return
         }
         context.close(promise: nil)
     }
+
+    /// A request that cannot be read: 400 and close.
+    private func badRequest(context: ChannelHandlerContext) {
+        head = nil
+        let response = ByteBuffer(string: "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+        context.writeAndFlush(wrapOutboundOut(response)).whenComplete { _ in context.close(promise: nil) }
+    }
 }
 
-/// Writes a response body to a channel: the head goes with the first bytes; a body whose length is declared and
-/// arrives in one buffer goes out with its end in the same flush.
+/// Writes a response to a channel as HTTP/1.1 bytes: the head goes with the first bytes; a body whose length is
+/// declared and arrives in one buffer goes out with the head in one write; a body of unknown length is chunked.
 struct DirectBodyWriter: ResponseBodyWriter {
     let channel: any Channel
     var head: HTTPResponse?
+    /// No body may follow the head (an answer to HEAD, 204, 304).
+    let bodiless: Bool
+    /// Without a declared length the body goes out in chunked encoding.
+    let chunked: Bool
     var done = false
 
-    init(channel: any Channel, head: HTTPResponse) {
+    init(channel: any Channel, head: HTTPResponse, bodiless: Bool = false) {
         self.channel = channel
+        let status = head.status.code
+        self.bodiless = bodiless || status == 204 || status == 304 || (100..<200).contains(status)
+        chunked = !self.bodiless && head.headerFields[.contentLength] == nil
+        var head = head
+        if chunked { head.headerFields[.transferEncoding] = "chunked" }
         self.head = head
     }
 
     mutating func write(_ buffer: ByteBuffer) async throws {
         guard channel.isActive else { throw ChannelError.ioOnClosedChannel }
+        var out = channel.allocator.buffer(capacity: buffer.readableBytes + (head == nil ? 16 : 512))
         if let head {
             self.head = nil
-            channel.write(HTTPResponsePart.head(head), promise: nil)
-            if head.headerFields[.contentLength] == String(buffer.readableBytes) {
-                channel.write(HTTPResponsePart.body(buffer), promise: nil)
+            Self.render(head, into: &out)
+            if !chunked && head.headerFields[.contentLength] == String(buffer.readableBytes) {
+                if !bodiless { out.writeImmutableBuffer(buffer) }
                 done = true
-                try await channel.writeAndFlush(HTTPResponsePart.end(nil))
+                try await channel.writeAndFlush(out)
                 return
             }
         }
+        if !bodiless && buffer.readableBytes > 0 {
+            if chunked {
+                out.writeString(String(buffer.readableBytes, radix: 16))
+                out.writeStaticString("\r\n")
+                out.writeImmutableBuffer(buffer)
+                out.writeStaticString("\r\n")
+            } else {
+                out.writeImmutableBuffer(buffer)
+            }
+        }
+        guard out.readableBytes > 0 else { return }
         guard channel.isWritable else {
-            try await channel.writeAndFlush(HTTPResponsePart.body(buffer))
+            try await channel.writeAndFlush(out)
             return
         }
-        channel.writeAndFlush(HTTPResponsePart.body(buffer), promise: nil)
+        channel.writeAndFlush(out, promise: nil)
     }
 
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
         guard !done else { return }
-        if let head { channel.write(HTTPResponsePart.head(head), promise: nil) }
-        try await channel.writeAndFlush(HTTPResponsePart.end(trailingHeaders))
+        var out = channel.allocator.buffer(capacity: 512)
+        if let head { Self.render(head, into: &out) }
+        if chunked && !bodiless { out.writeStaticString("0\r\n\r\n") }
+        try await channel.writeAndFlush(out)
+    }
+
+    /// `HTTP/1.1 <code> <reason>` and the header fields (whose values HTTP types already keep free of line breaks).
+    static func render(_ head: HTTPResponse, into out: inout ByteBuffer) {
+        out.writeStaticString("HTTP/1.1 ")
+        out.writeString(String(head.status.code))
+        out.writeStaticString(" ")
+        out.writeString(head.status.reasonPhrase)
+        for field in head.headerFields {
+            out.writeStaticString("\r\n")
+            out.writeString(field.name.rawName)
+            out.writeStaticString(": ")
+            out.writeString(field.value)
+        }
+        out.writeStaticString("\r\n\r\n")
     }
 }
 
