@@ -72,8 +72,8 @@ struct ImportBenchCommand: AsyncParsableCommand {
         print("""
             switchyard bench import: \(items) items against the mock upstream (fault mix: 1 in 20 each of 401, 503 once, 403 once, 429 once, missing model)
             import: \(format(seconds, 1)) s wall, \(format(Double(items) / seconds, 1)) items/s, state \(summary["state"] ?? "?"), outcomes: \(outcomes)
-            gateway \(rate) req/s idle:   p50 \(format(idle.percentile(50), 2)) ms, p99 \(format(idle.percentile(99), 2)) ms (\(idle.count) requests)
-            gateway \(rate) req/s import: p50 \(format(busy.percentile(50), 2)) ms, p99 \(format(busy.percentile(99), 2)) ms (\(busy.count) requests)
+            gateway \(rate) req/s idle:   \(idle.latencySummary)
+            gateway \(rate) req/s import: \(busy.latencySummary)
             p99 during import / idle p99: \(format(busy.percentile(99) / max(idle.percentile(99), 0.001), 2))×
             daemon peak RSS \(format(BenchProcess.rss(testbed.daemon.processIdentifier).peak)) MiB
             """)

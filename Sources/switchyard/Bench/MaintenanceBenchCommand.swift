@@ -60,8 +60,8 @@ struct MaintenanceBenchCommand: AsyncParsableCommand {
         let summary = Self.latestSummary(root + "/artifacts/" + kind.rawValue)
         print("""
             switchyard bench maintenance: \(kind.rawValue) over \(rows) rows, job \(state) in \(format(seconds, 2)) s = \(format(Double(rows) / seconds, 0)) rows/s
-            gateway \(rate) req/s idle:   p50 \(format(idle.percentile(50), 2)) ms, p99 \(format(idle.percentile(99), 2)) ms (\(idle.count) requests)
-            gateway \(rate) req/s during: p50 \(format(busy.percentile(50), 2)) ms, p99 \(format(busy.percentile(99), 2)) ms, max \(format(busy.max, 2)) ms (\(busy.count) requests)
+            gateway \(rate) req/s idle:   \(idle.latencySummary)
+            gateway \(rate) req/s during: \(busy.latencySummary)
             p99 during / idle p99: \(format(busy.percentile(99) / max(idle.percentile(99), 0.001), 2))×
             artifact: \(summary)
             """)

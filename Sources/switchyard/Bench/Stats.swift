@@ -17,6 +17,13 @@ struct Samples: Sendable {
 
     var max: Double { values.max() ?? 0 }
     var count: Int { values.count }
+
+    /// `p50 …, p99 …, p99.9 …, max … ms (N requests)`: the latency summary the benches print, tail included, so a
+    /// single multi-millisecond stall (this VM's kernel has some) shows as such beside the p99 it may move.
+    var latencySummary: String {
+        "p50 \(format(percentile(50), 2)) ms, p99 \(format(percentile(99), 2)) ms, p99.9 \(format(percentile(99.9), 2)) ms, "
+            + "max \(format(max, 2)) ms (\(count) requests)"
+    }
 }
 
 extension Duration {
