@@ -7,7 +7,7 @@ import Scheduler
 public final class AppDatabase: Sendable {
     public let pool: DatabasePool
     public let path: String
-    /// Opened at background QoS, i.e. beside a gateway: maintenance writes then run at idle CPU priority.
+    /// Opened at background QoS, i.e. beside a gateway: background reads and writes then run at idle CPU priority.
     let yieldsToGateway: Bool
     /// The `synchronous` setting every other write commits with.
     let synchronous: SQLiteOptions.Synchronous
@@ -39,15 +39,14 @@ public final class AppDatabase: Sendable {
     /// returning free pages): the transaction commits with `synchronous = NORMAL` (atomic and consistent in WAL
     /// mode, no fsync per commit), sparing the gateway's disk and CPU a thousand fsyncs per million rows purged.
     public func backgroundWrite<T: Sendable>(durable: Bool = true, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        let idle = yieldsToGateway
         guard !durable && synchronous != .normal else {
-            return try await pool.write { db in idle ? try BackgroundExecutor.whileIdle { try body(db) } : try body(db) }
+            return try await pool.write { db in try self.yielding { try body(db) } }
         }
         let restore = synchronous.rawValue
         return try await pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             defer { try? db.execute(sql: "PRAGMA synchronous = \(restore)") }
-            let run = { () throws -> T in
+            return try self.yielding {
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(db)
@@ -55,20 +54,22 @@ public final class AppDatabase: Sendable {
                 }
                 return result!
             }
-            return idle ? try BackgroundExecutor.whileIdle(run) : try run()
         }
     }
 
     /// A read for background work, under the same policy as `backgroundWrite`.
     public func backgroundRead<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        let idle = yieldsToGateway
-        return try await pool.read { db in idle ? try BackgroundExecutor.whileIdle { try body(db) } : try body(db) }
+        try await pool.read { db in try self.yielding { try body(db) } }
     }
 
     /// `backgroundWrite` outside a transaction (vacuum and checkpoints).
     public func backgroundWriteWithoutTransaction<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        let idle = yieldsToGateway
-        return try await pool.writeWithoutTransaction { db in idle ? try BackgroundExecutor.whileIdle { try body(db) } : try body(db) }
+        try await pool.writeWithoutTransaction { db in try self.yielding { try body(db) } }
+    }
+
+    /// Runs `body` on the calling database thread under `SCHED_IDLE` beside a gateway, as it is otherwise.
+    private func yielding<T>(_ body: () throws -> T) rethrows -> T {
+        yieldsToGateway ? try BackgroundExecutor.whileIdle(body) : try body()
     }
 
     /// Every migration, numbered and append-only.

@@ -57,7 +57,7 @@ public final class BackgroundExecutor: TaskExecutor, Sendable {
         return getrlimit(rlimitNice, &limit) == 0 && limit.rlim_cur >= 20
     }()
 
-    /// Runs `body` with the calling thread under `SCHED_IDLE`, then puts it back: for long maintenance writes
+    /// Runs `body` with the calling thread under `SCHED_IDLE`, then puts it back: for background database work
     /// on a database thread shared with the gateway, so a request's thread that wakes up takes the CPU at once.
     public static func whileIdle<T>(_ body: () throws -> T) rethrows -> T {
         let previous = sched_getscheduler(0)
