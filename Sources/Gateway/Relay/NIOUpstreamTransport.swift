@@ -226,32 +226,28 @@ final class UpstreamExchange: @unchecked Sendable {  // touched on its event loo
     /// Returns whether the connection should keep reading.
     func body(_ buffer: ByteBuffer) -> Bool { stream.yield(buffer) }
 
-    func end() {
-        guard !done else { return }
-        done = true
-        timer?.cancel()
-        stream.finish()
-        detach(reusable: keepAlive)
-    }
+    func end() { conclude(nil, reusable: keepAlive) }
 
-    func fail(_ error: any Error) {
-        guard !done else { return }
-        done = true
-        timer?.cancel()
-        headPromise.fail(error)
-        stream.finish(error)
-        detach(reusable: false)
-    }
+    func fail(_ error: any Error) { conclude(error, reusable: false) }
 
     /// The relay stopped reading before the end (client gone): drop the connection, and with it the upstream request.
     func abandon() {
-        eventLoop.execute {
-            guard !self.done else { return }
-            self.done = true
-            self.timer?.cancel()
-            self.stream.finish(CancellationError())
-            self.detach(reusable: false)
+        eventLoop.execute { self.conclude(CancellationError(), reusable: false) }
+    }
+
+    /// Ends the exchange once: the timer stopped, the head (if still awaited) and the body stream finished, with
+    /// `error` when it failed, and the connection released (back to the pool only when `reusable`).
+    private func conclude(_ error: (any Error)?, reusable: Bool) {
+        guard !done else { return }
+        done = true
+        timer?.cancel()
+        if let error {
+            headPromise.fail(error)  // no effect once the head has arrived
+            stream.finish(error)
+        } else {
+            stream.finish()
         }
+        detach(reusable: reusable)
     }
 
     private func detach(reusable: Bool) {

@@ -5,6 +5,10 @@ import NIOCore
 /// the body handed on as slices of the bytes read. NIO's general codec made a `String` of every header name and
 /// value of every answer and re-validated every request header; on the relay's hot path that was ~8% of its CPU.
 enum UpstreamHTTPCodec {
+    /// Whether an answer with this status has no body whatever its headers say (1xx, 204, 304; RFC 9112 §6.3),
+    /// for the upstream parser and the server's own answers alike.
+    static func forbidsBody(status: Int) -> Bool { status < 200 || status == 204 || status == 304 }
+
     /// A request head (and a small body) in one buffer, ready for one write.
     static func request(method: String, path: String, host: String, headers: [(String, String)], body: ByteBuffer,
                         allocator: ByteBufferAllocator) -> (head: ByteBuffer, body: ByteBuffer?) {
@@ -148,16 +152,14 @@ struct UpstreamResponseParser {
 
     /// The connection closed: the end of a body that runs to the close (nil otherwise); a response cut short fails.
     mutating func inputClosed() throws -> Event? {
-        if case .untilClose = state {
+        switch state {
+        case .untilClose, .ended:
             state = .head
             return .end
+        default:
+            if inMessage { throw Invalid("connection closed mid-response") }
+            return nil
         }
-        if case .ended = state {
-            state = .head
-            return .end
-        }
-        if inMessage { throw Invalid("connection closed mid-response") }
-        return nil
     }
 
     // MARK: Parsing
@@ -203,20 +205,15 @@ struct UpstreamResponseParser {
     /// The head at the start of `bytes`: what it says, its length, and how its body is framed; nil when incomplete.
     private static func parseHead(_ bytes: ByteBufferView) throws -> (UpstreamResponseHead, Int, Framing)? {
         try bytes.withUnsafeBytes { raw -> (UpstreamResponseHead, Int, Framing)? in
-            // Find the empty line that ends the head (CR LF CR LF, or bare LFs).
+            // The head ends with its first empty line after the status line (CR LF CR LF, or bare LFs).
+            var scan = Lines(raw: raw, end: raw.count)
+            guard scan.next() != nil else { return nil }
             var end = -1
-            var lineStart = 0
-            var index = 0
-            while index < raw.count {
-                if raw[index] == UInt8(ascii: "\n") {
-                    let length = index - lineStart - (index > lineStart && raw[index - 1] == UInt8(ascii: "\r") ? 1 : 0)
-                    if length == 0 && lineStart > 0 {
-                        end = index + 1
-                        break
-                    }
-                    lineStart = index + 1
+            while let line = scan.next() {
+                if line.isEmpty {
+                    end = scan.start
+                    break
                 }
-                index += 1
             }
             guard end > 0 else { return nil }
             var lines = Lines(raw: raw, end: end)
@@ -261,7 +258,7 @@ struct UpstreamResponseParser {
                 }
             }
             let framing: Framing
-            if status < 200 || status == 204 || status == 304 {
+            if UpstreamHTTPCodec.forbidsBody(status: status) {
                 framing = .none
             } else if chunked {
                 framing = .chunked  // wins over content-length (RFC 9112 §6.3)

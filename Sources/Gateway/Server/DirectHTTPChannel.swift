@@ -6,7 +6,6 @@ import Jobs
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import ServiceLifecycle
 import Synchronization
@@ -34,7 +33,7 @@ struct DirectHTTPChannel<Responder: HTTPResponder>: ServerChildChannel where Res
             // Nothing is read until the server hands the connection to `handle`: a connection accepted as the
             // server shuts down must not answer requests after the server (and the record writer after it) is done.
             try channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
-            // NIO's parser reads requests; answers are rendered to bytes here (`DirectResponseWriter`): no response
+            // NIO's parser reads requests; answers are rendered to bytes here (`DirectBodyWriter`): no response
             // encoder or HTTP/1 ↔ HTTP-types conversion on the way out.
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
             let handler = DirectHTTPHandler(responder: responder, serverName: serverName, bodyLimit: maxBodyBytes + 1, logger: logger)
@@ -218,8 +217,7 @@ struct DirectBodyWriter: ResponseBodyWriter {
 
     init(channel: any Channel, head: HTTPResponse, bodiless: Bool = false) {
         self.channel = channel
-        let status = head.status.code
-        self.bodiless = bodiless || status == 204 || status == 304 || (100..<200).contains(status)
+        self.bodiless = bodiless || UpstreamHTTPCodec.forbidsBody(status: head.status.code)
         chunked = !self.bodiless && head.headerFields[.contentLength] == nil
         var head = head
         if chunked { head.headerFields[.transferEncoding] = "chunked" }
