@@ -40,13 +40,13 @@ public final class AppDatabase: Sendable {
     /// mode, no fsync per commit), sparing the gateway's disk and CPU a thousand fsyncs per million rows purged.
     public func backgroundWrite<T: Sendable>(durable: Bool = true, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         guard !durable && synchronous != .normal else {
-            return try await pool.write { db in try self.yielding { try body(db) } }
+            return try await pool.write { db in try self.yielding(db) { try body(db) } }
         }
         let restore = synchronous.rawValue
         return try await pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             defer { try? db.execute(sql: "PRAGMA synchronous = \(restore)") }
-            return try self.yielding {
+            return try self.yielding(db) {
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(db)
@@ -59,17 +59,19 @@ public final class AppDatabase: Sendable {
 
     /// A read for background work, under the same policy as `backgroundWrite`.
     public func backgroundRead<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        try await pool.read { db in try self.yielding { try body(db) } }
+        try await pool.read { db in try self.yielding(db) { try body(db) } }
     }
 
     /// `backgroundWrite` outside a transaction (vacuum and checkpoints).
     public func backgroundWriteWithoutTransaction<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        try await pool.writeWithoutTransaction { db in try self.yielding { try body(db) } }
+        try await pool.writeWithoutTransaction { db in try self.yielding(db) { try body(db) } }
     }
 
-    /// Runs `body` on the calling database thread under `SCHED_IDLE` beside a gateway, as it is otherwise.
-    private func yielding<T>(_ body: () throws -> T) rethrows -> T {
-        yieldsToGateway ? try BackgroundExecutor.whileIdle(body) : try body()
+    /// Runs `body` on `db`'s thread beside a gateway under `SCHED_IDLE` and handing the CPU over every
+    /// `CPUYield.interval` of SQLite work (see `CPUYield`); as it is otherwise.
+    private func yielding<T>(_ db: Database, _ body: () throws -> T) rethrows -> T {
+        guard yieldsToGateway else { return try body() }
+        return try BackgroundExecutor.whileIdle { try CPUYield.duringStatements(of: db, body) }
     }
 
     /// Every migration, numbered and append-only.
