@@ -146,8 +146,8 @@ extension GatewayApp {
 }
 
 extension GatewayApp {
-    /// Runs file I/O on NIO's blocking pool: with tasks on the event loops, a handler that read or wrote a file
-    /// in place would hold up every connection of its loop.
+    /// Runs file I/O, and CPU work of many milliseconds (preparing a large import), on NIO's blocking pool: with
+    /// tasks on the event loops, a handler that did either in place would hold up every connection of its loop.
     static func offEventLoop<T: Sendable>(_ body: @Sendable @escaping () throws -> T) async throws -> T {
         try await NIOThreadPool.singleton.runIfActive(body)
     }

@@ -62,6 +62,11 @@ public final class AppDatabase: Sendable {
         try await pool.read { db in try self.yielding(db) { try body(db) } }
     }
 
+    /// `backgroundRead` when `background`, an ordinary read otherwise: for queries shared by jobs and API handlers.
+    public func read<T: Sendable>(background: Bool, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        background ? try await backgroundRead(body) : try await pool.read(body)
+    }
+
     /// `backgroundWrite` outside a transaction (vacuum and checkpoints).
     public func backgroundWriteWithoutTransaction<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         try await pool.writeWithoutTransaction { db in try self.yielding(db) { try body(db) } }

@@ -46,6 +46,29 @@ func withPool(
         #expect(runs.withLock { $0.count == 2000 && $0.values.allSatisfy { $0 == 1 } })
     }
 
+    /// With an executor in its options, a pool runs its handlers on that executor's threads, after their awaits too.
+    @Test func handlersRunOnThePoolsExecutor() async throws {
+        let t = try TempDatabase()
+        let threads = Mutex<[String]>([])
+        // The kernel's name of the running thread (BackgroundExecutor sets it).
+        @Sendable func thread() -> String { (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) ?? "?" }
+        let handler = ClosureJob(kind: "where") { _ in
+            threads.withLock { $0.append(thread()) }
+            _ = try await t.queue.counts()
+            try await Task.sleep(for: .milliseconds(5))
+            threads.withLock { $0.append(thread()) }
+            return .completed
+        }
+        _ = try await t.queue.enqueue((0..<4).map { _ in NewJob(kind: "where") })
+        let options = WorkerOptions(concurrency: 2, pollInterval: .seconds(30), executor: BackgroundExecutor(threads: 1, name: "pool-test"))
+        try await withPool(t.queue, [handler], options: options) { _ in
+            #expect(await eventually { try await t.queue.counts().first { $0.state == .completed }?.count == 4 })
+        }
+        let seen = threads.withLock { $0 }
+        #expect(seen.count == 8)
+        #expect(seen.allSatisfy { $0 == "pool-test-0" }, "handlers ran on \(Set(seen))")
+    }
+
     @Test func enqueueWakesAnIdleWorkerWithoutWaitingForThePoll() async throws {
         let t = try TempDatabase()
         let started = Mutex<ContinuousClock.Instant?>(nil)

@@ -13,7 +13,8 @@ struct ImportFinalizeJob: JobHandler {
         let args = try context.decode(ImportRuns.RunArgs.self)
         guard let run = try await env.runs.run(args.runId) else { throw JobError.discard("run \(args.runId) not found") }
         if run.state.isFinal && run.artifactPath != nil { return .completed }
-        let items = try await env.runs.items(run.id)
+        // A job's reads and encoding: thousands of rows, under the background policy and yielding as they go.
+        let items = try await env.runs.items(run.id, background: true)
         guard items.allSatisfy(\.state.isFinal) else { return .completed }   // an unfinished item enqueues us again
         let state: ImportRun.State
         if items.contains(where: { $0.state == .cancelled }) {
@@ -28,8 +29,13 @@ struct ImportFinalizeJob: JobHandler {
         var lines = Data()
         var after: Int64 = 0
         while true {
-            let page = try await env.runs.events(run.id, after: after, limit: 1000)
-            for event in page { lines.append(try JSONEncoder.sortedKeys.encode(EventLine(event))); lines.append(0x0A) }
+            let page = try await env.runs.events(run.id, after: after, limit: 1000, background: true)
+            var pacer = CPUYield()
+            for event in page {
+                lines.append(try JSONEncoder.sortedKeys.encode(EventLine(event)))
+                lines.append(0x0A)
+                pacer.ifDue()
+            }
             guard let last = page.last, page.count == 1000 else { break }
             after = last.id!
         }

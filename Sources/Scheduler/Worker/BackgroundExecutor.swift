@@ -12,7 +12,11 @@ public final class BackgroundExecutor: TaskExecutor, Sendable {
     /// `threads` threads at niceness `nice` (0 normal, 19 lowest).
     public init(threads: Int = 1, nice: Int32 = 10, name: String = "switchyard-jobs") {
         for index in 0..<max(1, threads) {
+            let threadName = "\(name)-\(index)"
             let thread = Thread { [self] in
+                // The kernel's name for the thread (what `perf` and `top -H` show): Foundation's `name` does not
+                // reach it here, and a new thread otherwise keeps its creator's (often a dispatch worker's).
+                try? threadName.prefix(15).write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
                 Self.lowerPriority(nice)
                 var pacer = CPUYield()
                 while true {
@@ -22,7 +26,7 @@ public final class BackgroundExecutor: TaskExecutor, Sendable {
                     pacer.ifDue()
                 }
             }
-            thread.name = "\(name)-\(index)"
+            thread.name = threadName
             thread.start()
         }
     }

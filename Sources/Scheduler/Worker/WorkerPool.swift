@@ -181,8 +181,10 @@ public final class WorkerPool: Service {
         jobLogger[metadataKey: "job_id"] = "\(job.id)"
         jobLogger[metadataKey: "job_kind"] = "\(job.kind)"
         let context = JobContext(job: job, logger: jobLogger)
-        // The handler runs in its own task so that a lost lease or the drain can cancel this one job.
-        let task = Task { try await handler.run(context) }
+        // The handler runs in its own task so that a lost lease or the drain can cancel this one job. An
+        // unstructured task does not inherit the pool's executor preference: it is passed on, or the handler
+        // would run on the global executor (beside a gateway: its event loops) instead of the pool's threads.
+        let task = Task(executorPreference: options.executor) { try await handler.run(context) }
         let cancelNow = shared.withLock { s -> Bool in
             s.running[job.id]?.task = task
             return s.cancelAll

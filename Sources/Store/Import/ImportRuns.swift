@@ -37,10 +37,12 @@ public struct ImportRuns: Sendable {
 
     /// Stores the run, its items and one `import.item` job per item in one transaction. With an idempotency key
     /// already used, returns that run (`created == false`); the same key with a different request is a conflict.
+    /// A background write, like the import's own steps: a thousand items' rows are tens of milliseconds of
+    /// database work that a gateway beside it should not wait behind.
     public func create(_ run: ImportRun, items: [ImportItem]) async throws -> (run: ImportRun, created: Bool) {
         let now = clock.nowMillis()
         let options = run.options
-        return try await db.pool.write { db in
+        return try await db.backgroundWrite { db in
             if let key = run.idempotencyKey, let existing = try ImportRun.filter(Column("idempotency_key") == key).fetchOne(db) {
                 guard existing.requestDigest == run.requestDigest else {
                     throw StoreError.conflict("Idempotency-Key \(key) was used for a different request (run \(existing.id))")
@@ -65,8 +67,9 @@ public struct ImportRuns: Sendable {
         try await db.pool.read { db in try ImportRun.fetchOne(db, key: id) }
     }
 
-    public func items(_ runId: String, from index: Int = 0, limit: Int = 10_000) async throws -> [ImportItem] {
-        try await db.pool.read { db in
+    /// Items of a run from `index` on; `background` for a job's read (see `AppDatabase.backgroundRead`).
+    public func items(_ runId: String, from index: Int = 0, limit: Int = 10_000, background: Bool = false) async throws -> [ImportItem] {
+        try await db.read(background: background) { db in
             try ImportItem.filter(Column("run_id") == runId && Column("idx") >= index).order(Column("idx")).limit(limit).fetchAll(db)
         }
     }
@@ -87,9 +90,9 @@ public struct ImportRuns: Sendable {
         }
     }
 
-    /// Events of a run after `afterId`, oldest first.
-    public func events(_ runId: String, after afterId: Int64 = 0, limit: Int = 500) async throws -> [ImportEvent] {
-        try await db.pool.read { db in
+    /// Events of a run after `afterId`, oldest first; `background` as for `items`.
+    public func events(_ runId: String, after afterId: Int64 = 0, limit: Int = 500, background: Bool = false) async throws -> [ImportEvent] {
+        try await db.read(background: background) { db in
             try ImportEvent.filter(Column("run_id") == runId && Column("id") > afterId).order(Column("id")).limit(limit).fetchAll(db)
         }
     }
