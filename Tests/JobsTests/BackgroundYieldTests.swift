@@ -11,7 +11,7 @@ import Testing
 @Suite struct BackgroundYieldTests {
     /// Yields `seconds` of CPU time must make at the pacer's interval, halved for slack.
     func expectedYields(during seconds: Double) -> Int {
-        Int(seconds * 1e9 / Double(CPUYield.interval) / 2)
+        Int(Duration.seconds(seconds) / CPUYield.interval / 2)
     }
 
     /// Runs `body`, returning its result and the calling thread's CPU seconds in it.

@@ -28,9 +28,9 @@ struct ImportFinalizeJob: JobHandler {
         let summary = ImportSummary(run: run, state: state, items: items, finishedAt: now)
         var lines = Data()
         var after: Int64 = 0
+        var pacer = CPUYield()
         while true {
             let page = try await env.runs.events(run.id, after: after, limit: 1000, background: true)
-            var pacer = CPUYield()
             for event in page {
                 lines.append(try JSONEncoder.sortedKeys.encode(EventLine(event)))
                 lines.append(0x0A)

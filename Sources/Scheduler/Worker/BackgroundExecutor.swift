@@ -89,26 +89,19 @@ public final class BackgroundExecutor: TaskExecutor, Sendable {
 /// returns at once (about a microsecond); checking the clock costs tens of nanoseconds.
 public struct CPUYield {
     /// How much background work runs between two yields.
-    public static let interval: UInt64 = 100_000
+    public static let interval = Duration.microseconds(100)
     /// Yields made by every pacer of the process (tests read it).
     public static let count = Atomic<Int>(0)
 
-    private var last = CPUYield.now()
+    private var last = ContinuousClock.now
 
     public init() {}
 
     /// Yields if `interval` has passed since this pacer's last yield.
     public mutating func ifDue() {
-        let now = Self.now()
-        guard now &- last >= Self.interval else { return }
+        guard ContinuousClock.now - last >= Self.interval else { return }
         sched_yield()
         Self.count.add(1, ordering: .relaxed)
-        last = Self.now()
-    }
-
-    static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+        last = .now
     }
 }
