@@ -25,9 +25,11 @@ public struct Fault: Codable, Sendable, Equatable {
     /// Answer 400 when the request carries this header: an upstream that chokes on something only some
     /// clients send (how a host compatibility gap looks from the outside).
     public var rejectHeader: String?
+    /// Write this answer's JSON and events in this style instead of the script's.
+    public var style: MockStyle?
 
     enum CodingKeys: String, CodingKey {
-        case status, times, cut
+        case status, times, cut, style
         case retryAfter = "retry_after"
         case delayMs = "delay_ms"
         case invalidJSON = "invalid_json"
@@ -40,7 +42,8 @@ public struct Fault: Codable, Sendable, Equatable {
 
     public init(status: Int? = nil, retryAfter: Int? = nil, times: Int? = nil, delayMs: Int? = nil, cut: String? = nil,
                 invalidJSON: Bool? = nil, missingModel: Bool? = nil, responsesUnsupported: Bool? = nil, echoKey: Bool? = nil,
-                chunkDelayMs: Int? = nil, rejectHeader: String? = nil) {
+                chunkDelayMs: Int? = nil, rejectHeader: String? = nil, style: MockStyle? = nil) {
+        self.style = style
         self.rejectHeader = rejectHeader
         self.chunkDelayMs = chunkDelayMs
         self.echoKey = echoKey

@@ -13,9 +13,12 @@ enum MockBodies {
         return max(1, data.count / 4)
     }
 
-    static func json(_ object: Any) -> String {
-        String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data(), as: UTF8.self)
-    }
+    /// The style of the answer being rendered: the script's, or a matching fault's. Task-local because it belongs to one
+    /// answer and every body builder below renders with it; passing it through each would change nothing but their
+    /// signatures.
+    @TaskLocal static var style = MockStyle.compact
+
+    static func json(_ object: Any) -> String { style.json(object) }
 
     /// The first declared tool, when the conversation asks for a tool call (last message from the user).
     static func toolToCall(_ body: [String: Any], anthropic: Bool) -> String? {
@@ -44,9 +47,12 @@ enum MockBodies {
         ])
     }
 
-    static func chatChunk(model: String, delta: [String: Any], finish: String?) -> String {
-        json(["id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
-              "choices": [["index": 0, "delta": delta, "finish_reason": finish.map { $0 as Any } ?? NSNull()]]])
+    /// A chat chunk; `nullUsage` adds `"usage": null`, as OpenAI does on every chunk when usage was asked for.
+    static func chatChunk(model: String, delta: [String: Any], finish: String?, nullUsage: Bool = false) -> String {
+        var chunk: [String: Any] = ["id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
+                                    "choices": [["index": 0, "delta": delta, "finish_reason": finish.map { $0 as Any } ?? NSNull()]]]
+        if nullUsage { chunk["usage"] = NSNull() }
+        return json(chunk)
     }
 
     static func chatUsageChunk(model: String, prompt: Int) -> String {
@@ -79,9 +85,7 @@ enum MockBodies {
                      "usage": ["input_tokens": prompt, "output_tokens": words.count]])
     }
 
-    static func sse(event: String?, _ data: String) -> String {
-        (event.map { "event: \($0)\n" } ?? "") + "data: \(data)\n\n"
-    }
+    static func sse(event: String?, _ data: String) -> String { style.sse(event: event, data) }
 
     static func error(status: Int, anthropic: Bool, message: String) -> String {
         anthropic

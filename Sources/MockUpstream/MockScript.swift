@@ -9,9 +9,12 @@ public final class MockScript: Sendable {
     private let state = Mutex(State())
     /// The models `/v1/models` lists (before `missing_model` faults).
     public let models: [String]
+    /// How answers are written unless a fault says otherwise.
+    public let style: MockStyle
 
-    public init(models: [String] = MockScript.defaultModels, rules: [FaultRule] = []) {
+    public init(models: [String] = MockScript.defaultModels, rules: [FaultRule] = [], style: MockStyle = .compact) {
         self.models = models
+        self.style = style
         state.withLock { $0.rules = rules.map { ($0, 0) } }
     }
 

@@ -9,22 +9,23 @@ enum MockStreams {
     }
 
     static func chat(model: String, prompt: Int, tool: String?, includeUsage: Bool) -> Events {
-        var list = [MockBodies.sse(event: nil, MockBodies.chatChunk(model: model, delta: ["role": "assistant", "content": ""], finish: nil))]
+        let nullUsage = includeUsage && MockBodies.style.nullUsageOnChunks
+        var list = [MockBodies.sse(event: nil, MockBodies.chatChunk(model: model, delta: ["role": "assistant", "content": ""], finish: nil, nullUsage: nullUsage))]
         if let tool {
             list.append(MockBodies.sse(event: nil, MockBodies.chatChunk(model: model, delta: ["tool_calls": [[
-                "index": 0, "id": "call_mock_1", "type": "function", "function": ["name": tool, "arguments": ""]]]], finish: nil)))
+                "index": 0, "id": "call_mock_1", "type": "function", "function": ["name": tool, "arguments": ""]]]], finish: nil, nullUsage: nullUsage)))
             for part in [#"{"city":"#, #""Paris"}"#] {
                 list.append(MockBodies.sse(event: nil, MockBodies.chatChunk(model: model, delta: ["tool_calls": [[
-                    "index": 0, "function": ["arguments": part]]]], finish: nil)))
+                    "index": 0, "function": ["arguments": part]]]], finish: nil, nullUsage: nullUsage)))
             }
         } else {
             for word in MockBodies.words {
-                list.append(MockBodies.sse(event: nil, MockBodies.chatChunk(model: model, delta: ["content": word], finish: nil)))
+                list.append(MockBodies.sse(event: nil, MockBodies.chatChunk(model: model, delta: ["content": word], finish: nil, nullUsage: nullUsage)))
             }
         }
-        list.append(MockBodies.sse(event: nil, MockBodies.chatChunk(model: model, delta: [:], finish: tool == nil ? "stop" : "tool_calls")))
+        list.append(MockBodies.sse(event: nil, MockBodies.chatChunk(model: model, delta: [:], finish: tool == nil ? "stop" : "tool_calls", nullUsage: nullUsage)))
         if includeUsage { list.append(MockBodies.sse(event: nil, MockBodies.chatUsageChunk(model: model, prompt: prompt))) }
-        list.append("data: [DONE]\n\n")
+        list.append(MockBodies.sse(event: nil, "[DONE]"))
         return Events(list: list, firstTokenIndex: 1)
     }
 

@@ -58,12 +58,15 @@ public struct MockUpstreamServer: Sendable {
     func models(_ request: Request) -> Response {
         let key = Self.key(request)
         script.count("GET /v1/models key=\(key ?? "-") ")
-        if let fault = script.fault(key: key, model: nil), let status = fault.status {
-            return Self.respond(status, MockBodies.error(status: status, anthropic: false, message: "mock fault \(status)"), retryAfter: fault.retryAfter)
+        let fault = script.fault(key: key, model: nil)
+        return MockBodies.$style.withValue(fault?.style ?? script.style) {
+            if let fault, let status = fault.status {
+                return Self.respond(status, MockBodies.error(status: status, anthropic: false, message: "mock fault \(status)"), retryAfter: fault.retryAfter)
+            }
+            let hidden = script.hiddenModels(key: key)
+            let data = script.models.filter { !hidden.contains($0) }.map { ["id": $0, "object": "model", "created": 1_700_000_000, "owned_by": "mock"] as [String: Any] }
+            return Self.respond(200, MockBodies.json(["object": "list", "data": data]))
         }
-        let hidden = script.hiddenModels(key: key)
-        let data = script.models.filter { !hidden.contains($0) }.map { ["id": $0, "object": "model", "created": 1_700_000_000, "owned_by": "mock"] as [String: Any] }
-        return Self.respond(200, MockBodies.json(["object": "list", "data": data]))
     }
 
     func handle(_ request: Request, _ context: BasicRequestContext, path: String) async throws -> Response {
@@ -78,6 +81,14 @@ public struct MockUpstreamServer: Sendable {
         script.count("POST \(path) key=\(key ?? "-") model=\(model)")
         let fault = script.fault(key: key, model: model)
         if let delay = fault?.delayMs { try await Task.sleep(for: .milliseconds(delay)) }
+        return MockBodies.$style.withValue(fault?.style ?? script.style) {
+            answer(request, body: body, key: key, model: model, fault: fault, path: path)
+        }
+    }
+
+    /// The answer to a request that reached the mock's model endpoints, rendered in the current `MockBodies.style`.
+    private func answer(_ request: Request, body: [String: Any], key: String?, model: String, fault: Fault?, path: String) -> Response {
+        let anthropic = path == "/v1/messages"
         if let fault, let status = fault.status {
             let message = fault.echoKey == true ? "Incorrect API key provided: \(key ?? "")" : "mock fault \(status)"
             return Self.respond(status, MockBodies.error(status: status, anthropic: anthropic, message: message), retryAfter: fault.retryAfter)
@@ -117,6 +128,7 @@ public struct MockUpstreamServer: Sendable {
     /// `chunk_delay_ms` paces the events. A client that goes away mid-stream is counted as "ABORTED <path>".
     func streamResponse(_ events: MockStreams.Events, fault: Fault?, path: String) -> Response {
         let script = self.script
+        let style = MockBodies.style
         let body = ResponseBody { writer in
             let stopAt: Int? = switch fault?.cut {
             case "before_first_token": events.firstTokenIndex
@@ -126,7 +138,9 @@ public struct MockUpstreamServer: Sendable {
             for (index, event) in events.list.enumerated() {
                 if let stopAt, index >= stopAt { throw MockCut() }
                 if let delay = fault?.chunkDelayMs, index > 0 { try await Task.sleep(for: .milliseconds(delay)) }
-                do { try await writer.write(ByteBuffer(string: event)) } catch {
+                do {
+                    for piece in style.pieces(event) { try await writer.write(ByteBuffer(string: piece)) }
+                } catch {
                     script.count("ABORTED \(path) ")
                     throw error
                 }

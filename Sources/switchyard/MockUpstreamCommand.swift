@@ -11,6 +11,8 @@ struct MockUpstreamCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "Port to listen on (0: any free port; the line printed at start names it).") var port: Int = 9090
     @Option(help: "A JSON file with fault rules: [{\"key\"?, \"model\"?, \"fault\": {…}}].") var script: String?
+    @Option(help: "How answers are written: compact, spaced (Python's json.dumps), pretty (multi-line data), crlf, usage_first.")
+    var style: MockStyle = .compact
 
     func run() async throws {
         var rules: [FaultRule] = []
@@ -19,7 +21,7 @@ struct MockUpstreamCommand: AsyncParsableCommand {
         }
         let logger = makeLogger("mock-upstream", level: .warning)
         let host = self.host
-        let app = MockUpstreamServer(script: MockScript(rules: rules)).application(host: host, port: port, logger: logger) { bound in
+        let app = MockUpstreamServer(script: MockScript(rules: rules, style: style)).application(host: host, port: port, logger: logger) { bound in
             printNow("mock upstream listening on http://\(host):\(bound)")
         }
         let services: [any Service] = ParentWatch.enabled ? [app, ParentWatch()] : [app]
@@ -28,3 +30,5 @@ struct MockUpstreamCommand: AsyncParsableCommand {
         try await group.run()
     }
 }
+
+extension MockStyle: ExpressibleByArgument {}

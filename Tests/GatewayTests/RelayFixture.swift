@@ -30,9 +30,10 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
     var userId: Int64 = 0
     var keyId: Int64 = 0
 
-    /// `directHTTP`: connections answered by `DirectHTTPChannel` instead of Hummingbird's own handling.
+    /// `directHTTP`: connections answered by `DirectHTTPChannel` instead of Hummingbird's own handling; `mockStyle`:
+    /// how the mock upstream writes its JSON and events.
     init(relay: RelayOptions = RelayOptions(autoDisableAfter: 3), payloadBox: SecretBox? = nil,
-         catalog: ProviderCatalog = ProviderCatalog([]), directHTTP: Bool = true) async throws {
+         catalog: ProviderCatalog = ProviderCatalog([]), directHTTP: Bool = true, mockStyle: MockStyle = .compact) async throws {
         dir = NSTemporaryDirectory() + "switchyard-relay-" + UUID().uuidString
         db = try AppDatabase.open(dataDir: dir)
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
@@ -44,7 +45,7 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
             secrets: SecretBox(key: SymmetricKey(size: .bits256)), payloadBox: payloadBox, catalog: catalog,
             options: options, logger: logger)
         app = GatewayApp.testApplication(deps, options: options)
-        mock = try await RunningMockUpstream.start()
+        mock = try await RunningMockUpstream.start(script: MockScript(style: mockStyle))
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }

@@ -70,8 +70,8 @@ import Testing
         }
     }
 
-    @Test func neverFailsOverAfterTheFirstByteAndBillsWhatWasDelivered() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: MockStyle.allCases) func neverFailsOverAfterTheFirstByteAndBillsWhatWasDelivered(style: MockStyle) async throws {
+        let f = try await RelayFixture(mockStyle: style)
         try await f.test { client in
             _ = try await f.setUp(client, channels: [["priority": 10, "api_key": "sk-first"], ["priority": 1, "api_key": "sk-second"]])
             // Paced events: the first output surely reaches the client before the cut (without pacing a fast cut
@@ -87,8 +87,8 @@ import Testing
         }
     }
 
-    @Test(arguments: [false, true]) func streamCutBeforeAnyOutputIsNotBilled(directHTTP: Bool) async throws {
-        let f = try await RelayFixture(directHTTP: directHTTP)
+    @Test(arguments: [false, true], MockStyle.allCases) func streamCutBeforeAnyOutputIsNotBilled(directHTTP: Bool, style: MockStyle) async throws {
+        let f = try await RelayFixture(directHTTP: directHTTP, mockStyle: style)
         try await f.test { client in
             _ = try await f.setUp(client)
             f.mock.script.replace([FaultRule(fault: Fault(cut: "before_first_token"))])

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A strict, allocation-light JSON reader over raw bytes for the few fields the request path needs (the
 /// request's `model`/`stream`, an answer's token counts). It validates the JSON grammar of everything it
 /// passes over; anything it does not handle itself (escapes in a wanted string, very deep nesting, a
@@ -61,15 +63,17 @@ struct JSONScanner {
                      UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     index += 1
                 case UInt8(ascii: "u"):
-                    // Surrogate pairing is Foundation's to judge: give up on those.
-                    guard index + 4 < bytes.count else { throw GiveUp() }
-                    var code: UInt32 = 0
-                    for offset in 1...4 {
-                        guard let digit = Self.hexValue(bytes[index + offset]) else { throw GiveUp() }
-                        code = code << 4 | UInt32(digit)
-                    }
-                    if (0xD800...0xDFFF).contains(code) { throw GiveUp() }
+                    // A surrogate must come as a pair (what Python's `ensure_ascii` writes for an emoji); a lone
+                    // one is Foundation's to judge.
+                    let code = try hexEscape(at: index)
                     index += 5
+                    if (0xD800...0xDBFF).contains(code) {
+                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u"),
+                              (0xDC00...0xDFFF).contains(try hexEscape(at: index + 1)) else { throw GiveUp() }
+                        index += 6
+                    } else if (0xDC00...0xDFFF).contains(code) {
+                        throw GiveUp()
+                    }
                 default:
                     throw GiveUp()
                 }
@@ -78,6 +82,17 @@ struct JSONScanner {
             index += 1
         }
         throw GiveUp()
+    }
+
+    /// The code unit of the `\\uXXXX` escape whose `u` is at `index`.
+    private func hexEscape(at index: Int) throws -> UInt32 {
+        guard index + 4 < bytes.count else { throw GiveUp() }
+        var code: UInt32 = 0
+        for offset in 1...4 {
+            guard let digit = Self.hexValue(bytes[index + offset]) else { throw GiveUp() }
+            code = code << 4 | UInt32(digit)
+        }
+        return code
     }
 
     /// Reads a number and returns it when it is an integer that fits an `Int64`.
@@ -119,16 +134,7 @@ struct JSONScanner {
         case UInt8(ascii: "{"):
             try object(depth: depth) { scanner, _, _ in try scanner.skipValue(depth: depth + 1) }
         case UInt8(ascii: "["):
-            index += 1
-            skipSpace()
-            if peek() == UInt8(ascii: "]") { index += 1; return }
-            while true {
-                try skipValue(depth: depth + 1)
-                skipSpace()
-                if peek() == UInt8(ascii: ",") { index += 1; continue }
-                try expect(UInt8(ascii: "]"))
-                return
-            }
+            try array(depth: depth) { scanner in try scanner.skipValue(depth: depth + 1) }
         case UInt8(ascii: "\""): _ = try string()
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
@@ -137,9 +143,51 @@ struct JSONScanner {
         }
     }
 
+    /// Reads an array (its `[` is next, after optional space), calling `element` with the scanner placed before each
+    /// element; `element` must read it. Returns the number of elements.
+    @discardableResult
+    mutating func array(depth: Int = 0, _ element: (inout JSONScanner) throws -> Void) throws -> Int {
+        guard depth < Self.maxDepth else { throw GiveUp() }
+        skipSpace()
+        try expect(UInt8(ascii: "["))
+        skipSpace()
+        if peek() == UInt8(ascii: "]") { index += 1; return 0 }
+        var count = 0
+        while true {
+            skipSpace()
+            try element(&self)
+            count += 1
+            skipSpace()
+            if peek() == UInt8(ascii: ",") { index += 1; continue }
+            try expect(UInt8(ascii: "]"))
+            return count
+        }
+    }
+
+    /// Reads a token count: any JSON number whose value is a whole number that fits an `Int64` (`12`, `12.0`,
+    /// `1.2e1`); nil for another number; gives up on anything but a number.
+    mutating func count() throws -> Int64? {
+        let start = index
+        if let integer = try number() { return integer }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        return Double(text).flatMap { Int64(exactly: $0) }
+    }
+
+    /// Reads a string value (its quote is next) and tells whether it is empty.
+    mutating func stringIsEmpty() throws -> Bool { try string().range.isEmpty }
+
+    /// Whether a key read by `object` is `name`: its bytes, or, for a key written with escapes, its decoded text.
+    func key(_ range: Range<Int>, escaped: Bool, is name: StaticString) -> Bool {
+        guard escaped else { return bytes(range, equal: name) }
+        let quoted = UnsafeRawBufferPointer(rebasing: bytes[(range.lowerBound - 1)..<(range.upperBound + 1)])
+        let decoded = try? JSONSerialization.jsonObject(with: Data(quoted), options: .fragmentsAllowed) as? String
+        return decoded == name.description
+    }
+
     /// Reads an object (its `{` is next, after optional space), calling `member` for each key with the scanner
     /// placed before the value; `member` must read the value.
     mutating func object(depth: Int = 0, _ member: (inout JSONScanner, Range<Int>, Bool) throws -> Void) throws {
+        guard depth < Self.maxDepth else { throw GiveUp() }
         skipSpace()
         try expect(UInt8(ascii: "{"))
         skipSpace()

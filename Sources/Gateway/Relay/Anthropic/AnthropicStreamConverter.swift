@@ -6,7 +6,7 @@ import NIOCore
 /// (stop reason and usage) and `message_stop`.
 struct AnthropicStreamConverter {
     let model: String
-    private var pending = ByteBuffer()
+    private var reader = SSEReader()
     private var started = false
     private var finished = false
     private var blockIndex = -1
@@ -23,16 +23,13 @@ struct AnthropicStreamConverter {
 
     /// Converts the complete events in `chunk` (a partial event waits for its end).
     mutating func feed(_ chunk: ByteBuffer) -> ByteBuffer {
-        var chunk = chunk
-        pending.writeBuffer(&chunk)
+        reader.append(chunk)
         var out = ByteBuffer()
-        while let text = nextEvent() {
-            for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("data:") {
-                let data = line.dropFirst(5).drop(while: { $0 == " " })
-                if data == "[DONE]" { out.writeString(finish()); continue }
-                guard let json = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] else { continue }
-                out.writeString(convert(json))
-            }
+        while let event = reader.next() {
+            guard let data = event.data else { continue }
+            if event.dataIs("[DONE]") { out.writeString(finish()); continue }
+            guard let json = try? JSONSerialization.jsonObject(with: Data(buffer: data)) as? [String: Any] else { continue }
+            out.writeString(convert(json))
         }
         return out
     }
@@ -48,24 +45,6 @@ struct AnthropicStreamConverter {
         return out
     }
 
-    private mutating func nextEvent() -> String? {
-        let view = pending.readableBytesView
-        var previous: UInt8 = 0
-        var index = view.startIndex
-        while index < view.endIndex {
-            let byte = view[index]
-            if byte == UInt8(ascii: "\n") && previous == UInt8(ascii: "\n") {
-                let length = index - view.startIndex + 1
-                let text = pending.readString(length: length)
-                pending.discardReadBytes()
-                return text
-            }
-            if byte != UInt8(ascii: "\r") { previous = byte }
-            index += 1
-        }
-        return nil
-    }
-
     private mutating func convert(_ chunk: [String: Any]) -> String {
         var out = ""
         if !started {
@@ -76,8 +55,8 @@ struct AnthropicStreamConverter {
                 "stop_reason": NSNull(), "stop_sequence": NSNull(), "usage": ["input_tokens": 0, "output_tokens": 0]]])
         }
         if let usage = chunk["usage"] as? [String: Any] {
-            inputTokens = (usage["prompt_tokens"] as? Int) ?? inputTokens
-            outputTokens = (usage["completion_tokens"] as? Int) ?? outputTokens
+            inputTokens = Self.count(usage["prompt_tokens"]) ?? inputTokens
+            outputTokens = Self.count(usage["completion_tokens"]) ?? outputTokens
         }
         guard let choice = (chunk["choices"] as? [[String: Any]])?.first else { return out }
         let delta = choice["delta"] as? [String: Any] ?? [:]
@@ -109,6 +88,9 @@ struct AnthropicStreamConverter {
         }
         return out
     }
+
+    /// A token count as JSON gives it (`12` or `12.0`).
+    private static func count(_ value: Any?) -> Int? { (value as? NSNumber).flatMap { Int(exactly: $0.doubleValue) } }
 
     private mutating func openNewBlock(_ kind: Kind, _ block: [String: Any]) -> String {
         blockIndex += 1
