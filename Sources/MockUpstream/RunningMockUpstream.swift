@@ -25,11 +25,14 @@ public final class RunningMockUpstream: Sendable {
             onServerRunning: { channel in bound.withLock { $0 = channel.localAddress?.port } },
             logger: Logger(label: "mock-upstream") { _ in SwiftLogNoOpLogHandler() })
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while bound.withLock({ $0 }) == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        // Generous: a test process starts dozens of these at once on a loaded two-core machine.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while bound.withLock({ $0 }) == nil && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         guard let port = bound.withLock({ $0 }) else {
             task.cancel()
-            throw CancellationError()
+            throw MockStartFailure(port: port)
         }
         return RunningMockUpstream(script: script, port: port, task: task)
     }
@@ -37,4 +40,10 @@ public final class RunningMockUpstream: Sendable {
     public func stop() { task.cancel() }
 
     deinit { task.cancel() }
+}
+
+/// The mock did not start listening in time (or its server failed to bind).
+public struct MockStartFailure: Error, CustomStringConvertible {
+    public let port: Int
+    public var description: String { "mock upstream did not start listening on 127.0.0.1:\(port) within 30 s" }
 }

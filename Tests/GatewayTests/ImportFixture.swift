@@ -63,6 +63,19 @@ final class ImportFixture: @unchecked Sendable {  // set up once, then read by t
         let queue = self.queue
         let registry = JobRegistry(env.handlers + reconcile.handlers)
         defer { mock.stop() }
+        // The dependencies' HTTP clients must be shut down on every path: one dropped unshut traps the whole test
+        // process, and the failure that caused it is never reported.
+        do {
+            try await runPools(env: env, queue: queue, registry: registry, body)
+        } catch {
+            await deps.shutdown()
+            throw error
+        }
+        await deps.shutdown()
+    }
+
+    private func runPools(env: ImportEnvironment, queue: SQLiteQueue, registry: JobRegistry,
+                          _ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
         try await app.test(.live) { client in
             env.gateway.set("http://127.0.0.1:\(client.port!)")
             let pools = [ImportRuns.queueName, ReconcileRuns.queueName].map { name in
@@ -81,7 +94,6 @@ final class ImportFixture: @unchecked Sendable {  // set up once, then read by t
             for pool in pools { pool.stop() }
             for task in tasks { try await task.value }
         }
-        await deps.shutdown()
     }
 
     static let admin: HTTPFields = [.authorization: "Bearer \(adminToken)", .contentType: "application/json"]
