@@ -28,10 +28,26 @@ struct TracesController {
             }
         }
         if let model = query["model"] { filters.append(Column("model") == String(model)) }
+        if let stream = try Self.flag(query["stream"], "stream") { filters.append(Column("stream") == stream) }
+        if let billed = try Self.flag(query["billed"], "billed") {
+            // Billed: a user's request that left token counts (every usage log does: its prompt is at least estimated).
+            let expression = Column("user_id") != nil && (Column("prompt_tokens") > 0 || Column("completion_tokens") > 0)
+            filters.append(billed ? expression : !expression)
+        }
         if let since = query["since"].flatMap({ Int64($0) }) { filters.append(Column("created_at") >= since) }
         if let until = query["until"].flatMap({ Int64($0) }) { filters.append(Column("created_at") < until) }
         let (items, next) = page.page(try await db.rows(Trace.self, page, where: filters)) { $0.id! }
         return try json(PageView(data: items, nextCursor: next))
+    }
+
+    /// A `true`/`false` query parameter; nil when absent.
+    private static func flag(_ raw: Substring?, _ name: String) throws -> Bool? {
+        switch raw {
+        case nil: nil
+        case "true": true
+        case "false": false
+        default: throw Problem(.badRequest, "\(name) must be true or false")
+        }
     }
 
     @Sendable func trace(_ request: Request, context: GatewayContext) async throws -> Response {
