@@ -42,13 +42,6 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         var heldStreams: [String: HeldStreams]
     }
 
-    struct HeldStreams: Codable {
-        var opened: Int
-        var completed: Int
-        var failed: Int
-        var seconds: Double
-    }
-
     func run() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") else {
             throw CLIError("wrk is needed: apt-get install wrk")
@@ -114,7 +107,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
             faults.body = .bytes(ByteBuffer(string: #"[{"fault":{"chunk_delay_ms":300}}]"#))
             _ = try await http.execute(faults, timeout: .seconds(5))
             for target in targets where target.name != "direct" {
-                held[target.name] = try await holdStreams(base: target.base, key: target.key)
+                held[target.name] = try await HeldStreams.measure(count: streams, base: target.base, key: target.key, upstream: direct, admin: admin)
                 progress("\(target.name): \(held[target.name]!.completed)/\(streams) streams held and completed in \(format(held[target.name]!.seconds, 1)) s")
                 peakRSS[String(target.name.dropFirst(8))] = BenchProcess.rss(target.pid).peak
             }
@@ -188,34 +181,6 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         return samples
     }
 
-    /// Opens `streams` streaming requests at once and reads each to its end.
-    private func holdStreams(base: String, key: String) async throws -> HeldStreams {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: streams)
-        configuration.timeout = .init(connect: .seconds(30), read: .seconds(60))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let started = ContinuousClock.now
-        let completed = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for _ in 0..<streams {
-                group.addTask {
-                    var request = HTTPClientRequest(url: base + "/v1/chat/completions")
-                    request.method = .POST
-                    request.headers.add(name: "authorization", value: "Bearer \(key)")
-                    request.headers.add(name: "content-type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(string: #"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#))
-                    guard let response = try? await client.execute(request, timeout: .seconds(120)), response.status == .ok,
-                          let body = try? await response.body.collect(upTo: 1 << 20) else { return false }
-                    return String(buffer: body).contains("[DONE]")
-                }
-            }
-            var ok = 0
-            for try await success in group where success { ok += 1 }
-            return ok
-        }
-        try await client.shutdown()
-        return HeldStreams(opened: streams, completed: completed, failed: streams - completed, seconds: (ContinuousClock.now - started).seconds)
-    }
-
     private func render(_ r: Result) -> String {
         var lines = ["switchyard bench gateway: \(duration)s per run, wrk -t2, mock upstream = switchyard mock-upstream",
                      "target        mode    conn      rps   p50 ms   p99 ms  errors  cpu µs/req"]
@@ -240,6 +205,9 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         }
         for (name, held) in r.heldStreams.sorted(by: { $0.key < $1.key }) {
             lines.append("\(name) held \(held.opened) concurrent streams: \(held.completed) completed, \(held.failed) failed, \(format(held.seconds, 1)) s")
+            for (cause, n) in held.failures.sorted(by: { $0.value > $1.value }) { lines.append("  failed \(n)× \(cause)") }
+            for (reason, n) in held.gatewayRecorded.sorted(by: { $0.value > $1.value }) { lines.append("  gateway traced \(n)× \(reason)") }
+            if held.upstreamAborted > 0 { lines.append("  mock upstream saw \(held.upstreamAborted) streams abandoned by the gateway") }
         }
         for (client, idle) in r.idleRSSMiB.sorted(by: { $0.key < $1.key }) {
             lines.append("gateway-\(client) RSS: idle \(format(idle)) MiB, peak \(format(r.peakRSSMiB[client] ?? 0)) MiB")
