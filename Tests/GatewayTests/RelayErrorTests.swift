@@ -75,4 +75,18 @@ import Testing
             expectError(try await send(f, client, proto, key: f.clientKey), .serviceUnavailable, proto)
         }
     }
+
+    @Test func relayedAnswersCarryTheStandardReasonPhrase() async throws {
+        let f = try await RelayFixture()
+        try await f.test { client in
+            _ = try await f.setUp(client)
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: chatBody()), as: UTF8.self)
+            let raw = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(f.clientKey)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+            let text = try await DirectHTTPChannelTests.exchange(port: client.port!, raw)
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(text.prefix(120))")
+            let health = try await DirectHTTPChannelTests.exchange(port: client.port!, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(health.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(health.prefix(120))")
+        }
+    }
 }
