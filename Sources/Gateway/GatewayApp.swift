@@ -92,6 +92,7 @@ public enum GatewayApp {
                         capture: options.relay.capturePayloads && deps.payloadBox != nil, adminToken: Array(options.adminToken.utf8))
             .register(on: router)
         let api = router.group("api").add(middleware: AdminAuthMiddleware(token: options.adminToken))
+            .add(middleware: BodyLimitMiddleware(maxBytes: options.relay.maxBodyBytes))
         JobsController<GatewayContext>(driver: deps.driver).register(on: api)
         ChannelsController(db: deps.db, secrets: deps.secrets, state: deps.state, transport: deps.transport, runs: deps.runs, clock: clock)
             .register(on: api)

@@ -70,9 +70,9 @@ struct EdgeMiddleware: RouterMiddleware {
         } catch {
             let path = request.uri.path
             if path.hasPrefix("/v1/") || path == "/v1" {
-                response = RelayError.from(error).response(protocol: .openai)
-            } else if path.hasPrefix("/anthropic/") {
-                response = RelayError.from(error).response(protocol: .anthropic)
+                response = Self.relayError(error, request).response(protocol: .openai)
+            } else if path.hasPrefix("/anthropic/") || path == "/anthropic" {
+                response = Self.relayError(error, request).response(protocol: .anthropic)
             } else {
                 let problem = Problem.from(error)
                 if problem.status == .internalServerError {
@@ -83,5 +83,14 @@ struct EdgeMiddleware: RouterMiddleware {
         }
         response.headers[.xRequestId] = context.requestId
         return response
+    }
+
+    /// The data plane's handlers throw `RelayError`s; a bare 404 `HTTPError` is the router finding no route, which
+    /// is an unknown endpoint, not an unknown model.
+    static func relayError(_ error: any Error, _ request: Request) -> RelayError {
+        if let error = error as? HTTPError, error.status == .notFound {
+            return .unknownEndpoint(request.method, request.uri.path)
+        }
+        return RelayError.from(error)
     }
 }

@@ -1,10 +1,12 @@
 import Crypto
 import Foundation
+import GRDB
 import Gateway
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NIOCore
 import Prometheus
 import Scheduler
 import Store
@@ -163,6 +165,21 @@ func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, sour
             let text = String(buffer: response.body)
             #expect(text.contains(#"switchyard_jobs{state="available",kind="noop",queue="default"} 1"#))
             #expect(text.contains(#"switchyard_jobs{state="available",kind="sleep",queue="default"} 1"#))
+        }
+    }
+
+    /// A body over `--max-body-bytes` is too large, not malformed, on either HTTP server; nothing is stored.
+    @Test(arguments: [true, false]) func apiBodyOverTheLimitIs413(directHTTP: Bool) async throws {
+        let f = try await RelayFixture(relay: RelayOptions(maxBodyBytes: 4096), directHTTP: directHTTP)
+        try await f.test { client in
+            let big = try JSONSerialization.data(withJSONObject: ["name": String(repeating: "x", count: 10_000)])
+            let response = try await client.execute(uri: "/api/users", method: .post, headers: RelayFixture.admin, body: ByteBuffer(bytes: big))
+            try expectProblem(response, .contentTooLarge)
+            #expect(try decode(Problem.self, response).detail.contains("4096"))
+            let users = try await f.db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM users") }
+            #expect(users == 0)
+            // Under the limit it still works.
+            try await f.api(client, .post, "/api/users", ["name": "bob"], expect: .created)
         }
     }
 }

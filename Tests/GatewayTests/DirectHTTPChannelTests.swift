@@ -42,6 +42,10 @@ import Testing
                 try await writer.finish(nil)
             })
         }
+        // A status made from its code alone, as a relayed upstream answer's is.
+        router.get("status/{code}") { _, context -> Response in
+            Response(status: .init(code: try context.parameters.require("code", as: Int.self)))
+        }
         router.get("loop") { _, context -> String in
             // After suspensions (a timer, a nonisolated async call) the request's task is still on its connection's loop.
             try await Task.sleep(for: .milliseconds(2))
@@ -167,6 +171,22 @@ import Testing
                 $0.contains("\r\n\r\n")
             }
             #expect(text.hasPrefix("HTTP/1.1 413"), "\(text.prefix(200))")
+        }
+    }
+
+    @Test func statusLinesCarryTheStandardReasonPhrase() async throws {
+        let expected = [200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+                        402: "Payment Required", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 413: "Content Too Large",
+                        422: "Unprocessable Content", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
+                        503: "Service Unavailable", 504: "Gateway Timeout"]
+        try await Self.app().test(.live) { client in
+            for (code, phrase) in expected.sorted(by: { $0.key < $1.key }) {
+                let text = try await Self.exchange(port: client.port!, "GET /status/\(code) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                #expect(text.hasPrefix("HTTP/1.1 \(code) \(phrase)\r\n"), "\(text.prefix(80))")
+            }
+            // A code without a standard phrase keeps the (empty) one it has.
+            let odd = try await Self.exchange(port: client.port!, "GET /status/599 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(odd.hasPrefix("HTTP/1.1 599 \r\n"), "\(odd.prefix(80))")
         }
     }
 

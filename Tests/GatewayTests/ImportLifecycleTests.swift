@@ -8,6 +8,7 @@ import MockUpstream
 import NIOCore
 import Store
 import Testing
+import TestSupport
 
 /// Rolling runs back, cancelling them, channels they hold, their event streams and their artifacts.
 @Suite struct ImportLifecycleTests {
@@ -45,6 +46,7 @@ import Testing
             #expect(after.map { c in fields.map { "\(c[$0] ?? "nil")" } } == before.map { c in fields.map { "\(c[$0] ?? "nil")" } })
             let folder = try FileManager.default.contentsOfDirectory(atPath: f.artifactsDir + "/batch-import-rollback")
             #expect(folder.count == 1 && folder[0].hasSuffix(runId + "-" + String(done["at"] as! Int64)))
+            try expectValidArtifact(at: f.artifactsDir + "/batch-import-rollback/\(folder[0])/summary.json", kind: "batch-import-rollback")
             // Twice is nothing more.
             let again = try await f.api(client, .post, "/api/batch-import/runs/\(runId)/rollback", expect: .ok)
             #expect((again["entries"] as? [[String: Any]])?.allSatisfy { $0["result"] as? String == "already_rolled_back" } == true)
@@ -124,10 +126,18 @@ import Testing
             let path = result.run["artifact_path"] as! String
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
             #expect(folder.lastPathComponent.range(of: #"^\d{8}T\d{6}Z_run_[0-9a-f]{16}$"#, options: .regularExpression) != nil)
-            let schema = try Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-                .appendingPathComponent("../../artifacts/schema/batch-import.schema.json"))
-            #expect(try SchemaValidator.violations(json: try Data(contentsOf: URL(fileURLWithPath: path)), schema: schema) == [])
+            try expectValidArtifact(at: path, kind: "batch-import")
             #expect(try f.typedSummary(result.run).countMismatch() == nil)
+            // Every item carries every status field, the one that stopped at its probe too: null where a step never ran.
+            let summarized = try #require(try f.summary(result.run)["items"] as? [[String: Any]])
+                .sorted { ($0["index"] as! Int) < ($1["index"] as! Int) }
+            let statuses = ["batch_status", "provider_status", "access_status", "direct_chat_status", "upstream_chat_status"]
+            for item in summarized { #expect(statuses.allSatisfy { item.keys.contains($0) }, "\(item)") }
+            let (works, fails) = (summarized[0], summarized[1])
+            #expect(works["direct_chat_status"] as? Int == 200 && works["upstream_chat_status"] as? Int == 200, "\(works)")
+            #expect(fails["provider_status"] as? String == "auth_failed" && fails["access_status"] as? String == "not_reached")
+            #expect(fails["direct_chat_status"] is NSNull && fails["upstream_chat_status"] is NSNull, "\(fails)")
+            #expect(fails["channel_id"] is NSNull && fails["capabilities"] is NSNull && fails["smoke_model"] is NSNull, "\(fails)")
             for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
                 let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
                 #expect(!text.contains("sk-SECRET"), "\(file) carries a key")
@@ -198,4 +208,13 @@ func parseSSE(_ text: String) -> [(id: Int64, type: String, data: String)] {
         }
         return id.map { ($0, type, data) }
     }
+}
+
+/// The artifact at `path` is valid under its schema for both the in-repo validator and python's jsonschema.
+func expectValidArtifact(at path: String, kind: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    let schemaPath = PythonSchemaCheck.schemaPath(kind)
+    #expect(try SchemaValidator.violations(json: data, schema: Data(contentsOf: URL(fileURLWithPath: schemaPath))) == [],
+            sourceLocation: sourceLocation)
+    #expect(try PythonSchemaCheck.violations(data, schemaPath: schemaPath) == [], sourceLocation: sourceLocation)
 }

@@ -6,10 +6,12 @@ import Jobs
 import Logging
 import MockUpstream
 import NIOCore
+import NIOPosix
 import Probe
 import Scheduler
 import Store
 import Testing
+import TestSupport
 
 /// Exit nodes: the API, and `nodes.probe` moving traffic from IP to host name, marking nodes unhealthy and back,
 /// and re-enabling auto-disabled channels.
@@ -35,13 +37,13 @@ import Testing
     @Test func dnsMismatchNeverSwitchesTrafficToTheHostName() async throws {
         let f = try await RelayFixture()
         try await f.test { client in
-            let id = try await node(f, client, expectedIP: "203.0.113.7")
-            // The relay answers on the host name, but DNS disagrees: traffic stays on the (here unreachable) IP.
+            let id = try await node(f, client, expectedIP: "127.0.0.2")
+            // The relay answers on the host name, but DNS disagrees: traffic stays on the IP (where nothing listens).
             for _ in 0..<2 { try await probe(f, unhealthyAfter: 5, timeout: .milliseconds(300)) }
             let node = try await f.api(client, .get, "/api/nodes/\(id)", expect: .ok)
             #expect(node["status"] as? String == "dns_mismatch")
             #expect(node["use_hostname"] as? Bool == false)
-            #expect(node["traffic_url"] as? String == "http://203.0.113.7:\(f.mock.port)")
+            #expect(node["traffic_url"] as? String == "http://127.0.0.2:\(f.mock.port)")
             #expect((node["dns_addresses"] as? [String])?.contains("127.0.0.1") == true)
             #expect(node["relay_key_fingerprint"] as? String == Fingerprint.of(Self.relayKey))
             // The artifact of the change: valid, and no relay key in it.
@@ -52,6 +54,7 @@ import Testing
             let schema = try Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 .appendingPathComponent("../../artifacts/schema/nodes.probe.schema.json"))
             #expect(try SchemaValidator.violations(json: summary, schema: schema) == [])
+            #expect(try PythonSchemaCheck.violations(summary, schemaPath: PythonSchemaCheck.schemaPath("nodes.probe")) == [])
             #expect(!String(decoding: summary, as: UTF8.self).contains(Self.relayKey))
             // However long it goes on, the host name is never used; the unreachable IP ends as unhealthy.
             for _ in 0..<5 { try await probe(f, unhealthyAfter: 5, timeout: .milliseconds(300)) }
@@ -138,4 +141,76 @@ import Testing
             try await f.api(client, .get, "/api/nodes/\(id)", expect: .notFound)
         }
     }
+
+    /// A node at `host` (an IP, so DNS matches without a resolver) whose relay is `http://host:port`.
+    func node(_ f: RelayFixture, _ client: any TestClientProtocol, name: String, host: String, port: Int) async throws -> Int64 {
+        try await f.api(client, .post, "/api/nodes", ["name": name, "host": host, "expected_ip": host, "relay_url": "http://\(host):\(port)",
+                                                      "relay_key": Self.relayKey], expect: .created)["id"] as! Int64
+    }
+
+    @Test func aRefusedRelayIsMarkedAtOnce() async throws {
+        let f = try await RelayFixture()
+        try await f.test { client in
+            // The mock listens on 127.0.0.1 only: the same port on 127.0.0.2 refuses connections.
+            let id = try await node(f, client, name: "down", host: "127.0.0.2", port: f.mock.port)
+            let started = ContinuousClock.now
+            try await probe(f, unhealthyAfter: 1, timeout: .seconds(10))
+            let elapsed = ContinuousClock.now - started
+            let node = try await f.api(client, .get, "/api/nodes/\(id)", expect: .ok)
+            #expect(node["status"] as? String == "unhealthy", "\(node)")
+            #expect(node["last_error"] as? String == "connection refused", "\(node)")
+            #expect(elapsed < .seconds(3), "a refused connection is an answer; took \(elapsed) of the 10 s timeout")
+        }
+    }
+
+    @Test func manyNodesHalfDownAreProbedInAboutOneTimeout() async throws {
+        let f = try await RelayFixture()
+        let silent = try await SilentServer.start()
+        try await f.test { client in
+            // 100 nodes: 50 refuse, 25 accept and never answer, 25 are healthy.
+            var kinds: [Int64: String] = [:]
+            for index in 0..<100 {
+                let (kind, host, port) = switch index % 4 {
+                case 0, 2: ("refused", "127.0.0.2", f.mock.port)
+                case 1: ("silent", "127.0.0.1", silent.port)
+                default: ("healthy", "127.0.0.1", f.mock.port)
+                }
+                kinds[try await node(f, client, name: "edge-\(index)", host: host, port: port)] = kind
+            }
+            let timeout = Duration.seconds(2)
+            let started = ContinuousClock.now
+            try await probe(f, unhealthyAfter: 1, timeout: timeout)
+            let elapsed = ContinuousClock.now - started
+            let listed = try await f.api(client, .get, "/api/nodes?limit=200", expect: .ok)
+            let nodes = try #require(listed["data"] as? [[String: Any]])
+            #expect(nodes.count == 100)
+            for node in nodes {
+                let kind = kinds[node["id"] as! Int64]
+                let status = node["status"] as? String, error = node["last_error"] as? String
+                switch kind {
+                case "refused": #expect(status == "unhealthy" && error == "connection refused", "\(node)")
+                case "silent": #expect(status == "unhealthy" && error?.hasPrefix("no answer") == true, "\(node)")
+                default: #expect(status == "healthy", "\(node)")
+                }
+            }
+            // Concurrently: about one timeout for all of them, not one per node down (or per handful of them).
+            #expect(elapsed < timeout * 2, "100 nodes took \(elapsed) with a \(timeout) timeout")
+        }
+        try await silent.close()
+    }
+}
+
+/// A loopback server that accepts connections and never answers: a relay that hangs.
+struct SilentServer {
+    let channel: any Channel
+    var port: Int { channel.localAddress!.port! }
+
+    static func start() async throws -> SilentServer {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .bind(host: "127.0.0.1", port: 0).get()
+        return SilentServer(channel: channel)
+    }
+
+    func close() async throws { try await channel.close() }
 }

@@ -75,4 +75,48 @@ import Testing
             expectError(try await send(f, client, proto, key: f.clientKey), .serviceUnavailable, proto)
         }
     }
+
+    @Test(arguments: Proto.allCases) func unknownEndpointsAreNotUnknownModels(_ proto: Proto) async throws {
+        let f = try await RelayFixture()
+        try await f.test { client in
+            _ = try await f.setUp(client, channels: channels(f))
+            var headers: HTTPFields = [.contentType: "application/json"]
+            headers[proto == .openai ? .authorization : .init("x-api-key")!] = proto == .openai ? "Bearer \(f.clientKey)" : f.clientKey
+            let prefix = proto == .openai ? "/v1" : "/anthropic/v1"
+            for (method, path) in [(HTTPRequest.Method.post, "\(prefix)/foo"), (.get, "\(prefix)/chat/completions"),
+                                   (.delete, "\(prefix)/models"), (.post, "\(prefix)")] {
+                let response = try await client.execute(uri: path, method: method, headers: headers, body: ByteBuffer(string: "{}"))
+                expectError(response, .notFound, proto)
+                let json = jsonObject(response)
+                let error = json["error"] as? [String: Any]
+                switch proto {
+                case .openai:
+                    #expect(error?["code"] as? String == "unknown_url", "\(json)")
+                    #expect(error?["type"] as? String == "invalid_request_error", "\(json)")
+                case .anthropic:
+                    #expect(error?["type"] as? String == "not_found_error", "\(json)")
+                }
+                #expect(error?["message"] as? String == "Invalid URL (\(method.rawValue) \(path))", "\(json)")
+            }
+            // An unknown model is still that.
+            let model = try await send(f, client, proto, key: f.clientKey, model: "nonexistent-model")
+            let error = jsonObject(model)["error"] as? [String: Any]
+            #expect(model.status == .notFound && !(error?["message"] as? String ?? "").contains("Invalid URL"))
+            if proto == .openai { #expect(error?["code"] as? String == "model_not_found") }
+        }
+    }
+
+    @Test func relayedAnswersCarryTheStandardReasonPhrase() async throws {
+        let f = try await RelayFixture()
+        try await f.test { client in
+            _ = try await f.setUp(client)
+            let body = String(decoding: try JSONSerialization.data(withJSONObject: chatBody()), as: UTF8.self)
+            let raw = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(f.clientKey)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+            let text = try await DirectHTTPChannelTests.exchange(port: client.port!, raw)
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(text.prefix(120))")
+            let health = try await DirectHTTPChannelTests.exchange(port: client.port!, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(health.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(health.prefix(120))")
+        }
+    }
 }

@@ -34,6 +34,8 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
     /// how the mock upstream writes its JSON and events.
     init(relay: RelayOptions = RelayOptions(autoDisableAfter: 3), payloadBox: SecretBox? = nil,
          catalog: ProviderCatalog = ProviderCatalog([]), directHTTP: Bool = true, mockStyle: MockStyle = .compact) async throws {
+        // The mock first: a fixture that fails to start must not drop a gateway whose HTTP client was never shut down.
+        mock = try await RunningMockUpstream.start(script: MockScript(style: mockStyle))
         dir = NSTemporaryDirectory() + "switchyard-relay-" + UUID().uuidString
         db = try AppDatabase.open(dataDir: dir)
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
@@ -45,7 +47,6 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
             secrets: SecretBox(key: SymmetricKey(size: .bits256)), payloadBox: payloadBox, catalog: catalog,
             options: options, logger: logger)
         app = GatewayApp.testApplication(deps, options: options)
-        mock = try await RunningMockUpstream.start(script: MockScript(style: mockStyle))
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }

@@ -12,6 +12,9 @@ struct RelayError: Error, Sendable, CustomStringConvertible {
     let message: String
     /// Seconds for `retry-after`, when the caller should come back later.
     var retryAfter: Int?
+    /// OpenAI's `code` when the status alone does not say what went wrong (a 404 is an unknown model unless this
+    /// says otherwise).
+    var code: String?
 
     var description: String { "\(status.code) \(message)" }
 
@@ -19,6 +22,10 @@ struct RelayError: Error, Sendable, CustomStringConvertible {
     static func unauthorized(_ message: String) -> RelayError { .init(status: .unauthorized, message: message) }
     static func forbidden(_ message: String) -> RelayError { .init(status: .forbidden, message: message) }
     static func notFound(_ message: String) -> RelayError { .init(status: .notFound, message: message) }
+    /// A path (or method) the data plane does not serve, worded as OpenAI words it: `Invalid URL (POST /v1/foo)`.
+    static func unknownEndpoint(_ method: HTTPRequest.Method, _ path: String) -> RelayError {
+        .init(status: .notFound, message: "Invalid URL (\(method.rawValue) \(path.prefix(256)))", code: "unknown_url")
+    }
     static func tooLarge(_ message: String) -> RelayError { .init(status: .contentTooLarge, message: message) }
     static func quota(_ message: String) -> RelayError { .init(status: .tooManyRequests, message: message) }
     static func badGateway(_ message: String) -> RelayError { .init(status: .badGateway, message: message) }
@@ -60,7 +67,8 @@ struct RelayError: Error, Sendable, CustomStringConvertible {
     }
 
     private var openAICode: String? {
-        switch status.code {
+        if let code { return code }
+        return switch status.code {
         case 401: "invalid_api_key"
         case 404: "model_not_found"
         case 413: "request_too_large"

@@ -264,11 +264,16 @@ struct DirectBodyWriter: ResponseBodyWriter {
     }
 
     /// `HTTP/1.1 <code> <reason>` and the header fields (whose values HTTP types already keep free of line breaks).
+    /// The reason is the standard phrase of the code whatever the status carries (a relayed one carries none).
     static func render(_ head: HTTPResponse, into out: inout ByteBuffer) {
-        out.writeStaticString("HTTP/1.1 ")
-        out.writeString(String(head.status.code))
-        out.writeStaticString(" ")
-        out.writeString(head.status.reasonPhrase)
+        if let line = StatusLine.standard(head.status.code) {
+            out.writeString(line)
+        } else {
+            out.writeStaticString("HTTP/1.1 ")
+            out.writeString(String(head.status.code))
+            out.writeStaticString(" ")
+            out.writeString(head.status.reasonPhrase)
+        }
         for field in head.headerFields {
             out.writeStaticString("\r\n")
             out.writeString(field.name.rawName)

@@ -41,11 +41,14 @@ public struct ImportSummary: Codable, Sendable {
         public var outcome: String
         /// The item's end in the run: `succeeded`, `failed` or `cancelled`.
         public var batchStatus: String
-        /// The direct probe: `ok` or its classification.
+        /// The direct probe: `ok`, its classification, or `not_reached` (cancelled before it ran).
         public var providerStatus: String
         /// Through the gateway: `confirmed`, `skipped` (dry run), `not_reached` or the failure's classification.
         public var accessStatus: String
+        /// The HTTP status of the one-token chat sent straight to the upstream; nil when it was never sent or got
+        /// no HTTP answer.
         public var directChatStatus: Int?
+        /// The HTTP status of the same chat through the gateway (the confirmation); nil when it never ran.
         public var upstreamChatStatus: Int?
         public var channelId: Int64?
         public var models: [String]
@@ -83,8 +86,10 @@ public struct ImportSummary: Codable, Sendable {
             classification = item.classification ?? "ok"
             providerStatus = item.providerStatus ?? (item.outcome == .cancelled ? "not_reached" : classification)
             accessStatus = item.accessStatus ?? "not_reached"
-            directChatStatus = item.directChatStatus
-            upstreamChatStatus = item.upstreamChatStatus
+            // A probe that failed at its chat step recorded the status in its trail only; 0 is "no HTTP answer".
+            directChatStatus = (item.directChatStatus ?? item.trail.last { $0.phase == "probe" && $0.step == "chat" }?.status)
+                .flatMap { $0 > 0 ? $0 : nil }
+            upstreamChatStatus = item.upstreamChatStatus.flatMap { $0 > 0 ? $0 : nil }
             channelId = item.channelId
             models = item.models ?? []
             smokeModel = item.smokeModel
@@ -92,6 +97,30 @@ public struct ImportSummary: Codable, Sendable {
             attempts = item.attempts
             failureClass = Self.failureClass(classification)
             detail = item.detail
+        }
+
+        /// Every key, `null` where a field does not apply (synthesized coding would leave it out): a script reads
+        /// the same fields from every item, however early it stopped.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(index, forKey: .index)
+            try container.encode(host, forKey: .host)
+            try container.encode(provider, forKey: .provider)
+            try container.encode(keyFingerprint, forKey: .keyFingerprint)
+            try container.encode(outcome, forKey: .outcome)
+            try container.encode(batchStatus, forKey: .batchStatus)
+            try container.encode(providerStatus, forKey: .providerStatus)
+            try container.encode(accessStatus, forKey: .accessStatus)
+            try container.encode(directChatStatus, forKey: .directChatStatus)
+            try container.encode(upstreamChatStatus, forKey: .upstreamChatStatus)
+            try container.encode(channelId, forKey: .channelId)
+            try container.encode(models, forKey: .models)
+            try container.encode(smokeModel, forKey: .smokeModel)
+            try container.encode(capabilities.map(ChannelCapabilities.Report.init), forKey: .capabilities)
+            try container.encode(attempts, forKey: .attempts)
+            try container.encode(classification, forKey: .classification)
+            try container.encode(failureClass, forKey: .failureClass)
+            try container.encode(detail, forKey: .detail)
         }
 
         static func failureClass(_ classification: String) -> String {
@@ -115,6 +144,21 @@ public struct ImportSummary: Codable, Sendable {
         case createdAt = "created_at"
         case startedAt = "started_at"
         case finishedAt = "finished_at"
+    }
+
+    /// Every key, `started_at` `null` for a run no item of which ever started.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(schemaVersion, forKey: .schemaVersion)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(runId, forKey: .runId)
+        try container.encode(state, forKey: .state)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(finishedAt, forKey: .finishedAt)
+        try container.encode(options, forKey: .options)
+        try container.encode(counts, forKey: .counts)
+        try container.encode(items, forKey: .items)
     }
 
     init(run: ImportRun, state: ImportRun.State, items: [ImportItem], finishedAt: Int64) {

@@ -12,6 +12,9 @@ import Store
 /// Writes an artifact when something changed (every 30 s otherwise would bury the interesting ones).
 public struct NodesProbeJob: JobHandler {
     public let kind = "nodes.probe"
+    /// Nodes checked at once: a check is a few sockets waiting on the network, so a fleet with many nodes down
+    /// is done in about one timeout rather than one timeout per handful of nodes.
+    static let concurrency = 64
     let db: AppDatabase
     let secrets: SecretBox
     let nodeProbe: NodeProbe
@@ -38,7 +41,7 @@ public struct NodesProbeJob: JobHandler {
         var reports: [NodesProbeSummary.NodeReport] = []
         try await withThrowingTaskGroup(of: NodesProbeSummary.NodeReport.self) { group in
             var pending = nodes[...]
-            for _ in 0..<min(8, pending.count) { let node = pending.removeFirst(); group.addTask { try await check(node) } }
+            for _ in 0..<min(Self.concurrency, pending.count) { let node = pending.removeFirst(); group.addTask { try await check(node) } }
             for try await report in group {
                 reports.append(report)
                 if let node = pending.popFirst() { group.addTask { try await check(node) } }

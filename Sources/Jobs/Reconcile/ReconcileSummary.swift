@@ -35,6 +35,20 @@ public struct ReconcileSummary: Codable, Sendable {
             case id, name, provider, drift, applied, before, after, detail
             case keyFingerprint = "key_fingerprint"
         }
+
+        /// Every key, `null` where there is nothing (no provider, nothing to add).
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(name, forKey: .name)
+            try container.encode(provider, forKey: .provider)
+            try container.encode(keyFingerprint, forKey: .keyFingerprint)
+            try container.encode(drift, forKey: .drift)
+            try container.encode(applied, forKey: .applied)
+            try container.encode(before, forKey: .before)
+            try container.encode(after, forKey: .after)
+            try container.encode(detail, forKey: .detail)
+        }
     }
 
     enum CodingKeys: String, CodingKey {

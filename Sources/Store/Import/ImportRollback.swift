@@ -20,6 +20,17 @@ public enum ImportRollback {
             case itemIndex = "item_index"
             case channelId = "channel_id"
         }
+
+        /// Every key, `detail` null when there is nothing to add.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(changeId, forKey: .changeId)
+            try container.encode(itemIndex, forKey: .itemIndex)
+            try container.encode(channelId, forKey: .channelId)
+            try container.encode(action, forKey: .action)
+            try container.encode(result, forKey: .result)
+            try container.encode(detail, forKey: .detail)
+        }
     }
 
     public static func run(_ db: Database, runId: String, dryRun: Bool, now: Int64) throws -> [Entry] {

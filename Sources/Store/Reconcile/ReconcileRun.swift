@@ -93,4 +93,15 @@ public struct ChannelSnapshot: Codable, Sendable, Equatable {
         statusReason = channel.statusReason
         capabilities = channel.capabilities
     }
+
+    /// Every key, `null` where there is nothing (reconcile artifacts show snapshots; a script reads the same keys
+    /// from each).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(models, forKey: .models)
+        try container.encode(modelMapping, forKey: .modelMapping)
+        try container.encode(status, forKey: .status)
+        try container.encode(statusReason, forKey: .statusReason)
+        try container.encode(capabilities.map(ChannelCapabilities.Report.init), forKey: .capabilities)
+    }
 }

@@ -115,4 +115,22 @@ public struct ChannelCapabilities: Codable, Sendable, Equatable {
 
     /// Chat works but `/responses` does not: the channel is chat-only.
     public var chatOnly: Bool { chat && !responses }
+
+    /// The profile with every key, `model` null when unknown, as artifacts show it. The profile's own coding
+    /// leaves a nil `model` out and must stay so: its bytes feed the digests existing runs roll back against.
+    public struct Report: Encodable, Sendable {
+        public let capabilities: ChannelCapabilities
+
+        public init(_ capabilities: ChannelCapabilities) { self.capabilities = capabilities }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(capabilities.chat, forKey: .chat)
+            try container.encode(capabilities.streaming, forKey: .streaming)
+            try container.encode(capabilities.tools, forKey: .tools)
+            try container.encode(capabilities.responses, forKey: .responses)
+            try container.encode(capabilities.anthropicMessages, forKey: .anthropicMessages)
+            try container.encode(capabilities.model, forKey: .model)
+        }
+    }
 }
