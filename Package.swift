@@ -114,7 +114,8 @@ let package = Package(
         ),
         .testTarget(
             name: "JobsTests",
-            dependencies: ["Jobs", "Scheduler", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Jobs", "Scheduler", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -17,7 +17,11 @@ public final class BackgroundHTTPClient: Sendable {
             // Linux threads have their own nice value: this lowers only the probe thread.
             BackgroundExecutor.lowerPriority(nice)
         }
-        client = HTTPClient(eventLoopGroupProvider: .shared(group))
+        // A refused connection is an answer for a probe: AsyncHTTPClient would otherwise retry it with backoff until
+        // the request's deadline (20 s for an import probe). Transient failures are retried by the jobs themselves.
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        client = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: configuration)
     }
 
     public func shutdown() async {
