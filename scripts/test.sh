@@ -21,12 +21,15 @@ if ! "$sdk/bin/python" -c "import openai, anthropic, jsonschema" 2>/dev/null; th
   "$sdk/bin/pip" install -q --disable-pip-version-check openai anthropic jsonschema
 fi
 
-swift build --build-tests
+# The tests build in a folder of their own: a test build compiles every module with testing enabled, so sharing
+# `.build` with `swift run` would recompile the dependencies each time one switches between running and testing.
+scratch=(--scratch-path .build-tests)
+swift build "${scratch[@]}" --build-tests
 if [ $# -gt 0 ]; then
-  swift test --skip-build "$@"
+  swift test "${scratch[@]}" --skip-build "$@"
   exit
 fi
 # Unit suites first, in parallel; then the process-level end-to-end suite (daemons, kill -9, SDKs) on its own,
 # so its disk and CPU load does not starve the unit suites' lease and timeout checks on a 2-core machine.
-swift test --skip-build --skip EndToEndTests
-swift test --skip-build --filter EndToEndTests
+swift test "${scratch[@]}" --skip-build --skip EndToEndTests
+swift test "${scratch[@]}" --skip-build --filter EndToEndTests
