@@ -6,6 +6,9 @@
 #
 #   scripts/bench-ab.sh BIN_A BIN_B [CONNECTIONS] [SECONDS] [ROUNDS]
 #   SERVER_A=hummingbird scripts/bench-ab.sh old/switchyard .build/release/switchyard   # per-daemon env
+#   STREAM=1 scripts/bench-ab.sh A B    # streamed chat (SSE through the usage meter) instead of JSON answers
+#   STYLE=spaced STREAM=1 scripts/bench-ab.sh A B    # the mock upstreams write their JSON in that style (both builds
+#                                                    # must know --style)
 #
 # Needs wrk (Debian package) and curl; uses loopback ports 18700-18703.
 set -euo pipefail
@@ -20,7 +23,7 @@ trap cleanup EXIT
 start() {
   local name=$1 bin=$2 port=$3 server=$4 dir="$WORK/$1"
   mkdir -p "$dir"
-  "$bin" mock-upstream --port $((port + 1)) >"$dir/mock.log" 2>&1 & PIDS+=($!)
+  "$bin" mock-upstream --port $((port + 1)) ${STYLE:+--style "$STYLE"} >"$dir/mock.log" 2>&1 & PIDS+=($!)
   SWITCHYARD_ADMIN_TOKEN=ab-admin SWITCHYARD_HTTP_SERVER=$server "$bin" serve --port "$port" --data-dir "$dir/data" \
     --artifacts-dir "$dir/artifacts" --allow-private-upstreams --log-level warning >"$dir/daemon.log" 2>&1 & PIDS+=($!)
   echo $! >"$dir/pid"
@@ -37,10 +40,11 @@ start a "$A" 18700 "${SERVER_A:-direct}"
 start b "$B" 18702 "${SERVER_B:-direct}"
 cat >"$WORK/post.lua" <<'EOF'
 wrk.method = "POST"
-wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello there"}],"max_tokens":16}'
+wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello there"}],"max_tokens":16STREAM_FIELD}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("KEY")
 EOF
+sed -i "s/STREAM_FIELD/${STREAM:+,\"stream\":true}/" "$WORK/post.lua"
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # round NAME PORT SECONDS: "<cpu µs per request> <requests>"
