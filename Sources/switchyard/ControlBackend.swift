@@ -19,12 +19,13 @@ protocol ControlBackend: Sendable {
     func updateSchedule(_ name: String, _ patch: SchedulePatch) async throws -> ScheduleView
 }
 
-/// Acts on the SQLite file directly (works with or without a daemon running on it).
+/// Acts on the SQLite file directly (works with or without a daemon running on it). The file must exist: only
+/// `serve` creates one, so a mistyped `--data-dir` is refused instead of answered from a new empty database.
 struct LocalBackend: ControlBackend {
     let driver: SQLiteQueue
 
     init(database: DatabaseOptions) throws {
-        let db = try AppDatabase.open(dataDir: database.dataDir, synchronous: database.synchronous)
+        let db = try AppDatabase.openExisting(dataDir: database.dataDir, synchronous: database.synchronous)
         driver = SQLiteQueue(pool: db.pool)
     }
 
