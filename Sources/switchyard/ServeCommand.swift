@@ -120,19 +120,26 @@ struct ServeCommand: AsyncParsableCommand {
             GatewayApp.runTasksOnEventLoops()
         }
         let logger = makeLogger("switchyard", level: logLevel)
+        // Trapped before anything slow starts, so SIGTERM during start-up stops the daemon cleanly too.
+        let signals = await ShutdownSignals.trap(logger: logger)
         // Probes of upstreams and nodes: their own low-priority thread, off the gateway's event loops.
         let background = BackgroundHTTPClient()
         var gateway: GatewayDependencies?
         do {
-            // Before anything touches the queue: a taken port is reported, not found after the workers started.
-            if role != .worker { try await ListenCheck.ensureAvailable(host: host, port: port) }
-            let services: [any Service]
-            (services, gateway) = try await makeServices(logger: logger, background: background)
-            let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                services: ParentWatch.configurations(services),
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-            try await group.run()
+            try await signals.listening {
+                // Before anything touches the queue: a taken port is reported, not found after the workers started.
+                if role != .worker { try await ListenCheck.ensureAvailable(host: host, port: port) }
+                let services: [any Service]
+                (services, gateway) = try await makeServices(logger: logger, background: background)
+                if signals.requested {
+                    logger.info("stopped during start-up")
+                    return
+                }
+                let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                    services: ParentWatch.configurations(services), logger: logger))
+                await signals.attach(group)
+                try await group.run()
+            }
         } catch {
             // Every client and event-loop group is shut down on this path too: one left behind traps in its deinit
             // (a debug build's "Client not shut down before the deinit") and the message below would be lost.
