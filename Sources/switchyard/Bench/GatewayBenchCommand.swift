@@ -193,9 +193,10 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: streams)
         configuration.timeout = .init(connect: .seconds(30), read: .seconds(60))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let started = ContinuousClock.now
-        let completed = try await withThrowingTaskGroup(of: Bool.self) { group in
+        // A scoped client: shut down however the body ends (one dropped unshut traps in a debug build).
+        let completed = try await HTTPClient.withHTTPClient(configuration: configuration) { client in
+          try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<streams {
                 group.addTask {
                     var request = HTTPClientRequest(url: base + "/v1/chat/completions")
@@ -211,8 +212,8 @@ struct GatewayBenchCommand: AsyncParsableCommand {
             var ok = 0
             for try await success in group where success { ok += 1 }
             return ok
+          }
         }
-        try await client.shutdown()
         return HeldStreams(opened: streams, completed: completed, failed: streams - completed, seconds: (ContinuousClock.now - started).seconds)
     }
 
