@@ -127,8 +127,6 @@ struct ServeCommand: AsyncParsableCommand {
         var gateway: GatewayDependencies?
         do {
             try await signals.listening {
-                // Before anything touches the queue: a taken port is reported, not found after the workers started.
-                if role != .worker { try await ListenCheck.ensureAvailable(host: host, port: port) }
                 let services: [any Service]
                 (services, gateway) = try await makeServices(logger: logger, background: background)
                 if signals.requested {
@@ -177,6 +175,9 @@ struct ServeCommand: AsyncParsableCommand {
         // Beside a gateway, database work (jobs, the record writer) runs below the event loops serving requests.
         let db = try AppDatabase.open(dataDir: database.dataDir, synchronous: database.synchronous, qos: role == .all ? .background : .userInitiated)
         try AppDatabase.ensureWritableDirectory(artifactsDir)
+        // A bad data dir is reported first, then a taken port, before any service starts: not found by the HTTP
+        // server's bind after the worker pools have begun claiming jobs.
+        if role != .worker { try await ListenCheck.ensureAvailable(host: host, port: port) }
         let durability = try SQLiteDatabase.durability(of: db.pool)
         logger.info("database ready", metadata: [
             "path": "\(db.path)", "journal_mode": "\(durability.journalMode)", "synchronous": "\(durability.synchronous)",
