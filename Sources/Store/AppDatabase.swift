@@ -18,6 +18,16 @@ public final class AppDatabase: Sendable {
         return try AppDatabase(options: SQLiteOptions(path: dataDir + "/switchyard.sqlite", synchronous: synchronous, qos: qos))
     }
 
+    /// Opens `<dataDir>/switchyard.sqlite` only if it exists (and migrates it): for tools that read or steer a
+    /// daemon's database, where a mistyped directory must not quietly become a new empty one.
+    public static func openExisting(dataDir: String, synchronous: SQLiteOptions.Synchronous = .full) throws -> AppDatabase {
+        let path = dataDir + "/switchyard.sqlite"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError.dataDir("no database at \(path): check --data-dir (only `switchyard serve` creates one)")
+        }
+        return try AppDatabase(options: SQLiteOptions(path: path, synchronous: synchronous))
+    }
+
     public init(options: SQLiteOptions) throws {
         path = options.path
         yieldsToGateway = options.qos == .background

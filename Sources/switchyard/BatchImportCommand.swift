@@ -69,33 +69,40 @@ struct BatchImportCommand: AsyncParsableCommand {
         }
     }
 
+    func validate() throws {
+        if let problem = ErrorText.serverURLProblem(server) { throw ValidationError(problem) }
+    }
+
     func run() async throws {
-        let http: AdminHTTP
-        let body: Data
+        let status: Status?
         do {
-            http = AdminHTTP(base: server, token: try TargetOptions.adminToken(token, dataDir: dataDir))
-            body = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+            // The list and the token are read before anything talks to the daemon, so a missing file is its own error.
+            let body = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try readList()
+            status = try await AdminHTTP.with(base: server, token: try TargetOptions.adminToken(token, dataDir: dataDir)) { http in
+                try await start(http, body: body)
+            }
         } catch {
-            printError("switchyard: error: \(error)")
+            printError("switchyard: error: \(ErrorText.describe(error))")
             throw ExitCode(1)
         }
-        defer { Task { await http.shutdown() } }
+        guard let status else { return }
+        print(status.artifactPath ?? "")
+        switch status.state {
+        case "succeeded": return
+        case "partially_succeeded": throw ExitCode(2)
+        default: throw ExitCode(1)
+        }
+    }
+
+    /// The list file, with an error that names it (Foundation's says "The file … couldn't be opened").
+    private func readList() throws -> Data {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else { throw CLIError("no such file: \(file)") }
+        guard !isDirectory.boolValue else { throw CLIError("\(file) is a directory, not a list") }
         do {
-            let status = try await start(http, body: body)
-            guard let status else { return }
-            await http.shutdown()
-            print(status.artifactPath ?? "")
-            switch status.state {
-            case "succeeded": return
-            case "partially_succeeded": throw ExitCode(2)
-            default: throw ExitCode(1)
-            }
-        } catch let exit as ExitCode {
-            throw exit
+            return try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
-            await http.shutdown()
-            printError("switchyard: error: \(error)")
-            throw ExitCode(1)
+            throw CLIError("cannot read \(file): \(error.localizedDescription)")
         }
     }
 

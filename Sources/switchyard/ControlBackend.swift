@@ -17,15 +17,15 @@ protocol ControlBackend: Sendable {
     func schedules() async throws -> ScheduleListView
     func runSchedule(_ name: String) async throws -> EnqueueResultView
     func updateSchedule(_ name: String, _ patch: SchedulePatch) async throws -> ScheduleView
-    func shutdown() async
 }
 
-/// Acts on the SQLite file directly (works with or without a daemon running on it).
+/// Acts on the SQLite file directly (works with or without a daemon running on it). The file must exist: only
+/// `serve` creates one, so a mistyped `--data-dir` is refused instead of answered from a new empty database.
 struct LocalBackend: ControlBackend {
     let driver: SQLiteQueue
 
     init(database: DatabaseOptions) throws {
-        let db = try AppDatabase.open(dataDir: database.dataDir, synchronous: database.synchronous)
+        let db = try AppDatabase.openExisting(dataDir: database.dataDir, synchronous: database.synchronous)
         driver = SQLiteQueue(pool: db.pool)
     }
 
@@ -60,15 +60,11 @@ struct LocalBackend: ControlBackend {
         let interval = patch.intervalS.map { Duration.milliseconds(Int64($0 * 1000)) }
         return ScheduleView(try await driver.updateSchedule(name: name, interval: interval, enabled: patch.enabled))
     }
-
-    func shutdown() async {}
 }
 
 /// Acts through a daemon's `/api` with the admin token.
 struct RemoteBackend: ControlBackend {
     let http: AdminHTTP
-
-    init(base: String, token: String) { http = AdminHTTP(base: base, token: token) }
 
     func list(_ query: JobQuery) async throws -> JobPage {
         var items: [String] = ["limit=\(query.limit)"]
@@ -96,19 +92,35 @@ struct RemoteBackend: ControlBackend {
     func updateSchedule(_ name: String, _ patch: SchedulePatch) async throws -> ScheduleView {
         try await http.call(.PATCH, "/api/schedules/\(AdminHTTP.segment(name))", body: try JSONEncoder.sortedKeys.encode(patch))
     }
-
-    func shutdown() async { await http.shutdown() }
 }
 
 /// A daemon's `/api` over HTTP with the admin token; problem JSON becomes a one-line error.
 struct AdminHTTP: Sendable {
     let base: String
     let token: String
-    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    let client: HTTPClient
 
-    init(base: String, token: String) {
+    /// Runs `body` with a client that is shut down however `body` ends: a client dropped unshut on an error path
+    /// traps in its deinit ("Client not shut down before the deinit") instead of letting the error be printed.
+    static func with<T>(base: String, token: String, _ body: (AdminHTTP) async throws -> T) async throws -> T {
+        try await HTTPClient.withHTTPClient(configuration: configuration) { client in
+            try await body(AdminHTTP(base: base, token: token, client: client))
+        }
+    }
+
+    private static var configuration: HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
+        // One call to the operator's own daemon: a refused connection is the answer ("is it running?"), not
+        // something to retry until the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
+
+    private init(base: String, token: String, client: HTTPClient) {
         self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
         self.token = token
+        self.client = client
     }
 
     /// One path segment: dots stay (schedule names are like `usage.settle`), slashes do not.
@@ -134,7 +146,7 @@ struct AdminHTTP: Sendable {
         do {
             response = try await client.execute(request, timeout: .seconds(30))
         } catch {
-            throw CLIError("cannot reach \(base): \(error)")
+            throw CLIError("cannot reach \(ErrorText.redacted(base)): \(ErrorText.describe(error))")
         }
         let data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
         guard (200..<300).contains(response.status.code) else {
@@ -146,8 +158,6 @@ struct AdminHTTP: Sendable {
         }
         return try JSONDecoder().decode(T.self, from: data)
     }
-
-    func shutdown() async { try? await client.shutdown() }
 }
 
 /// An error the command line prints as it is and exits 1 for.

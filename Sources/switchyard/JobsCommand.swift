@@ -16,9 +16,16 @@ struct TargetOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
-    func backend() throws -> any ControlBackend {
-        guard let server else { return try LocalBackend(database: database) }
-        return RemoteBackend(base: server, token: try Self.adminToken(token, dataDir: database.dataDir))
+    func validate() throws {
+        if let server, let problem = ErrorText.serverURLProblem(server) { throw ValidationError(problem) }
+    }
+
+    /// Runs `body` with the backend `--server` chooses; a remote one's HTTP client is shut down however it ends.
+    func withBackend<T>(_ body: (any ControlBackend) async throws -> T) async throws -> T {
+        guard let server else { return try await body(try LocalBackend(database: database)) }
+        return try await AdminHTTP.with(base: server, token: try Self.adminToken(token, dataDir: database.dataDir)) { http in
+            try await body(RemoteBackend(http: http))
+        }
     }
 
     /// The admin token: given, or read from `<data-dir>/admin-token`.
@@ -33,23 +40,17 @@ struct TargetOptions: ParsableArguments {
 
     /// Runs `body` against the backend, printing errors as one line and exiting 1.
     func run<T: Encodable>(_ body: (any ControlBackend) async throws -> T, text: (T) -> String) async throws {
-        let backend: any ControlBackend
-        do { backend = try self.backend() } catch {
-            printError("switchyard: error: \(error)")
+        let value: T
+        do {
+            value = try await withBackend(body)
+        } catch {
+            printError("switchyard: error: \(ErrorText.describe(error))")
             throw ExitCode(1)
         }
-        do {
-            let value = try await body(backend)
-            await backend.shutdown()
-            if json {
-                print(String(decoding: try JSONEncoder.sortedKeys.encode(value), as: UTF8.self))
-            } else {
-                print(text(value))
-            }
-        } catch {
-            await backend.shutdown()
-            printError("switchyard: error: \(error)")
-            throw ExitCode(1)
+        if json {
+            print(String(decoding: try JSONEncoder.sortedKeys.encode(value), as: UTF8.self))
+        } else {
+            print(text(value))
         }
     }
 }

@@ -19,6 +19,7 @@ struct MockUpstreamCommand: AsyncParsableCommand {
         if let script {
             rules = try JSONDecoder().decode([FaultRule].self, from: Data(contentsOf: URL(fileURLWithPath: script)))
         }
+        try await ListenCheck.ensureAvailable(host: host, port: port)
         let logger = makeLogger("mock-upstream", level: .warning)
         let host = self.host
         let app = MockUpstreamServer(script: MockScript(rules: rules, style: style)).application(host: host, port: port, logger: logger) { bound in

@@ -3,6 +3,7 @@ import Foundation
 import Gateway
 import Jobs
 import Logging
+import NIOCore
 import Probe
 import Prometheus
 import Scheduler
@@ -119,25 +120,42 @@ struct ServeCommand: AsyncParsableCommand {
             GatewayApp.runTasksOnEventLoops()
         }
         let logger = makeLogger("switchyard", level: logLevel)
-        let services: [any Service]
-        let gateway: GatewayDependencies?
+        // Trapped before anything slow starts, so SIGTERM during start-up stops the daemon cleanly too.
+        let signals = await ShutdownSignals.trap(logger: logger)
         // Probes of upstreams and nodes: their own low-priority thread, off the gateway's event loops.
         let background = BackgroundHTTPClient()
+        var gateway: GatewayDependencies?
         do {
-            (services, gateway) = try await makeServices(logger: logger, background: background)
+            try await signals.listening {
+                let services: [any Service]
+                (services, gateway) = try await makeServices(logger: logger, background: background)
+                if signals.requested {
+                    logger.info("stopped during start-up")
+                    return
+                }
+                let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                    services: ParentWatch.configurations(services), logger: logger))
+                await signals.attach(group)
+                try await group.run()
+            }
         } catch {
+            // Every client and event-loop group is shut down on this path too: one left behind traps in its deinit
+            // (a debug build's "Client not shut down before the deinit") and the message below would be lost.
+            await gateway?.shutdown()
             await background.shutdown()
-            printError("switchyard: error: \(error)")
+            printError("switchyard: error: \(describeFailure(error))")
             throw ExitCode(1)
         }
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: ParentWatch.configurations(services),
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        try await group.run()
         await gateway?.shutdown()
         await background.shutdown()
         logger.info("stopped cleanly")
+    }
+
+    /// One line for a failure of `serve`; a bind error names the address (the HTTP server can still lose a race
+    /// for the port after `ListenCheck`).
+    private func describeFailure(_ error: any Error) -> String {
+        if let io = error as? IOError, "\(io)".contains("bind") { return ListenCheck.message(host: host, port: port, error: io) }
+        return ErrorText.describe(error)
     }
 
     /// The provider catalog; a missing directory is an empty catalog (with a warning), a broken file an error.
@@ -157,6 +175,9 @@ struct ServeCommand: AsyncParsableCommand {
         // Beside a gateway, database work (jobs, the record writer) runs below the event loops serving requests.
         let db = try AppDatabase.open(dataDir: database.dataDir, synchronous: database.synchronous, qos: role == .all ? .background : .userInitiated)
         try AppDatabase.ensureWritableDirectory(artifactsDir)
+        // A bad data dir is reported first, then a taken port, before any service starts: not found by the HTTP
+        // server's bind after the worker pools have begun claiming jobs.
+        if role != .worker { try await ListenCheck.ensureAvailable(host: host, port: port) }
         let durability = try SQLiteDatabase.durability(of: db.pool)
         logger.info("database ready", metadata: [
             "path": "\(db.path)", "journal_mode": "\(durability.journalMode)", "synchronous": "\(durability.synchronous)",
@@ -227,7 +248,12 @@ struct ServeCommand: AsyncParsableCommand {
             options.directHTTP = Env.string("SWITCHYARD_HTTP_SERVER", "direct") != "hummingbird"
             let deps = GatewayDependencies(db: db, driver: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,
                                            catalog: catalog, options: options, logger: logger)
-            try await deps.state.reload()
+            do {
+                try await deps.state.reload()
+            } catch {
+                await deps.shutdown()  // its upstream HTTP client traps if dropped unshut
+                throw error
+            }
             changed.set { [state = deps.state] in try? await state.reload() }
             gateway = deps
             // The writer stops after the HTTP server, so records of requests finished while draining are written.

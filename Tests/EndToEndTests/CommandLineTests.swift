@@ -3,7 +3,7 @@ import Scheduler
 import Testing
 
 /// The `switchyard` verbs against the database file and against a running daemon over real HTTP.
-@Suite(.serialized) struct CommandLineTests {
+@Suite(.serialized, .processDiagnostics) struct CommandLineTests {
     /// Runs the binary to completion; returns (status, stdout, stderr).
     func run(_ arguments: [String], env: [String: String] = [:], in dir: String) async throws -> (Int32, String, String) {
         let process = try DaemonProcess(arguments, environment: env, logDir: dir, name: "cli-\(UUID().uuidString.prefix(8))")
@@ -21,6 +21,7 @@ import Testing
 
     @Test func verbsWorkOnTheDatabaseFile() async throws {
         let tmp = try TempDir()
+        try createDatabase(dataDir: tmp.path + "/data")
         let db = ["--data-dir", tmp.path + "/data"]
         var (status, out, err) = try await run(["jobs", "enqueue", "noop", "--args", #"{"a":1}"#, "--unique-key", "k", "--json"] + db, in: tmp.path)
         #expect(status == 0, "\(err)")

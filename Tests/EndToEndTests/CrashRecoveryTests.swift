@@ -4,7 +4,7 @@ import Scheduler
 import Store
 import Testing
 
-@Suite(.serialized) struct CrashRecoveryTests {
+@Suite(.serialized, .processDiagnostics) struct CrashRecoveryTests {
     /// kill -9 a worker mid-run, start it again: every job completes, none is lost, only jobs in flight at the
     /// kill run again, and they are rescued within lease TTL + one tick.
     @Test func killNineMidRunLosesNothing() async throws {

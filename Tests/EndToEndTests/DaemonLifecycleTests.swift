@@ -3,7 +3,7 @@ import Scheduler
 import Store
 import Testing
 
-@Suite(.serialized) struct DaemonLifecycleTests {
+@Suite(.serialized, .processDiagnostics) struct DaemonLifecycleTests {
 
     /// SIGTERM: running jobs finish inside the drain timeout, the HTTP server stops, the process exits 0.
     @Test func sigtermDrainsRunningJobsAndExitsZero() async throws {

@@ -18,13 +18,18 @@ let switchyardBinary: String = {
     return ".build/debug/switchyard"
 }()
 
-/// A child `switchyard` process with its output captured to files.
+/// A child `switchyard` process with its output captured to files. Inside a suite with `.processDiagnostics`,
+/// a failing test reports its exit status and log tail.
 final class DaemonProcess: @unchecked Sendable {  // the Process is only touched from the owning test
     let process = Process()
+    let name: String
     let stdoutPath: String
     let stderrPath: String
+    /// Set when `waitForExit` gave up and killed the process.
+    private let killedAfter = Mutex<Duration?>(nil)
 
     init(_ arguments: [String], environment: [String: String] = [:], logDir: String, name: String) throws {
+        self.name = name
         stdoutPath = "\(logDir)/\(name).out"
         stderrPath = "\(logDir)/\(name).err"
         FileManager.default.createFile(atPath: stdoutPath, contents: nil)
@@ -38,6 +43,31 @@ final class DaemonProcess: @unchecked Sendable {  // the Process is only touched
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         try process.run()
+        ProcessTestRecord.current?.add(self)
+    }
+
+    /// Whether the process has `path` open (read from /proc).
+    func hasOpen(_ path: String) -> Bool {
+        let fds = "/proc/\(pid)/fd"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: fds)) ?? []
+        return entries.contains { (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(fds)/\($0)")) == path }
+    }
+
+    /// The arguments, for reports.
+    var commandLine: String { (process.arguments ?? []).joined(separator: " ") }
+
+    /// True when it exited with status 0, false when it ended otherwise, nil while it runs.
+    var exitedCleanly: Bool? {
+        process.isRunning ? nil : process.terminationReason == .exit && process.terminationStatus == 0
+    }
+
+    /// "exit status 1", "killed by signal 15", "still running", for reports.
+    var exitDescription: String {
+        if process.isRunning { return "still running" }
+        var text = process.terminationReason == .uncaughtSignal
+            ? "killed by signal \(process.terminationStatus)" : "exit status \(process.terminationStatus)"
+        if let waited = killedAfter.withLock({ $0 }) { text += " (killed by the test after waiting \(waited) for it to exit)" }
+        return text
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -64,6 +94,7 @@ final class DaemonProcess: @unchecked Sendable {  // the Process is only touched
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning {
+            killedAfter.withLock { $0 = timeout }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             return nil
@@ -76,14 +107,29 @@ final class DaemonProcess: @unchecked Sendable {  // the Process is only touched
     }
 }
 
-/// A temp directory removed at the end of the test.
+/// A temp directory removed at the end of the test, unless the test failed (see `ProcessTestRecord`).
 final class TempDir: Sendable {
     let path: String
+    private let kept = Mutex(false)
+
     init() throws {
         path = NSTemporaryDirectory() + "switchyard-e2e-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        ProcessTestRecord.current?.add(self)
     }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// Leaves the directory in place for a look after the run.
+    func keep() { kept.withLock { $0 = true } }
+
+    deinit {
+        if !kept.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
+    }
+}
+
+/// Creates and migrates the database in `dataDir` as `serve` does at its first start (the control verbs
+/// refuse a data dir without one).
+func createDatabase(dataDir: String) throws {
+    _ = try AppDatabase.open(dataDir: dataDir)
 }
 
 /// The runs a job log recorded: id → [(attempt, pid)].

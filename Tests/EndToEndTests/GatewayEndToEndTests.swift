@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 
 /// The gateway as users run it: a daemon process, a mock upstream process, real HTTP over loopback.
-@Suite(.serialized) struct GatewayEndToEndTests {
+@Suite(.serialized, .processDiagnostics) struct GatewayEndToEndTests {
     /// No plain upstream key, client key or payload text in logs, traces, errors, `/api` answers or the database file.
     @Test func secretsNeverLeak() async throws {
         let payloadKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
@@ -128,7 +128,7 @@ import Testing
 }
 
 /// A client that goes away mid-stream: the gateway cancels the upstream request and bills only what was delivered.
-@Suite(.serialized) struct RetentionFlagTests {
+@Suite(.serialized, .processDiagnostics) struct RetentionFlagTests {
     /// `--trace-retention-days` and `--payload-retention-days` set when what a request leaves behind expires.
     @Test func retentionFlagsSetExpiry() async throws {
         let payloadKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
@@ -148,7 +148,7 @@ import Testing
     }
 }
 
-@Suite(.serialized) struct ClientDisconnectTests {
+@Suite(.serialized, .processDiagnostics) struct ClientDisconnectTests {
     @Test func clientDisconnectCancelsTheUpstream() async throws {
         let g = try await GatewayProcess()
         try await g.provision()

@@ -4,7 +4,7 @@ import Testing
 /// Batch imports with real processes: a daemon killed with -9 mid-run finishes the run after a restart (one
 /// outcome per item, one artifact), the artifact passes an independent JSON Schema validator, and the CLI
 /// posts a list, follows it and verifies the artifact.
-@Suite(.serialized) struct ImportEndToEndTests {
+@Suite(.serialized, .processDiagnostics) struct ImportEndToEndTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     @Test func killNineMidRunFinishesEveryItemOnceAndWritesOneArtifact() async throws {

@@ -3,7 +3,7 @@ import Testing
 
 /// The official `openai` and `anthropic` Python SDKs against the running daemon (`Tests/sdk/sdk_check.py`).
 /// `scripts/test.sh` installs them into `.build/sdk-venv`; `SWITCHYARD_SDK_PYTHON` names another interpreter.
-@Suite(.serialized) struct SDKTests {
+@Suite(.serialized, .processDiagnostics) struct SDKTests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     @Test func officialSDKsWork() async throws {

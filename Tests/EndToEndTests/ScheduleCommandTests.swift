@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `switchyard schedules run|set` on the database file and against a running daemon.
-@Suite(.serialized) struct ScheduleCommandTests {
+@Suite(.serialized, .processDiagnostics) struct ScheduleCommandTests {
     struct Enqueued: Decodable { let id: Int64; let duplicate: Bool }
     struct Job: Decodable { let id: Int64; let state: String; let kind: String; let queue: String }
     struct ScheduleView: Decodable { let name: String; let interval_s: Double; let enabled: Bool }
@@ -10,6 +10,7 @@ import Testing
     @Test func runAndSetOnTheDatabaseFile() async throws {
         let cli = CommandLineTests()
         let tmp = try TempDir()
+        try createDatabase(dataDir: tmp.path + "/data")
         let db = ["--data-dir", tmp.path + "/data"]
         var (status, out, err) = try await cli.run(["schedules", "set", "usage.settle", "--interval", "120", "--enabled", "false", "--json"] + db, in: tmp.path)
         #expect(status == 0, "\(err)")

@@ -4,7 +4,7 @@ import Scheduler
 import Store
 import Testing
 
-@Suite(.serialized) struct SettlementCrashTests {
+@Suite(.serialized, .processDiagnostics) struct SettlementCrashTests {
     /// ledger total, checkpoint total and the sum of users.used, plus the checkpoint's log id and count.
     func books(_ db: AppDatabase) async throws -> (ledger: Int64, checkpoint: Int64, used: Int64, lastLogId: Int64, logs: Int64) {
         try await db.pool.read { db in

@@ -26,24 +26,19 @@ struct HeldStreams: Codable {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: count)
         configuration.timeout = .init(connect: .seconds(30), read: .seconds(60))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let abortedBefore = try await aborted(upstream)
         let tracesBefore = try await failedTraces(base, admin: admin)
         let started = ContinuousClock.now
-        let outcomes: [String?]
-        do {
-            outcomes = try await withThrowingTaskGroup(of: String?.self) { group in
+        // A scoped client: shut down however the body ends (one dropped unshut traps in a debug build).
+        let outcomes = try await HTTPClient.withHTTPClient(configuration: configuration) { client in
+            try await withThrowingTaskGroup(of: String?.self) { group in
                 for _ in 0..<count { group.addTask { await stream(client, base: base, key: key) } }
                 var outcomes: [String?] = []
                 for try await outcome in group { outcomes.append(outcome) }
                 return outcomes
             }
-        } catch {
-            try? await client.shutdown()
-            throw error
         }
         let seconds = (ContinuousClock.now - started).seconds
-        try await client.shutdown()
         var failures: [String: Int] = [:]
         for case let cause? in outcomes { failures[cause, default: 0] += 1 }
         var recorded: [String: Int] = [:]

@@ -86,39 +86,37 @@ struct ImportBenchCommand: AsyncParsableCommand {
 enum Traffic {
     static func measure(base: String, key: String, rate: Int, while work: () async throws -> Void) async throws -> Samples {
         let samples = SampleBox()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let body = #"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"#
-        let generator = Task {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                let interval = Duration.seconds(1) / rate
-                var next = ContinuousClock.now
-                while !Task.isCancelled {
-                    next += interval
-                    try? await Task.sleep(until: next)
-                    group.addTask {
-                        var request = HTTPClientRequest(url: base + "/v1/chat/completions")
-                        request.method = .POST
-                        request.headers.add(name: "authorization", value: "Bearer \(key)")
-                        request.headers.add(name: "content-type", value: "application/json")
-                        request.body = .bytes(ByteBuffer(string: body))
-                        let started = ContinuousClock.now
-                        guard let response = try? await client.execute(request, timeout: .seconds(10)),
-                              (try? await response.body.collect(upTo: 1 << 20)) != nil, response.status == .ok else { return }
-                        let elapsed = ContinuousClock.now - started
-                        samples.value.withLock { $0.add(elapsed) }
+        // A scoped client: shut down however `work` ends (one dropped unshut traps in a debug build).
+        try await HTTPClient.withHTTPClient { client in
+            let generator = Task {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    let interval = Duration.seconds(1) / rate
+                    var next = ContinuousClock.now
+                    while !Task.isCancelled {
+                        next += interval
+                        try? await Task.sleep(until: next)
+                        group.addTask {
+                            var request = HTTPClientRequest(url: base + "/v1/chat/completions")
+                            request.method = .POST
+                            request.headers.add(name: "authorization", value: "Bearer \(key)")
+                            request.headers.add(name: "content-type", value: "application/json")
+                            request.body = .bytes(ByteBuffer(string: body))
+                            let started = ContinuousClock.now
+                            guard let response = try? await client.execute(request, timeout: .seconds(10)),
+                                  (try? await response.body.collect(upTo: 1 << 20)) != nil, response.status == .ok else { return }
+                            let elapsed = ContinuousClock.now - started
+                            samples.value.withLock { $0.add(elapsed) }
+                        }
                     }
+                    group.cancelAll()
                 }
-                group.cancelAll()
             }
-        }
-        do { try await work() } catch {
+            defer { generator.cancel() }
+            try await work()
             generator.cancel()
-            try? await client.shutdown()
-            throw error
+            _ = try? await generator.value
         }
-        generator.cancel()
-        _ = try? await generator.value
-        try? await client.shutdown()
         return samples.value.withLock { $0 }
     }
 }
