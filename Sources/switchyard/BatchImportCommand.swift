@@ -89,7 +89,7 @@ struct BatchImportCommand: AsyncParsableCommand {
         print(status.artifactPath ?? "")
         switch status.state {
         case "succeeded": return
-        case "partially_succeeded": throw ExitCode(2)
+        case "partially_succeeded": throw ExitCode(3)  // 2 is a usage error
         default: throw ExitCode(1)
         }
     }
