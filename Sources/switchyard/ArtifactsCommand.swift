@@ -81,9 +81,11 @@ struct ArtifactsCommand: AsyncParsableCommand {
                 let (kind, found) = try location.summary(reference)
                 file = found
                 // The schemas ship in the repository's artifacts/schema; a custom artifacts dir may not hold a copy.
-                let candidates = [schemaDir, location.artifactsDir + "/schema", "./artifacts/schema"].compactMap { $0 }
+                let candidates = (schemaDir.map { [$0] } ?? [location.artifactsDir + "/schema", "./artifacts/schema"])
                     .map { URL(fileURLWithPath: $0).appendingPathComponent("\(kind).schema.json") }
-                let schema = candidates.first { FileManager.default.fileExists(atPath: $0.path) } ?? candidates[0]
+                guard let schema = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+                    throw CLIError("no schema for \(kind): looked for \(candidates.map(\.path).joined(separator: ", ")) (--schema-dir names another)")
+                }
                 let data = try Data(contentsOf: file)
                 problems = try SchemaValidator.violations(json: data, schema: try Data(contentsOf: schema))
                 if kind == ImportSummary.kind, problems.isEmpty, let mismatch = try JSONDecoder().decode(ImportSummary.self, from: data).countMismatch() {

@@ -61,6 +61,19 @@ import Testing
         #expect(lines(err) == ["switchyard: error: no such file: \(missing)"], "stderr: \(err)")
     }
 
+    @Test func artifactsVerifyWithoutItsSchemaSaysWhereItLooked() async throws {
+        let tmp = try TempDir()
+        let run = tmp.path + "/artifacts/batch-import/20260101T000000Z_run_x"
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: run + "/summary.json"))
+        let (status, _, err) = try await cli.run(["artifacts", "verify", "run_x", "--artifacts-dir", tmp.path + "/artifacts",
+                                                  "--schema-dir", tmp.path + "/no-schemas"], in: tmp.path)
+        #expect(status == 1)
+        expectNoCrash(err)
+        #expect(lines(err).count == 1 && err.hasPrefix("switchyard: error: no schema for batch-import: looked for ") && !err.contains("NSCocoaErrorDomain"),
+                "stderr: \(err)")
+    }
+
     @Test func controlVerbsRefuseAMissingDatabase() async throws {
         let tmp = try TempDir()
         let mistyped = tmp.path + "/dtaa"
