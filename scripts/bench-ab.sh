@@ -6,6 +6,7 @@
 #
 #   scripts/bench-ab.sh BIN_A BIN_B [CONNECTIONS] [SECONDS] [ROUNDS]
 #   SERVER_A=hummingbird scripts/bench-ab.sh old/switchyard .build/release/switchyard   # per-daemon env
+#   EXECUTOR_A=pool scripts/bench-ab.sh BIN BIN    # SWITCHYARD_EXECUTOR per daemon
 #   STREAM=1 scripts/bench-ab.sh A B    # streamed chat (SSE through the usage meter) instead of JSON answers
 #   STYLE=spaced STREAM=1 scripts/bench-ab.sh A B    # the mock upstreams write their JSON in that style (both builds
 #                                                    # must know --style)
@@ -24,7 +25,7 @@ start() {
   local name=$1 bin=$2 port=$3 server=$4 dir="$WORK/$1"
   mkdir -p "$dir"
   "$bin" mock-upstream --port $((port + 1)) ${STYLE:+--style "$STYLE"} >"$dir/mock.log" 2>&1 & PIDS+=($!)
-  SWITCHYARD_ADMIN_TOKEN=ab-admin SWITCHYARD_HTTP_SERVER=$server "$bin" serve --port "$port" --data-dir "$dir/data" \
+  SWITCHYARD_ADMIN_TOKEN=ab-admin SWITCHYARD_HTTP_SERVER=$server SWITCHYARD_EXECUTOR=$5 "$bin" serve --port "$port" --data-dir "$dir/data" \
     --artifacts-dir "$dir/artifacts" --allow-private-upstreams --log-level warning >"$dir/daemon.log" 2>&1 & PIDS+=($!)
   echo $! >"$dir/pid"
   for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.1; done
@@ -36,8 +37,8 @@ start() {
   echo "$key" >"$dir/key"
 }
 
-start a "$A" 18700 "${SERVER_A:-direct}"
-start b "$B" 18702 "${SERVER_B:-direct}"
+start a "$A" 18700 "${SERVER_A:-direct}" "${EXECUTOR_A:-}"
+start b "$B" 18702 "${SERVER_B:-direct}" "${EXECUTOR_B:-}"
 cat >"$WORK/post.lua" <<'EOF'
 wrk.method = "POST"
 wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello there"}],"max_tokens":16STREAM_FIELD}'

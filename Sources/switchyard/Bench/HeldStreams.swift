@@ -27,7 +27,8 @@ struct HeldStreams: Codable {
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: count)
         configuration.timeout = .init(connect: .seconds(30), read: .seconds(60))
         let abortedBefore = try await aborted(upstream)
-        let tracesBefore = try await failedTraces(base, admin: admin)
+        // Traces are stamped with their request's start: the gateway's failures among these streams only.
+        let since = Int64(Date().timeIntervalSince1970 * 1000)
         let started = ContinuousClock.now
         // A scoped client: shut down however the body ends (one dropped unshut traps in a debug build).
         let outcomes = try await HTTPClient.withHTTPClient(configuration: configuration) { client in
@@ -41,10 +42,9 @@ struct HeldStreams: Codable {
         let seconds = (ContinuousClock.now - started).seconds
         var failures: [String: Int] = [:]
         for case let cause? in outcomes { failures[cause, default: 0] += 1 }
-        var recorded: [String: Int] = [:]
-        for (reason, n) in try await failedTraces(base, admin: admin) where n > (tracesBefore[reason] ?? 0) {
-            recorded[reason] = n - (tracesBefore[reason] ?? 0)
-        }
+        // The gateway's record writer commits every 100 ms.
+        try await Task.sleep(for: .milliseconds(500))
+        let recorded = try await failedTraces(base, admin: admin, since: since)
         let failed = outcomes.filter { $0 != nil }.count
         return HeldStreams(opened: count, completed: count - failed, failed: failed, seconds: seconds, failures: failures,
                            gatewayRecorded: recorded, upstreamAborted: try await aborted(upstream) - abortedBefore)
@@ -89,11 +89,12 @@ struct HeldStreams: Codable {
         return counts?.filter { $0.key.hasPrefix("ABORTED") }.values.reduce(0, +) ?? 0
     }
 
-    /// The gateway's failed streams by trace status and error (its newest 500 of each status).
-    private static func failedTraces(_ base: String, admin: String) async throws -> [String: Int] {
+    /// The gateway's failed streams started since `since` (ms), by trace status and error (the newest 500 of each status).
+    private static func failedTraces(_ base: String, admin: String, since: Int64) async throws -> [String: Int] {
         var reasons: [String: Int] = [:]
         for status in [499, 502, 503] {
-            let page = try await BenchProcess.call(HTTPClient.shared, .GET, base + "/api/traces?status=\(status)&stream=true&limit=500", token: admin)
+            let page = try await BenchProcess.call(HTTPClient.shared, .GET, base + "/api/traces?status=\(status)&stream=true&since=\(since)&limit=500",
+                                                   token: admin)
             for trace in page["data"] as? [[String: Any]] ?? [] {
                 reasons["\(status) \(trace["error"] as? String ?? "-")", default: 0] += 1
             }
