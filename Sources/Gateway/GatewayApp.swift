@@ -144,6 +144,16 @@ extension GatewayApp {
     public static func runTasksOnEventLoops() -> Bool {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
+
+    /// Runs `body` (the daemon's services) preferring the event loops as task executor when `onEventLoops` (the loops
+    /// are the global executor). Installed as the global executor alone, a loop is a serial executor: every call of a
+    /// nonisolated async function re-enqueues the task on that loop, so a library that holds a lock across such a
+    /// call deadlocks the loop's only thread as soon as another job on it takes the same lock. swift-async-algorithms'
+    /// `merge` (Hummingbird's date cache uses it) holds one across `withUnsafeThrowingContinuation`; a gateway hung
+    /// on SIGTERM with a loop blocked in it. Under a task-executor preference those calls do not re-enqueue.
+    public static func withServices<T>(onEventLoops: Bool, _ body: () async throws -> T) async throws -> T {
+        try await withTaskExecutorPreference(onEventLoops ? EventLoopGroupTaskExecutor.singleton : nil, operation: body)
+    }
 }
 
 extension GatewayApp {

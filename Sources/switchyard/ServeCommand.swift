@@ -116,9 +116,8 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         // A process that serves requests runs its tasks on the event loops, so a relayed request does not switch
         // threads at every await (SWITCHYARD_EXECUTOR=pool keeps Swift's cooperative pool).
-        if role != .worker && Env.string("SWITCHYARD_EXECUTOR", "eventloops") == "eventloops" {
-            GatewayApp.runTasksOnEventLoops()
-        }
+        let onEventLoops = role != .worker && Env.string("SWITCHYARD_EXECUTOR", "eventloops") == "eventloops"
+            && GatewayApp.runTasksOnEventLoops()
         let logger = makeLogger("switchyard", level: logLevel)
         // Trapped before anything slow starts, so SIGTERM during start-up stops the daemon cleanly too.
         let signals = await ShutdownSignals.trap(logger: logger)
@@ -126,7 +125,7 @@ struct ServeCommand: AsyncParsableCommand {
         let background = BackgroundHTTPClient()
         var gateway: GatewayDependencies?
         do {
-            try await signals.listening {
+            try await GatewayApp.withServices(onEventLoops: onEventLoops) { try await signals.listening {
                 let services: [any Service]
                 (services, gateway) = try await makeServices(logger: logger, background: background)
                 if signals.requested {
@@ -137,7 +136,7 @@ struct ServeCommand: AsyncParsableCommand {
                     services: ParentWatch.configurations(services), logger: logger))
                 await signals.attach(group)
                 try await group.run()
-            }
+            } }
         } catch {
             // Every client and event-loop group is shut down on this path too: one left behind traps in its deinit
             // (a debug build's "Client not shut down before the deinit") and the message below would be lost.

@@ -185,3 +185,14 @@ func freeLoopbackPort() throws -> Int {
     }) == 0 else { throw POSIXError(.EINVAL) }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// `serve` runs its services preferring the event loops as task executor: with the loops as the global executor
+/// alone, swift-async-algorithms' `merge` (Hummingbird's date cache) deadlocked a loop's thread. The same executor
+/// set-up under many merged fast timers must keep making progress.
+@Suite(.processDiagnostics) struct ExecutorDeadlockTests {
+    @Test func mergedTimersOnTheEventLoopsKeepRunning() async throws {
+        let tmp = try TempDir()
+        let (status, out, err) = try await CommandLineTests().run(["bench", "executor", "--seconds", "4"], in: tmp.path)
+        #expect(status == 0 && out.contains("no deadlock"), "stdout: \(out) stderr: \(err)")
+    }
+}

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOPosix
 import NIOCore
 
 /// An event loop as a Swift task executor: a request's task that prefers it runs all its nonisolated code there.
@@ -28,5 +29,17 @@ final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {  // immut
             map[id] = made
             return made
         }
+    }
+}
+
+/// NIO's singleton event loops as one Swift task executor: a job runs on the loop it was enqueued from (or the
+/// next one), as with the loops installed as the global executor, but a task that prefers this executor is already
+/// where its nonisolated async calls run, so they do not re-enqueue it.
+final class EventLoopGroupTaskExecutor: TaskExecutor, @unchecked Sendable {  // stateless
+    static let singleton = EventLoopGroupTaskExecutor()
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        MultiThreadedEventLoopGroup.singleton.any().execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

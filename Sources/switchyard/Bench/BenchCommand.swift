@@ -5,5 +5,5 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures.",
         subcommands: [QueueBenchCommand.self, GatewayBenchCommand.self, ImportBenchCommand.self, SettleBenchCommand.self, MaintenanceBenchCommand.self,
-                      QueueBenchWorker.self])
+                      ExecutorBenchCommand.self, QueueBenchWorker.self])
 }
