@@ -42,7 +42,7 @@ final class DaemonProcess: @unchecked Sendable {  // the Process is only touched
         process.environment = env
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        try process.run()
+        try ProcessLaunch.run(process)
         ProcessTestRecord.current?.add(self)
     }
 

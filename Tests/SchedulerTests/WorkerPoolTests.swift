@@ -81,10 +81,10 @@ func withPool(
             try await Task.sleep(for: .milliseconds(200))  // the pool is idle now
             let enqueued = ContinuousClock.now
             _ = try await t.queue.enqueue([NewJob(kind: "mark")])
-            #expect(await eventually(timeout: .seconds(5)) { started.withLock { $0 != nil } })
+            #expect(await eventually(timeout: .seconds(30)) { started.withLock { $0 != nil } })
             let latency = started.withLock { $0! } - enqueued
-            // Far below the 60 s poll interval: only the in-process wake-up can explain it.
-            #expect(latency < .seconds(5))
+            // Half the 60 s poll interval (room for a loaded two-core machine): only the in-process wake-up explains it.
+            #expect(latency < .seconds(30))
         }
     }
 

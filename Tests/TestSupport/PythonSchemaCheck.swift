@@ -35,9 +35,13 @@ public enum PythonSchemaCheck {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        // The whole run under the launch lock: checks are short, and suites run them from several threads at once.
+        let text = try ProcessLaunch.exclusively {
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return text
+        }
         guard process.terminationStatus == 0 else { throw Failure(description: "jsonschema failed: \(text)") }
         return text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
     }
