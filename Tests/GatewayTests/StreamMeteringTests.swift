@@ -75,6 +75,11 @@ import Testing
         #expect(String(decoding: forwarded, as: UTF8.self) == events[0] + events[1] + events[3])
         let (kept, all) = Self.meter(.openaiChat, strip: false, [Array(events.joined().utf8)[...]])
         #expect(kept.promptTokens == 7 && String(decoding: all, as: UTF8.self) == events.joined())
+        // A usage chunk without a `choices` key at all is usage-only too; one with output keeps its place.
+        let bare = [#"data: {"choices":[{"delta":{"content":"a"}}],"usage":{"prompt_tokens":1,"completion_tokens":1}}"#,
+                    #"data: {"id":"x","usage":{"prompt_tokens":2,"completion_tokens":3}}"#].map { $0 + "\n\n" }
+        let (last, out) = Self.meter(.openaiChat, strip: true, [Array(bare.joined().utf8)[...]])
+        #expect(last.promptTokens == 2 && last.completionTokens == 3 && String(decoding: out, as: UTF8.self) == bare[0])
     }
 
     /// Text that spells usage inside a string, escapes, surrogate pairs: read as the strings they are.

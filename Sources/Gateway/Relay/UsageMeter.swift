@@ -72,8 +72,8 @@ struct UsageMeter {
         case .other:
             break
         }
-        // The usage-only chunk the gateway asked for on the client's behalf.
-        return !(stripUsageChunk && reading.hasUsage && reading.choices == 0)
+        // The usage-only chunk the gateway asked for on the client's behalf (`choices` empty, or left out).
+        return !(stripUsageChunk && format == .openaiChat && reading.hasUsage && (reading.choices ?? 0) == 0)
     }
 
     private mutating func apply(_ reading: UsageReading) {

@@ -13,7 +13,7 @@ struct UsageReading {
     var output = false
     /// Whether it holds a usage object (not `null`).
     var hasUsage = false
-    /// Chat: the number of entries of `choices`, when present.
+    /// Chat: the number of entries of `choices`, when it is an array.
     var choices: Int?
 
     // MARK: Stream events
