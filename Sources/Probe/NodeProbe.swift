@@ -36,23 +36,16 @@ public struct NodeProbe: Sendable {
         return DNSCheck(addresses: addresses, matched: addresses.contains(expectedIP))
     }
 
-    /// `GET {baseURL}/health` with the relay key header, within `timeout`. An address that refuses the connection
-    /// (or cannot be reached, or whose name does not resolve) is answered at once, without waiting out the timeout.
+    /// `GET {baseURL}/health` with the relay key header, within `timeout`. With a client that does not retry failed
+    /// connects (the daemon's background client), an address that refuses the connection, cannot be reached or does
+    /// not resolve is answered at once, with that reason.
     public func health(baseURL: String, relayKey: String) async -> HealthCheck {
-        let started = ContinuousClock.now
-        let elapsed = { (ContinuousClock.now - started).milliseconds }
-        // AsyncHTTPClient's pool retries a connection that failed to open, with backoff, until the request's
-        // deadline: a relay that is down took the whole timeout to be marked. One connect of our own hears the refusal.
-        switch await connect(baseURL) {
-        case .failed(let reason): return HealthCheck(status: 0, latencyMs: elapsed(), detail: reason)
-        case .timedOut: return HealthCheck(status: 0, latencyMs: elapsed(), detail: "no answer within \(timeout)")
-        case .accepted: break
-        }
         var request = HTTPClientRequest(url: UpstreamText.url(baseURL, "/health"))
         request.headers.add(name: Self.relayKeyHeader, value: relayKey)
+        let started = ContinuousClock.now
+        let elapsed = { (ContinuousClock.now - started).milliseconds }
         do {
-            let left = timeout - (ContinuousClock.now - started)
-            let response = try await client.execute(request, timeout: .nanoseconds(max(left.nanoseconds, 1)))
+            let response = try await client.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
             _ = try await response.body.collect(upTo: 1 << 20)
             let status = Int(response.status.code)
             return HealthCheck(status: status, latencyMs: elapsed(), detail: status == 200 ? nil : "health answered \(status)")
@@ -64,27 +57,7 @@ public struct NodeProbe: Sendable {
         }
     }
 
-    enum Connect { case accepted, timedOut, failed(String) }
-
-    /// Opens (and closes) one TCP connection to the URL's host and port, within `timeout`.
-    func connect(_ baseURL: String) async -> Connect {
-        guard let url = URL(string: baseURL), let host = url.host else { return .failed("invalid relay URL") }
-        let port = url.port ?? (url.scheme?.lowercased() == "https" ? 443 : 80)
-        guard let bootstrap = ClientBootstrap(validatingGroup: client.eventLoopGroup)?.connectTimeout(.nanoseconds(timeout.nanoseconds)) else {
-            return .accepted   // not a NIOPosix group: the HTTP request alone decides
-        }
-        do {
-            let channel = try await bootstrap.connect(host: host, port: port).get()
-            try? await channel.close()
-            return .accepted
-        } catch ChannelError.connectTimeout {
-            return .timedOut
-        } catch {
-            return Self.refusal(error).map(Connect.failed) ?? .accepted   // anything else: let the HTTP request find out
-        }
-    }
-
-    /// What a failed connect says at once: refused, unreachable, or a name that does not resolve; nil otherwise.
+    /// What a failed connect says: refused, unreachable, or a name that does not resolve; nil otherwise.
     static func refusal(_ error: any Error) -> String? {
         switch error {
         case let error as IOError:

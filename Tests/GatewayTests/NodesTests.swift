@@ -18,13 +18,17 @@ import TestSupport
 @Suite struct NodesTests {
     static let relayKey = "rk-relay-SECRET-0042"
 
-    /// Runs one `nodes.probe` job on the fixture's database, as a worker would.
+    /// Runs one `nodes.probe` job on the fixture's database, as a worker of the daemon would (with its background
+    /// HTTP client).
     func probe(_ f: RelayFixture, unhealthyAfter: Int = 3, timeout: Duration = .seconds(15)) async throws {
-        let job = NodesProbeJob(db: f.db, secrets: f.deps.secrets, nodeProbe: NodeProbe(timeout: timeout),
+        let background = BackgroundHTTPClient(nice: 0)
+        let job = NodesProbeJob(db: f.db, secrets: f.deps.secrets, nodeProbe: NodeProbe(client: background.client, timeout: timeout),
                                 probe: ProbeClient(timeout: .seconds(15)), artifacts: f.deps.artifacts, unhealthyAfter: unhealthyAfter)
         let claimed = ClaimedJob(id: Int64.random(in: 1...1_000_000), kind: job.kind, queue: "maintenance", args: "{}", priority: 0,
                                  attempt: 1, maxAttempts: 1, retryUntil: nil, leaseToken: 1, leaseExpiresAt: 0)
-        #expect(try await job.run(JobContext(job: claimed, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })) == .completed)
+        let result = await Result(catching: { try await job.run(JobContext(job: claimed, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })) })
+        await background.shutdown()
+        #expect(try result.get() == .completed)
         try await f.deps.state.reload()
     }
 
@@ -130,10 +134,10 @@ import TestSupport
                                                           "relay_url": "http://localhost:1", "relay_key": "k"], expect: .conflict)
             let listed = try await client.execute(uri: "/api/nodes", method: .get, headers: RelayFixture.admin)
             #expect(!String(buffer: listed.body).contains(Self.relayKey))
-            try await f.api(client, .post, "/api/channels", ["name": "c", "base_url": "http://a.example", "api_key": "k", "node_id": 999],
+            try await f.api(client, .post, "/api/channels", ["name": "c", "base_url": "http://127.0.0.1:1", "api_key": "k", "node_id": 999],
                             expect: .unprocessableContent)
             let channel = try await f.api(client, .post, "/api/channels",
-                                          ["name": "c", "base_url": "http://a.example", "api_key": "k", "node_id": id], expect: .created)
+                                          ["name": "c", "base_url": "http://127.0.0.1:1", "api_key": "k", "node_id": id], expect: .created)
             let problem = try await f.api(client, .delete, "/api/nodes/\(id)", expect: .conflict)
             #expect(problem["type"] as? String == "in_use")
             try await f.api(client, .patch, "/api/channels/\(channel["id"] as! Int64)", ["node_id": 0], expect: .ok)

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Jobs
 import Testing
+import TestSupport
 
 @Suite struct BackgroundHTTPClientTests {
     /// Probes run on this client: a refused connection fails the request at once instead of being retried until the
@@ -16,11 +17,5 @@ import Testing
         #expect(throws: (any Error).self) { try result.get() }
         // A bound with room for a loaded machine; the retrying client took the whole 20 s.
         #expect(elapsed < .seconds(5), "\(elapsed)")
-    }
-}
-
-extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
-        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
