@@ -104,6 +104,8 @@ import Testing
     @Test func privateTargetsRefusedUnlessAllowed() async throws {
         let f = try await ImportFixture(allowPrivate: false)
         try await f.run { client in
+            // Refused from the text alone (AddressPolicy.isPrivate), with 422 and nothing stored: none of these is
+            // ever connected to or resolved.
             for base in ["http://127.0.0.1:8080", "http://localhost", "http://10.1.2.3", "http://192.168.0.9/v1", "http://[::1]:9",
                          "http://169.254.169.254", "http://metadata.internal"] {
                 let problem = try await f.api(client, .post, "/api/batch-import/runs", ["items": [["base_url": base, "api_key": "sk-p"]]],

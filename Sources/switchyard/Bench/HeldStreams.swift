@@ -61,13 +61,13 @@ struct HeldStreams: Codable {
         do {
             response = try await client.execute(request, timeout: .seconds(120))
         } catch {
-            return "client: no answer (\(describe(error)))"
+            return "client: no answer (\(ErrorText.describe(error)))"
         }
         var body = ByteBuffer()
         do {
             for try await var part in response.body { body.writeBuffer(&part) }
         } catch {
-            return "gateway: stream cut after \(body.readableBytes) bytes (\(describe(error)))"
+            return "gateway: stream cut after \(body.readableBytes) bytes (\(ErrorText.describe(error)))"
         }
         guard response.status == .ok else {
             let message = (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])
@@ -75,11 +75,6 @@ struct HeldStreams: Codable {
             return "gateway: answered \(response.status.code): \(message.replacingOccurrences(of: #"\d+ attempt"#, with: "N attempt", options: .regularExpression))"
         }
         return String(buffer: body).contains("[DONE]") ? nil : "gateway: stream ended without [DONE] after \(body.readableBytes) bytes"
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError { return "\(error)" }
-        return String(describing: error).prefix(120).description
     }
 
     /// The mock's count of abandoned streams.
