@@ -12,10 +12,7 @@ struct SSEReader {
         var name: ByteBuffer?
 
         /// Whether the data is exactly `text` (e.g. `[DONE]`).
-        func dataIs(_ text: StaticString) -> Bool {
-            guard let data, data.readableBytes == text.utf8CodeUnitCount else { return false }
-            return data.readableBytesView.elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-        }
+        func dataIs(_ text: StaticString) -> Bool { data?.spells(text) ?? false }
     }
 
     private var pending = ByteBuffer()
@@ -103,5 +100,13 @@ struct SSEReader {
             data = joined
             dataLines += 1
         }
+    }
+}
+
+extension ByteBuffer {
+    /// Whether the readable bytes are exactly `text` (ASCII): an SSE field's value against a known word.
+    func spells(_ text: StaticString) -> Bool {
+        readableBytes == text.utf8CodeUnitCount
+            && readableBytesView.elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 }

@@ -98,8 +98,7 @@ struct UsageReading {
         }
         let isType: (StaticString) -> Bool = { candidate in
             if let type { return scanner.key(type.range, escaped: type.escaped, is: candidate) }
-            guard let name else { return false }
-            return name.readableBytesView.elementsEqual(UnsafeBufferPointer(start: candidate.utf8Start, count: candidate.utf8CodeUnitCount))
+            return name?.spells(candidate) ?? false
         }
         if format == .anthropic {
             if isType("content_block_delta") {
