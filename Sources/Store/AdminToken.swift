@@ -11,14 +11,15 @@ public struct AdminToken: Sendable {
     public static func load(environment: String?, dataDir: String) throws -> AdminToken {
         if let environment, !environment.isEmpty { return AdminToken(value: environment, path: nil, generated: false) }
         let path = dataDir + "/admin-token"
-        if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
-            let token = existing.trimmingCharacters(in: .whitespacesAndNewlines)
-            if !token.isEmpty { return AdminToken(value: token, path: path, generated: false) }
+        var generated = false
+        let text = try PrivateFile.readOrCreate(path) {
+            generated = true
+            var bytes = [UInt8](repeating: 0, count: 32)
+            for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+            return "sya_" + bytes.map { String(format: "%02x", $0) }.joined() + "\n"
         }
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        let token = "sya_" + bytes.map { String(format: "%02x", $0) }.joined()
-        try PrivateFile.write(token + "\n", to: path)
-        return AdminToken(value: token, path: path, generated: true)
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { throw StoreError.dataDir("\(path) is empty: delete it to have a new token generated") }
+        return AdminToken(value: token, path: path, generated: generated)
     }
 }

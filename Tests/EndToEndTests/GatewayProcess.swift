@@ -74,9 +74,19 @@ final class GatewayProcess: @unchecked Sendable {  // driven by one test at a ti
             request.headers.add(name: "content-type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
-        let body = try await response.body.collect(upTo: 32 << 20)
-        return Reply(status: Int(response.status.code), body: String(buffer: body), headers: response.headers)
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+            let body = try await response.body.collect(upTo: 32 << 20)
+            return Reply(status: Int(response.status.code), body: String(buffer: body), headers: response.headers)
+        } catch {
+            throw RequestFailure(method: method, url: url, error: error)
+        }
+    }
+
+    /// A request that failed, saying which one: a bare `deadlineExceeded` does not tell the mock from the daemon.
+    struct RequestFailure: Error, CustomStringConvertible {
+        let method: HTTPMethod, url: String, error: any Error
+        var description: String { "\(method) \(url): \(error)" }
     }
 
     func admin(_ method: HTTPMethod, _ path: String, _ json: Any? = nil) async throws -> Reply {

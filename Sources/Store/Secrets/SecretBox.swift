@@ -19,13 +19,11 @@ public struct SecretBox: Sendable {
     public static func load(environment: String?, dataDir: String) throws -> SecretBox {
         if let environment, !environment.isEmpty { return try SecretBox(base64: environment, name: "SWITCHYARD_SECRET_KEY") }
         let path = dataDir + "/secret-key"
-        if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
-            return try SecretBox(base64: existing, name: path)
+        // Two daemons starting on a fresh data dir must end with one key: the file is created whole, once.
+        let text = try PrivateFile.readOrCreate(path) {
+            SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
         }
-        let key = SymmetricKey(size: .bits256)
-        let text = key.withUnsafeBytes { Data($0).base64EncodedString() }
-        try PrivateFile.write(text + "\n", to: path)
-        return SecretBox(key: key)
+        return try SecretBox(base64: text, name: path)
     }
 
     public func seal(_ plain: Data) throws -> Data {
@@ -46,15 +44,4 @@ public struct SecretBox: Sendable {
     }
 
     public func openString(_ sealed: Data) throws -> String { String(decoding: try open(sealed), as: UTF8.self) }
-}
-
-/// Writes a file only its owner can read (0600).
-enum PrivateFile {
-    static func write(_ text: String, to path: String) throws {
-        let fd = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw StoreError.dataDir("cannot write \(path)") }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        guard Foundation.write(fd, bytes, bytes.count) == bytes.count else { throw StoreError.dataDir("cannot write \(path)") }
-    }
 }
