@@ -67,6 +67,14 @@ public final class AppDatabase: Sendable {
         }
     }
 
+    /// A write someone waits for (a request's records, an API call): first lifts any background write that holds
+    /// the lock under `SCHED_IDLE` (`BackgroundExecutor.boostIdleWork`), so a busy machine cannot park it behind
+    /// a starved background transaction.
+    public func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        BackgroundExecutor.boostIdleWork()
+        return try await pool.write(body)
+    }
+
     /// A read for background work, under the same policy as `backgroundWrite`.
     public func backgroundRead<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         try await pool.read { db in try self.yielding(db) { try body(db) } }

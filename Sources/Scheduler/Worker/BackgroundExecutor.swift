@@ -45,9 +45,7 @@ public final class BackgroundExecutor: TaskExecutor, Sendable {
     public static func lowerPriority(_ nice: Int32) {
         var param = sched_param()
         _ = sched_setscheduler(0, schedIdle, &param)
-        var buffer = [CChar](repeating: 0, count: 64)
-        guard readlink("/proc/thread-self", &buffer, buffer.count - 1) > 0,
-              let tid = String(cString: buffer).split(separator: "/").last.flatMap({ UInt32($0) }) else { return }
+        guard let tid = currentThreadID() else { return }
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(tid), nice)
     }
 
@@ -63,19 +61,51 @@ public final class BackgroundExecutor: TaskExecutor, Sendable {
         return getrlimit(rlimitNice, &limit) == 0 && limit.rlim_cur >= 20
     }()
 
+    /// Threads inside `whileIdle` now (thread id → the policy to restore), guarded so a boost cannot slip between
+    /// a thread's lowering and its registration.
+    private static let idleHolders = Mutex<[Int32: Int32]>([:])
+
     /// Runs `body` with the calling thread under `SCHED_IDLE`, then puts it back: for background database work
     /// on a database thread shared with the gateway, so a request's thread that wakes up takes the CPU at once.
+    /// Such work holds SQLite's write lock while it runs; `boostIdleWork` lifts it when a foreground writer needs
+    /// the lock (on a saturated machine an idle-policy thread may get no CPU for seconds).
     public static func whileIdle<T>(_ body: () throws -> T) rethrows -> T {
         let previous = sched_getscheduler(0)
-        var param = sched_param()
-        guard canLeaveIdle, previous >= 0, previous != schedIdle, sched_setscheduler(0, schedIdle, &param) == 0 else {
-            return try body()
+        guard canLeaveIdle, previous >= 0, previous != schedIdle, let tid = currentThreadID() else { return try body() }
+        let lowered = idleHolders.withLock { holders -> Bool in
+            var param = sched_param()
+            guard sched_setscheduler(0, schedIdle, &param) == 0 else { return false }
+            holders[tid] = previous
+            return true
         }
+        guard lowered else { return try body() }
         defer {
-            var normal = sched_param()
-            _ = sched_setscheduler(0, previous, &normal)
+            idleHolders.withLock { holders in
+                holders[tid] = nil
+                var normal = sched_param()
+                _ = sched_setscheduler(0, previous, &normal)
+            }
         }
         return try body()
+    }
+
+    /// Puts every thread inside `whileIdle` back to its normal policy for the rest of its current piece of work:
+    /// priority inheritance by hand, called by a foreground writer about to wait for the write lock such a thread
+    /// may hold. Costs one uncontended lock when no background work is running.
+    public static func boostIdleWork() {
+        idleHolders.withLock { holders in
+            for (tid, policy) in holders {
+                var param = sched_param()
+                _ = sched_setscheduler(tid, policy, &param)
+            }
+        }
+    }
+
+    /// The calling thread's kernel id (Swift sees neither gettid nor syscall).
+    static func currentThreadID() -> Int32? {
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard readlink("/proc/thread-self", &buffer, buffer.count - 1) > 0 else { return nil }
+        return String(cString: buffer).split(separator: "/").last.flatMap { Int32($0) }
     }
 }
 

@@ -37,12 +37,12 @@ public struct ImportRuns: Sendable {
 
     /// Stores the run, its items and one `import.item` job per item in one transaction. With an idempotency key
     /// already used, returns that run (`created == false`); the same key with a different request is a conflict.
-    /// A background write, like the import's own steps: a thousand items' rows are tens of milliseconds of
-    /// database work that a gateway beside it should not wait behind.
+    /// A foreground write: the API caller waits for it (as a background write under `SCHED_IDLE` it got no CPU
+    /// for over 5 s on a saturated machine), and the gateway's requests never wait on the write lock.
     public func create(_ run: ImportRun, items: [ImportItem]) async throws -> (run: ImportRun, created: Bool) {
         let now = clock.nowMillis()
         let options = run.options
-        return try await db.backgroundWrite { db in
+        return try await db.write { db in
             if let key = run.idempotencyKey, let existing = try ImportRun.filter(Column("idempotency_key") == key).fetchOne(db) {
                 guard existing.requestDigest == run.requestDigest else {
                     throw StoreError.conflict("Idempotency-Key \(key) was used for a different request (run \(existing.id))")

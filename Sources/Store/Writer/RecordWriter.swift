@@ -94,7 +94,7 @@ public final class RecordWriter: Service {
         guard !batch.records.isEmpty || !batch.health.isEmpty else { return }
         do {
             let sealed = try batch.records.map { record in try record.payload.flatMap { try seal($0) } }
-            try await db.pool.write { db in try Self.write(batch.records, sealed, batch.health.values, in: db) }
+            try await db.write { db in try Self.write(batch.records, sealed, batch.health.values, in: db) }
         } catch {
             pending.withLock { p in
                 p.records.insert(contentsOf: batch.records, at: 0)
