@@ -64,7 +64,6 @@ let package = Package(
             name: "Jobs",
             dependencies: [
                 "Scheduler", "Store", "Probe",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -112,7 +111,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SchedulerTests",
-            dependencies: ["Scheduler", "Store", "Jobs", "TestSupport"],
+            dependencies: ["Scheduler", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

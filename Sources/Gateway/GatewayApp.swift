@@ -49,21 +49,22 @@ public struct GatewayDependencies: Sendable {
     public let writer: RecordWriter
     /// The known providers (`providers/*.json`).
     public let catalog: ProviderCatalog
-    /// Batch import runs (on the same queue instance as the workers, so enqueues wake them).
+    /// Batch import runs.
     public let runs: ImportRuns
-    /// Reconcile runs (same queue instance as `runs`).
+    /// Reconcile runs.
     public let reconciles: ReconcileRuns
     public let artifacts: ArtifactWriter
     let transport: any UpstreamTransport
 
-    public init(db: AppDatabase, driver: any QueueDriver, registry: PrometheusCollectorRegistry, secrets: SecretBox,
+    /// `queue` is the same driver instance the process's workers claim from, so the gateway's enqueues wake them.
+    public init(db: AppDatabase, queue: StoreQueue, registry: PrometheusCollectorRegistry, secrets: SecretBox,
                 payloadBox: SecretBox?, catalog: ProviderCatalog = ProviderCatalog([]), options: GatewayOptions, logger: Logger) {
         self.catalog = catalog
-        runs = ImportRuns(db: db, queue: (driver as? SQLiteQueue) ?? SQLiteQueue(pool: db.pool, clock: driver.clock))
-        reconciles = ReconcileRuns(db: db, queue: runs.queue)
-        artifacts = ArtifactWriter(root: URL(fileURLWithPath: options.artifactsDir), clock: driver.clock)
+        runs = ImportRuns(db: db, queue: queue)
+        reconciles = ReconcileRuns(db: db, queue: queue)
+        artifacts = ArtifactWriter(root: URL(fileURLWithPath: options.artifactsDir), clock: queue.clock)
         self.db = db
-        self.driver = driver
+        self.driver = queue
         self.registry = registry
         self.secrets = secrets
         self.payloadBox = payloadBox

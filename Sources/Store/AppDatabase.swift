@@ -5,7 +5,9 @@ import Scheduler
 /// The one database of a Switchyard process: opens the SQLite file, runs every migration (the queue's and the
 /// domain's) in one place, and hands the same pool to the queue so business writes and enqueues commit together.
 public final class AppDatabase: Sendable {
-    public let pool: DatabasePool
+    /// The SQLite pool: the store's own, and the queue driver's (both write in the same transactions). Outside
+    /// this module only the executable's wiring (and tests) see it, through `@_spi(Engine) import Store`.
+    @_spi(Engine) public let pool: DatabasePool
     public let path: String
     /// Opened at background QoS, i.e. beside a gateway: background reads and writes then run at idle CPU priority.
     let yieldsToGateway: Bool
@@ -48,7 +50,7 @@ public final class AppDatabase: Sendable {
     /// `durable: false` is for work that is simply done again if a power cut loses it (deleting expired rows,
     /// returning free pages): the transaction commits with `synchronous = NORMAL` (atomic and consistent in WAL
     /// mode, no fsync per commit), sparing the gateway's disk and CPU a thousand fsyncs per million rows purged.
-    public func backgroundWrite<T: Sendable>(durable: Bool = true, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    func backgroundWrite<T: Sendable>(durable: Bool = true, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         guard !durable && synchronous != .normal else {
             return try await pool.write { db in try self.yielding(db) { try body(db) } }
         }
@@ -70,23 +72,23 @@ public final class AppDatabase: Sendable {
     /// A write someone waits for (a request's records, an API call): first lifts any background write that holds
     /// the lock under `SCHED_IDLE` (`BackgroundExecutor.boostIdleWork`), so a busy machine cannot park it behind
     /// a starved background transaction.
-    public func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         BackgroundExecutor.boostIdleWork()
         return try await pool.write(body)
     }
 
     /// A read for background work, under the same policy as `backgroundWrite`.
-    public func backgroundRead<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    func backgroundRead<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         try await pool.read { db in try self.yielding(db) { try body(db) } }
     }
 
     /// `backgroundRead` when `background`, an ordinary read otherwise: for queries shared by jobs and API handlers.
-    public func read<T: Sendable>(background: Bool, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(background: Bool, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         background ? try await backgroundRead(body) : try await pool.read(body)
     }
 
     /// `backgroundWrite` outside a transaction (vacuum and checkpoints).
-    public func backgroundWriteWithoutTransaction<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    func backgroundWriteWithoutTransaction<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
         try await pool.writeWithoutTransaction { db in try self.yielding(db) { try body(db) } }
     }
 

@@ -1,6 +1,6 @@
 /// Errors of the store. Messages carry context, never secrets.
 public struct StoreError: Error, CustomStringConvertible, Sendable {
-    public enum Code: String, Sendable { case dataDir, database, notFound, conflict, invalid }
+    public enum Code: String, Sendable { case dataDir, database, notFound, conflict, inUse, invalid }
 
     public let code: Code
     public let message: String
@@ -11,5 +11,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public static func database(_ message: String) -> Self { .init(code: .database, message: message) }
     public static func notFound(_ message: String) -> Self { .init(code: .notFound, message: message) }
     public static func conflict(_ message: String) -> Self { .init(code: .conflict, message: message) }
+    /// A conflict because something still uses the row (answered as `in_use`).
+    public static func inUse(_ message: String) -> Self { .init(code: .inUse, message: message) }
     public static func invalid(_ message: String) -> Self { .init(code: .invalid, message: message) }
 }

@@ -22,11 +22,11 @@ protocol ControlBackend: Sendable {
 /// Acts on the SQLite file directly (works with or without a daemon running on it). The file must exist: only
 /// `serve` creates one, so a mistyped `--data-dir` is refused instead of answered from a new empty database.
 struct LocalBackend: ControlBackend {
-    let driver: SQLiteQueue
+    let driver: any QueueDriver
 
     init(database: DatabaseOptions) throws {
         let db = try AppDatabase.openExisting(dataDir: database.dataDir, synchronous: database.synchronous)
-        driver = SQLiteQueue(pool: db.pool)
+        driver = Storage.queue(db)
     }
 
     func list(_ query: JobQuery) async throws -> JobPage { try await driver.jobs(query) }

@@ -177,11 +177,11 @@ struct ServeCommand: AsyncParsableCommand {
         // A bad data dir is reported first, then a taken port, before any service starts: not found by the HTTP
         // server's bind after the worker pools have begun claiming jobs.
         if role != .worker { try await ListenCheck.ensureAvailable(host: host, port: port) }
-        let durability = try SQLiteDatabase.durability(of: db.pool)
+        let durability = try Storage.durability(db)
         logger.info("database ready", metadata: [
             "path": "\(db.path)", "journal_mode": "\(durability.journalMode)", "synchronous": "\(durability.synchronous)",
         ])
-        let driver = SQLiteQueue(pool: db.pool)
+        let driver = Storage.queue(db)
         let registry = PrometheusCollectorRegistry()
         let metrics = QueueMetrics(factory: PrometheusMetricsFactory(registry: registry))
         var services: [any Service] = ParentWatch.enabled ? [ParentWatch()] : []
@@ -210,7 +210,7 @@ struct ServeCommand: AsyncParsableCommand {
                 driver: driver, schedules: BuiltinJobs.schedules, tick: .milliseconds(tickMs), logger: logger))
             let pools = try parsedQueues()
             let jobExecutor = BackgroundExecutor(threads: 2)
-            if !pools.contains(where: { $0.name == ImportRuns.queueName }) {
+            if !pools.contains(where: { $0.name == ImportJobs.queue }) {
                 logger.warning("no worker pool for the import queue; batch imports will wait", metadata: ["add": "--queue import=16"])
             }
             for (name, concurrency) in pools {
@@ -245,7 +245,7 @@ struct ServeCommand: AsyncParsableCommand {
             // Connections are answered by DirectHTTPChannel (measured 7-12% more requests/s);
             // SWITCHYARD_HTTP_SERVER=hummingbird keeps Hummingbird's own handling.
             options.directHTTP = Env.string("SWITCHYARD_HTTP_SERVER", "direct") != "hummingbird"
-            let deps = GatewayDependencies(db: db, driver: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,
+            let deps = GatewayDependencies(db: db, queue: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,
                                            catalog: catalog, options: options, logger: logger)
             do {
                 try await deps.state.reload()

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Scheduler
-import Store
+@_spi(Engine) import Store
 import Testing
 
 @Suite(.serialized, .processDiagnostics) struct CrashRecoveryTests {

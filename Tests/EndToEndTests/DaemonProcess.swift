@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Synchronization
 import Scheduler
-import Store
+@_spi(Engine) import Store
 import Testing
 @_exported import TestSupport
 

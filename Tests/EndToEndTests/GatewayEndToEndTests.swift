@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import GRDB
-import Store
+@_spi(Engine) import Store
 import Synchronization
 import Testing
 

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Scheduler
-import Store
+@_spi(Engine) import Store
 import Testing
 
 /// Two daemons on one database: each periodic slot becomes one job, whichever daemon's tick gets there first.

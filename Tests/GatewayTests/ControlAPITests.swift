@@ -9,7 +9,7 @@ import Logging
 import NIOCore
 import Prometheus
 import Scheduler
-import Store
+@_spi(Engine) import Store
 import Testing
 
 /// A control-plane app on a fresh SQLite file, reached through Hummingbird's test client.
@@ -26,7 +26,7 @@ final class ControlFixture: Sendable {
         queue = SQLiteQueue(pool: db.pool)
         let options = GatewayOptions(adminToken: Self.token)
         deps = GatewayDependencies(
-            db: db, driver: queue, registry: PrometheusCollectorRegistry(), secrets: SecretBox(key: SymmetricKey(size: .bits256)),
+            db: db, queue: queue, registry: PrometheusCollectorRegistry(), secrets: SecretBox(key: SymmetricKey(size: .bits256)),
             payloadBox: nil, options: options, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         app = GatewayApp.testApplication(deps, options: options)
     }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import HummingbirdTesting
 import MockUpstream
-import Store
+@_spi(Engine) import Store
 import Testing
 
 /// What reconcile tests add to the live-gateway fixture: channels stored as an operator or an import left them,

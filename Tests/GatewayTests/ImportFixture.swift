@@ -12,7 +12,7 @@ import NIOCore
 import Probe
 import Prometheus
 import Scheduler
-import Store
+@_spi(Engine) import Store
 import Testing
 @_exported import TestSupport
 
@@ -43,7 +43,7 @@ final class ImportFixture: @unchecked Sendable {  // set up once, then read by t
         let secrets = SecretBox(key: SymmetricKey(size: .bits256))
         let options = GatewayOptions(adminToken: Self.adminToken, relay: RelayOptions(maxBodyBytes: maxBodyBytes, autoDisableAfter: 3),
                                      artifactsDir: artifactsDir, allowPrivateUpstreams: allowPrivate)
-        deps = GatewayDependencies(db: db, driver: queue, registry: PrometheusCollectorRegistry(), secrets: secrets, payloadBox: nil,
+        deps = GatewayDependencies(db: db, queue: queue, registry: PrometheusCollectorRegistry(), secrets: secrets, payloadBox: nil,
                                    catalog: catalog, options: options, logger: logger)
         env = ImportEnvironment(
             runs: deps.runs, secrets: secrets, catalog: catalog, probe: ProbeClient(timeout: probeTimeout),
@@ -78,7 +78,7 @@ final class ImportFixture: @unchecked Sendable {  // set up once, then read by t
                           _ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
         try await app.test(.live) { client in
             env.gateway.set("http://127.0.0.1:\(client.port!)")
-            let pools = [ImportRuns.queueName, ReconcileRuns.queueName].map { name in
+            let pools = [ImportJobs.queue, ReconcileJobs.queue].map { name in
                 WorkerPool(driver: queue, registry: registry,
                            options: WorkerOptions(queue: name, concurrency: 16, pollInterval: .milliseconds(20)),
                            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })

@@ -6,7 +6,7 @@ import HummingbirdTesting
 import Jobs
 import MockUpstream
 import NIOCore
-import Store
+@_spi(Engine) import Store
 import Testing
 import TestSupport
 

@@ -9,7 +9,7 @@ import NIOCore
 import NIOPosix
 import Probe
 import Scheduler
-import Store
+@_spi(Engine) import Store
 import Testing
 import TestSupport
 

@@ -5,7 +5,7 @@ import GRDB
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
-import Store
+@_spi(Engine) import Store
 import Testing
 
 @Suite struct PayloadCaptureTests {

@@ -6,7 +6,7 @@ import HummingbirdTesting
 import Jobs
 import NIOCore
 import Scheduler
-import Store
+@_spi(Engine) import Store
 import Testing
 
 /// `/api/reconcile/runs` (202, list with cursor, show, 404, 400), the schedule, the delete guard and the artifact.

@@ -12,7 +12,7 @@ import Probe
 import Prometheus
 import Scheduler
 import ServiceLifecycle
-import Store
+@_spi(Engine) import Store
 import Synchronization
 import Testing
 
@@ -43,7 +43,7 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
         options.directHTTP = directHTTP
         self.options = options
         deps = GatewayDependencies(
-            db: db, driver: SQLiteQueue(pool: db.pool), registry: PrometheusCollectorRegistry(),
+            db: db, queue: SQLiteQueue(pool: db.pool), registry: PrometheusCollectorRegistry(),
             secrets: SecretBox(key: SymmetricKey(size: .bits256)), payloadBox: payloadBox, catalog: catalog,
             options: options, logger: logger)
         app = GatewayApp.testApplication(deps, options: options)

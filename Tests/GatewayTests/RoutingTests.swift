@@ -3,7 +3,7 @@ import Foundation
 @testable import Gateway
 import Logging
 import Scheduler
-import Store
+@_spi(Engine) import Store
 import Testing
 
 /// Channel choice: only the model's channels, enabled ones, priority first, weights inside a priority, and no

@@ -4,7 +4,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Jobs
 import NIOCore
-import Store
+@_spi(Engine) import Store
 import Testing
 
 /// Settlement debits the user's balance; once it runs out the gateway answers 429 in the caller's protocol.

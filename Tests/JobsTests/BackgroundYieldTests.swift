@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Scheduler
-import Store
+@_spi(Engine) @testable import Store
 import Testing
 
 /// Background work hands the CPU over on its own every `CPUYield.interval` (see `CPUYield`). The yield counter is

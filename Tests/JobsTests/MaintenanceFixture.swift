@@ -3,7 +3,7 @@ import GRDB
 import Jobs
 import Logging
 import Scheduler
-import Store
+@_spi(Engine) import Store
 import Testing
 
 /// A fresh SQLite file and artifacts folder in a temp directory, removed when the test ends.

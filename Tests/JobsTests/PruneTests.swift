@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Jobs
 import Scheduler
-import Store
+@_spi(Engine) import Store
 import Testing
 
 @Suite struct PruneTests {

@@ -64,19 +64,19 @@ import Testing
 
     @Test func enqueueInsideCallerTransactionRollsBackWithIt() async throws {
         let t = try TempDatabase()
-        try await t.db.pool.write { db in try db.execute(sql: "CREATE TABLE business (x INTEGER)") }
+        try await t.pool.write { db in try db.execute(sql: "CREATE TABLE business (x INTEGER)") }
         struct Boom: Error {}
         await #expect(throws: Boom.self) {
-            try await t.db.pool.write { db in
+            try await t.pool.write { db in
                 try db.execute(sql: "INSERT INTO business VALUES (1)")
                 _ = try t.queue.enqueue([NewJob(kind: "noop")], in: db)
                 throw Boom()
             }
         }
         #expect(try await t.queue.jobs(JobQuery()).jobs.isEmpty)
-        let business = try await t.db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM business") }
+        let business = try await t.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM business") }
         #expect(business == 0)
-        try await t.db.pool.write { db in
+        try await t.pool.write { db in
             try db.execute(sql: "INSERT INTO business VALUES (1)")
             _ = try t.queue.enqueue([NewJob(kind: "noop")], in: db)
         }

@@ -10,26 +10,26 @@ import Testing
 
     @Test(.enabled(if: BackgroundExecutor.canLeaveIdle, "needs root or RLIMIT_NICE to leave SCHED_IDLE"))
     func boostLiftsAThreadInsideWhileIdleUntilItsWorkEnds() async throws {
-        let entered = DispatchSemaphore(value: 0)
+        // The test side never blocks a thread of Swift's cooperative pool (an idle-policy thread on a loaded
+        // machine may take seconds to run): it polls, and only the worker thread waits on the semaphore.
         let release = DispatchSemaphore(value: 0)
-        let tid = Mutex<Int32?>(nil)
+        let stage = Mutex<(tid: Int32?, step: Int)>((nil, 0))
         let thread = Thread {
             BackgroundExecutor.whileIdle {
-                tid.withLock { $0 = BackgroundExecutor.currentThreadID() }
-                entered.signal()
+                stage.withLock { $0 = (BackgroundExecutor.currentThreadID(), 1) }
                 release.wait()
             }
-            entered.signal()
+            stage.withLock { $0.step = 2 }
             release.wait()
         }
         thread.start()
-        entered.wait()
-        let id = try #require(tid.withLock { $0 })
+        #expect(await eventually(timeout: .seconds(60)) { stage.withLock { $0.step == 1 } })
+        let id = try #require(stage.withLock { $0.tid })
         #expect(sched_getscheduler(id) == Self.schedIdle, "lowered inside whileIdle")
         BackgroundExecutor.boostIdleWork()
         #expect(sched_getscheduler(id) == 0, "boosted back to SCHED_OTHER")
         release.signal()
-        entered.wait()
+        #expect(await eventually(timeout: .seconds(60)) { stage.withLock { $0.step == 2 } })
         #expect(sched_getscheduler(id) == 0, "normal after whileIdle")
         release.signal()
     }

@@ -1,29 +1,37 @@
 import Foundation
 import Logging
 import Scheduler
-import Store
+import GRDB
 import Testing
 @_exported import TestSupport
 
-/// A fresh temp directory with a migrated SQLite file, removed when the test ends.
+/// A fresh temp directory with an SQLite file holding only the queue's tables (the queue is tested on its own,
+/// without the store or any job kind), removed when the test ends.
 final class TempDatabase: @unchecked Sendable {  // only `deinit` touches the file system after init
     let dir: String
-    let db: AppDatabase
+    let pool: DatabasePool
     let clock: any JobClock
     let queue: SQLiteQueue
 
     init(clock: any JobClock = SystemJobClock()) throws {
         dir = NSTemporaryDirectory() + "switchyard-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        db = try AppDatabase(options: SQLiteOptions(path: dir + "/test.sqlite"))
+        pool = try Self.open(dir + "/test.sqlite")
         self.clock = clock
-        queue = SQLiteQueue(pool: db.pool, clock: clock)
+        queue = SQLiteQueue(pool: pool, clock: clock)
+    }
+
+    static func open(_ path: String) throws -> DatabasePool {
+        let pool = try SQLiteDatabase.open(SQLiteOptions(path: path))
+        var migrator = DatabaseMigrator()
+        SQLiteQueueSchema.register(in: &migrator)
+        try migrator.migrate(pool)
+        return pool
     }
 
     /// A second, independent connection pool and queue on the same file (as another process would have).
     func secondQueue() throws -> SQLiteQueue {
-        let other = try AppDatabase(options: SQLiteOptions(path: dir + "/test.sqlite"))
-        return SQLiteQueue(pool: other.pool, clock: clock)
+        SQLiteQueue(pool: try Self.open(dir + "/test.sqlite"), clock: clock)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }

@@ -1,5 +1,4 @@
 import Foundation
-import Jobs
 import Logging
 import Scheduler
 import ServiceLifecycle
@@ -11,6 +10,23 @@ struct ClosureJob: JobHandler {
     let kind: String
     let body: @Sendable (JobContext) async throws -> JobResult
     func run(_ context: JobContext) async throws -> JobResult { try await body(context) }
+
+    /// `noop` that fails its first `fail_times` attempts.
+    static let failing = ClosureJob(kind: "noop") { context in
+        struct Args: Decodable { var fail_times: Int? }
+        let failTimes = try context.decode(Args.self).fail_times ?? 0
+        if context.job.attempt <= failTimes {
+            throw JobError.retryAfter(.milliseconds(10), "planned failure \(context.job.attempt) of \(failTimes)")
+        }
+        return .completed
+    }
+
+    /// `sleep` for the job's `ms`.
+    static let sleep = ClosureJob(kind: "sleep") { context in
+        struct Args: Decodable { var ms: Int }
+        try await Task.sleep(for: .milliseconds(try context.decode(Args.self).ms))
+        return .completed
+    }
 }
 
 /// Runs a pool in the background for the length of `body`, then stops it and waits for the drain.
@@ -92,7 +108,7 @@ func withPool(
         let t = try TempDatabase()
         let id = try await t.queue.enqueue([NewJob(kind: "noop", args: #"{"fail_times":2}"#)])[0].id
         let options = WorkerOptions(pollInterval: .milliseconds(20), retry: RetryPolicy(base: .milliseconds(10), jitter: 0))
-        try await withPool(t.queue, [TestJob.noop], options: options) { _ in
+        try await withPool(t.queue, [ClosureJob.failing], options: options) { _ in
             #expect(await eventually { try await t.queue.state(id) == .completed })
         }
         let row = try #require(try await t.queue.job(id: id))
@@ -160,7 +176,7 @@ func withPool(
         let long = try await t.queue.enqueue([NewJob(kind: "sleep", args: #"{"ms":60000}"#)])[0].id
         let options = WorkerOptions(concurrency: 10, pollInterval: .seconds(30), drainTimeout: .seconds(3))
         let began = ContinuousClock.now
-        try await withPool(t.queue, [TestJob.sleep], options: options) { _ in
+        try await withPool(t.queue, [ClosureJob.sleep], options: options) { _ in
             #expect(await eventually { try await t.queue.state(long) == .running })
         }
         #expect(ContinuousClock.now - began < .seconds(10))

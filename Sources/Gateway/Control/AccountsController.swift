@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Hummingbird
 import Scheduler
 import Store
@@ -51,14 +50,14 @@ struct AccountsController {
         guard let name = input.name, !name.isEmpty else { throw Problem(.unprocessableContent, "name is required") }
         if let quota = input.quota, quota < 0 { throw Problem(.unprocessableContent, "quota must not be negative") }
         let new = User(name: name, quota: input.quota, rateMultiplierPpm: try input.ppm() ?? 1_000_000, now: clock.nowMillis())
-        let user = try await db.inserted(new)
+        let user = try await db.createUser(new)
         try await state.reload()
         return try json(UserView(user), status: .created)
     }
 
     @Sendable func listUsers(_ request: Request, context: GatewayContext) async throws -> Response {
         let page = try PageRequest(request)
-        let (items, next) = page.page(try await db.rows(User.self, page)) { $0.id! }
+        let (items, next) = page.page(try await db.users(page.store)) { $0.id! }
         return try json(PageView(data: items.map(UserView.init), nextCursor: next))
     }
 
@@ -81,9 +80,7 @@ struct AccountsController {
         let updated = user
         // Only the columns an operator sets: `used` and `exhausted_at` belong to settlement, which may have
         // moved them since the read above.
-        try await db.pool.write { db in
-            try updated.update(db, columns: ["name", "quota", "rate_multiplier_ppm", "status", "updated_at"])
-        }
+        try await db.updateUserSettings(updated)
         try await state.reload()
         return try json(UserView(updated))
     }
@@ -109,7 +106,7 @@ struct AccountsController {
         let plain = Self.generateKey()
         let new = APIKey(userId: userId, name: input.name ?? "key", keyHash: Fingerprint.sha256Hex(plain),
                          fingerprint: Fingerprint.of(plain), models: input.models, quota: input.quota, now: clock.nowMillis())
-        let key = try await db.inserted(new)
+        let key = try await db.createKey(new)
         try await state.reload()
         return try json(KeyView(key, plain: plain), status: .created)
     }
@@ -117,15 +114,14 @@ struct AccountsController {
     @Sendable func listKeys(_ request: Request, context: GatewayContext) async throws -> Response {
         let page = try PageRequest(request)
         let userId = request.uri.queryParameters["user_id"].flatMap { Int64($0) }
-        let filters: [SQLExpression] = userId.map { [Column("user_id") == $0] } ?? []
-        let (items, next) = page.page(try await db.rows(APIKey.self, page, where: filters)) { $0.id! }
+        let (items, next) = page.page(try await db.keys(userId: userId, page.store)) { $0.id! }
         return try json(PageView(data: items.map { KeyView($0) }, nextCursor: next))
     }
 
     @Sendable func updateKey(_ request: Request, context: GatewayContext) async throws -> Response {
         let id = try idParameter(context)
         let input = try await request.decode(as: KeyInput.self, context: context)
-        guard var key = try await db.pool.read({ db in try APIKey.fetchOne(db, key: id) }) else {
+        guard var key = try await db.key(id) else {
             throw Problem(.notFound, "key \(id) not found")
         }
         if let name = input.name { key.name = name }
@@ -138,7 +134,7 @@ struct AccountsController {
         key.updatedAt = clock.nowMillis()
         let updated = key
         // Only the columns an operator sets: `used` belongs to the record writer, which may have moved it since the read.
-        try await db.pool.write { db in try updated.update(db, columns: ["name", "models", "quota", "status", "updated_at"]) }
+        try await db.updateKeySettings(updated)
         try await state.reload()
         return try json(KeyView(updated))
     }
@@ -157,17 +153,17 @@ struct AccountsController {
         let input = try await request.decode(as: PriceInput.self, context: context)
         guard input.inputPrice >= 0, input.outputPrice >= 0 else { throw Problem(.unprocessableContent, "prices must not be negative") }
         let price = ModelPrice(name: name, inputPrice: input.inputPrice, outputPrice: input.outputPrice, updatedAt: clock.nowMillis())
-        try await db.pool.write { db in try price.save(db) }
+        try await db.savePrice(price)
         try await state.reload()
         return try json(price)
     }
 
     @Sendable func listPrices(_ request: Request, context: GatewayContext) async throws -> Response {
-        try json(PageView(data: try await db.pool.read { db in try ModelPrice.order(Column("name")).fetchAll(db) }, nextCursor: nil))
+        try json(PageView(data: try await db.prices(), nextCursor: nil))
     }
 
     private func fetchUser(_ id: Int64, status: HTTPResponse.Status = .notFound) async throws -> User {
-        guard let user = try await db.pool.read({ db in try User.fetchOne(db, key: id) }) else {
+        guard let user = try await db.user(id) else {
             throw Problem(status, "user \(id) not found")
         }
         return user
@@ -179,4 +175,10 @@ struct AccountsController {
         var generator = SystemRandomNumberGenerator()
         return "sk-" + String((0..<48).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
+}
+
+/// `active` or `disabled`, else 422.
+func activeOrDisabled(_ status: String) throws -> String {
+    guard ["active", "disabled"].contains(status) else { throw Problem(.unprocessableContent, "status must be active or disabled") }
+    return status
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Hummingbird
 import Probe
 import Scheduler
@@ -37,14 +36,14 @@ struct ChannelsController {
             now: clock.nowMillis())
         var bound = new
         bound.nodeId = try await node(input.nodeId)
-        let channel = try await db.inserted(bound)
+        let channel = try await db.createChannel(bound)
         try await state.reload()
         return try json(ChannelView(channel), status: .created)
     }
 
     @Sendable func list(_ request: Request, context: GatewayContext) async throws -> Response {
         let page = try PageRequest(request)
-        let (items, next) = page.page(try await db.rows(RelayChannel.self, page)) { $0.id! }
+        let (items, next) = page.page(try await db.channels(page.store)) { $0.id! }
         return try json(PageView(data: items.map(ChannelView.init), nextCursor: next))
     }
 
@@ -77,7 +76,7 @@ struct ChannelsController {
         }
         channel.updatedAt = clock.nowMillis()
         let updated = channel
-        try await db.pool.write { db in try updated.update(db) }
+        try await db.updateChannel(updated)
         try await state.reload()
         return try json(ChannelView(updated))
     }
@@ -87,14 +86,7 @@ struct ChannelsController {
         if let run = try await runs.runHolding(channelId: id) {
             throw Problem(.conflict, "channel \(id) is in use by batch import run \(run), which has not finished", type: "in_use")
         }
-        let deleted = try await db.pool.write { db in
-            // Checked in the deleting transaction: a reconcile run starting meanwhile cannot slip past it.
-            if let run = try ReconcileRuns.runHolding(db, channelId: id) {
-                throw Problem(.conflict, "channel \(id) is in use by reconcile run \(run), which has not finished", type: "in_use")
-            }
-            return try RelayChannel.deleteOne(db, key: id)
-        }
-        guard deleted else { throw Problem(.notFound, "channel \(id) not found") }
+        guard try await db.deleteChannel(id) else { throw Problem(.notFound, "channel \(id) not found") }
         try await state.reload()
         return Response(status: .noContent)
     }
@@ -145,14 +137,14 @@ struct ChannelsController {
     /// The node a channel is bound to: nil for none (or 0), 422 for a node that does not exist.
     private func node(_ id: Int64?) async throws -> Int64? {
         guard let id, id != 0 else { return nil }
-        guard try await db.pool.read({ db in try ExitNode.exists(db, key: id) }) else {
+        guard try await db.nodeExists(id) else {
             throw Problem(.unprocessableContent, "node_id \(id) does not exist")
         }
         return id
     }
 
     private func fetch(_ id: Int64) async throws -> RelayChannel {
-        guard let channel = try await db.pool.read({ db in try RelayChannel.fetchOne(db, key: id) }) else {
+        guard let channel = try await db.channel(id) else {
             throw Problem(.notFound, "channel \(id) not found")
         }
         return channel

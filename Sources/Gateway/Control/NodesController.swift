@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Hummingbird
 import Scheduler
 import Store
@@ -42,17 +41,12 @@ struct NodesController {
         let (host, relayURL) = try Self.hostAndURL(input.host, input.relayURL)
         let node = ExitNode(name: name, host: host, expectedIP: try Self.ip(input.expectedIP), relayURL: relayURL,
                             relayKeySealed: try secrets.seal(key), relayKeyFingerprint: Fingerprint.of(key), now: clock.nowMillis())
-        do {
-            let created = try await db.inserted(node)
-            return try json(NodeView(created), status: .created)
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            throw Problem(.conflict, "a node named \(name) exists")
-        }
+        return try json(NodeView(try await db.createNode(node)), status: .created)
     }
 
     @Sendable func list(_ request: Request, context: GatewayContext) async throws -> Response {
         let page = try PageRequest(request)
-        let (items, next) = page.page(try await db.rows(ExitNode.self, page)) { $0.id! }
+        let (items, next) = page.page(try await db.nodes(page.store)) { $0.id! }
         return try json(PageView(data: items.map(NodeView.init), nextCursor: next))
     }
 
@@ -80,25 +74,23 @@ struct NodesController {
         }
         node.updatedAt = clock.nowMillis()
         let updated = node
-        try await db.pool.write { db in try updated.update(db) }
+        try await db.updateNode(updated)
         try await state.reload()
         return try json(NodeView(updated))
     }
 
     @Sendable func delete(_ request: Request, context: GatewayContext) async throws -> Response {
         let id = try idParameter(context)
-        let bound = try await db.pool.read { db in
-            try Int64.fetchAll(db, sql: "SELECT id FROM channels WHERE node_id = ? ORDER BY id", arguments: [id])
-        }
+        let bound = try await db.channelIds(boundTo: id)
         guard bound.isEmpty else {
             throw Problem(.conflict, "node \(id) is in use by channel(s) \(bound.map(String.init).joined(separator: ", "))", type: "in_use")
         }
-        guard try await db.pool.write({ db in try ExitNode.deleteOne(db, key: id) }) else { throw Problem(.notFound, "node \(id) not found") }
+        guard try await db.deleteNode(id) else { throw Problem(.notFound, "node \(id) not found") }
         return Response(status: .noContent)
     }
 
     private func fetch(_ id: Int64) async throws -> ExitNode {
-        guard let node = try await db.pool.read({ db in try ExitNode.fetchOne(db, key: id) }) else {
+        guard let node = try await db.node(id) else {
             throw Problem(.notFound, "node \(id) not found")
         }
         return node

@@ -1,4 +1,5 @@
 import Hummingbird
+import Store
 
 /// `?cursor=&limit=` of a list endpoint: items with an id below the cursor, newest first.
 struct PageRequest {
@@ -19,6 +20,9 @@ struct PageRequest {
             limit = value
         }
     }
+
+    /// The store's page for this request.
+    var store: Page { Page(before: before, limit: limit) }
 
     /// Splits a fetch of `limit + 1` rows into the page and the next cursor.
     func page<Item>(_ rows: [Item], id: (Item) -> Int64) -> (items: [Item], next: String?) {

@@ -70,6 +70,7 @@ public struct Problem: HTTPResponseError, Codable, Sendable {
             switch error.code {
             case .notFound: return Problem(.notFound, error.message)
             case .conflict: return Problem(.conflict, error.message)
+            case .inUse: return Problem(.conflict, error.message, type: "in_use")
             case .invalid: return Problem(.unprocessableContent, error.message)
             case .database, .dataDir: return Problem(.serviceUnavailable, error.message)
             }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Hummingbird
 import Scheduler
 import Store
@@ -20,24 +19,25 @@ struct TracesController {
     @Sendable func traces(_ request: Request, context: GatewayContext) async throws -> Response {
         let page = try PageRequest(request)
         let query = request.uri.queryParameters
-        var filters: [SQLExpression] = []
-        for name in ["key_id", "channel_id", "user_id", "status"] {
-            if let raw = query[Substring(name)] {
-                guard let value = Int64(raw) else { throw Problem(.badRequest, "\(name) must be an integer") }
-                filters.append(Column(name) == value)
-            }
-        }
-        if let model = query["model"] { filters.append(Column("model") == String(model)) }
-        if let stream = try Self.flag(query["stream"], "stream") { filters.append(Column("stream") == stream) }
-        if let billed = try Self.flag(query["billed"], "billed") {
-            // Billed: a user's request that left token counts (every usage log does: its prompt is at least estimated).
-            let expression = Column("user_id") != nil && (Column("prompt_tokens") > 0 || Column("completion_tokens") > 0)
-            filters.append(billed ? expression : !expression)
-        }
-        if let since = query["since"].flatMap({ Int64($0) }) { filters.append(Column("created_at") >= since) }
-        if let until = query["until"].flatMap({ Int64($0) }) { filters.append(Column("created_at") < until) }
-        let (items, next) = page.page(try await db.rows(Trace.self, page, where: filters)) { $0.id! }
+        var filter = TraceFilter()
+        filter.keyId = try Self.integer(query["key_id"], "key_id")
+        filter.channelId = try Self.integer(query["channel_id"], "channel_id")
+        filter.userId = try Self.integer(query["user_id"], "user_id")
+        filter.status = try Self.integer(query["status"], "status")
+        filter.model = query["model"].map(String.init)
+        filter.stream = try Self.flag(query["stream"], "stream")
+        filter.billed = try Self.flag(query["billed"], "billed")
+        filter.since = query["since"].flatMap { Int64($0) }
+        filter.until = query["until"].flatMap { Int64($0) }
+        let (items, next) = page.page(try await db.traces(filter, page.store)) { $0.id! }
         return try json(PageView(data: items, nextCursor: next))
+    }
+
+    /// An integer query parameter; nil when absent.
+    private static func integer(_ raw: Substring?, _ name: String) throws -> Int64? {
+        guard let raw else { return nil }
+        guard let value = Int64(raw) else { throw Problem(.badRequest, "\(name) must be an integer") }
+        return value
     }
 
     /// A `true`/`false` query parameter; nil when absent.
@@ -52,37 +52,16 @@ struct TracesController {
 
     @Sendable func trace(_ request: Request, context: GatewayContext) async throws -> Response {
         let id = try idParameter(context)
-        guard let trace = try await db.pool.read({ db in try Trace.fetchOne(db, key: id) }) else {
-            throw Problem(.notFound, "trace \(id) not found")
-        }
+        guard let trace = try await db.trace(id) else { throw Problem(.notFound, "trace \(id) not found") }
         return try json(trace)
     }
 
     /// Sums of tokens and cost per user, model and UTC day.
     @Sendable func usage(_ request: Request, context: GatewayContext) async throws -> Response {
         let query = request.uri.queryParameters
-        var conditions = ["1"]
-        var arguments = StatementArguments()
-        if let raw = query["user_id"] {
-            guard let value = Int64(raw) else { throw Problem(.badRequest, "user_id must be an integer") }
-            conditions.append("user_id = ?"); arguments += [value]
-        }
-        if let since = query["since"].flatMap({ Int64($0) }) { conditions.append("created_at >= ?"); arguments += [since] }
-        if let until = query["until"].flatMap({ Int64($0) }) { conditions.append("created_at < ?"); arguments += [until] }
-        let sql = """
-            SELECT user_id, model, date(created_at / 1000, 'unixepoch') AS day, count(*) AS requests,
-                   sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(cost) AS cost
-            FROM usage_logs WHERE \(conditions.joined(separator: " AND "))
-            GROUP BY user_id, model, day ORDER BY day DESC, user_id, model
-            """
-        let bound = arguments
-        let rows = try await db.pool.read { db in try Row.fetchAll(db, sql: sql, arguments: bound) }
-        let data: [[String: Any]] = rows.map { row in
-            ["user_id": row["user_id"] as Int64, "model": row["model"] as String, "day": row["day"] as String,
-             "requests": row["requests"] as Int64, "prompt_tokens": row["prompt_tokens"] as Int64,
-             "completion_tokens": row["completion_tokens"] as Int64, "cost": row["cost"] as Int64]
-        }
-        return jsonResponse(.ok, ["data": data])
+        let days = try await db.usageByDay(userId: try Self.integer(query["user_id"], "user_id"),
+                                           since: query["since"].flatMap { Int64($0) }, until: query["until"].flatMap { Int64($0) })
+        return try json(["data": days])
     }
 
     struct PayloadRequest: Decodable { var reason: String? }
@@ -96,12 +75,7 @@ struct TracesController {
         }
         guard let box = payloadBox else { throw Problem(.notFound, "payload capture is not configured (SWITCHYARD_PAYLOAD_KEY)") }
         let now = clock.nowMillis()
-        let stored = try await db.pool.write { db -> Payload? in
-            guard let payload = try Payload.fetchOne(db, key: id) else { return nil }
-            try db.execute(sql: "INSERT INTO payload_audit (trace_id, actor, reason, at) VALUES (?, ?, ?, ?)",
-                           arguments: [id, "admin", reason, now])
-            return payload
-        }
+        let stored = try await db.auditedPayload(traceId: id, actor: "admin", reason: reason, at: now)
         guard let stored else { throw Problem(.notFound, "no payload captured for trace \(id)") }
         let requestText = try stored.requestSealed.map { String(decoding: try box.open($0), as: UTF8.self) }
         let responseText = try stored.responseSealed.map { String(decoding: try box.open($0), as: UTF8.self) }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import Probe
 import ServiceLifecycle
@@ -21,7 +20,7 @@ public final class GatewayState: Sendable {
     private let spend = Mutex<[Int64: Int64]>([:])
     private let streaks = Mutex<[Int64: Int]>([:])
     /// What the last reload read (see `reloadIfChanged`) and when.
-    let loaded = Mutex<(marks: Marks, at: ContinuousClock.Instant)?>(nil)
+    let loaded = Mutex<(marks: RoutingMarks, at: ContinuousClock.Instant)?>(nil)
 
     public init(db: AppDatabase, secrets: SecretBox, autoDisableAfter: Int = 5, logger: Logger) {
         self.db = db
@@ -32,16 +31,13 @@ public final class GatewayState: Sendable {
 
     /// Reads everything the data plane needs from the database.
     public func reload() async throws {
-        let (fresh, marks) = try await db.pool.read { db in
-            var s = Snapshot()
-            for key in try APIKey.fetchAll(db) { s.keysByHash[key.keyHash] = key }
-            for user in try User.fetchAll(db) { s.users[user.id!] = user }
-            let nodes = try Self.nodes(db)
-            s.channels = try RelayChannel.order(Column("priority").desc, Column("id")).fetchAll(db).map { Self.routed($0, nodes: nodes) }
-            for price in try ModelPrice.fetchAll(db) { s.prices[price.name] = price }
-            return (s, try Self.marks(db))
-        }
-        var next = fresh
+        let rows = try await db.routingRows()
+        var next = Snapshot()
+        for key in rows.keys { next.keysByHash[key.keyHash] = key }
+        for user in rows.users { next.users[user.id!] = user }
+        next.channels = rows.channels.map { Self.routed($0, nodes: rows.nodes) }
+        for price in rows.prices { next.prices[price.name] = price }
+        let marks = rows.marks
         next.upstreamKeys = openKeys(next.channels)
         next.index()
         spend.withLock { $0 = [:] }
@@ -70,10 +66,6 @@ public final class GatewayState: Sendable {
     }
 
     /// Exit nodes by id, for `routed`.
-    static func nodes(_ db: Database) throws -> [Int64: ExitNode] {
-        Dictionary(uniqueKeysWithValues: try ExitNode.fetchAll(db).map { ($0.id!, $0) })
-    }
-
     func authenticate(_ plainKey: String) -> (key: APIKey, user: User)? {
         let hash = Fingerprint.sha256Hex(plainKey)
         return snapshot.withLock { s in

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Probe
 import Scheduler
 import Store
@@ -9,17 +8,12 @@ import Store
 /// upstream directly, so the failure can be told apart: works directly but not through the gateway (a host compatibility gap) or
 /// refused by the upstream itself (key, quota, reachability).
 struct ImportConfirmJob: JobHandler {
-    let kind = "import.confirm"
+    let kind = ImportJobs.confirm.name
     let env: ImportEnvironment
 
     func run(_ context: JobContext) async throws -> JobResult {
-        let args = try context.decode(ImportRuns.ItemArgs.self)
-        let loaded = try await env.db.backgroundRead { db -> (ImportItem, ImportRun)? in
-            guard let run = try ImportRun.fetchOne(db, key: args.runId), !run.state.isFinal,
-                  let item = try ImportItem.fetchOne(db, key: ["run_id": args.runId, "idx": args.index]),
-                  item.state == .confirming else { return nil }
-            return (item, run)
-        }
+        let args = try ImportJobs.confirm.arguments(in: context)
+        let loaded = try await env.runs.confirming(runId: args.runId, index: args.index)
         guard let (item, run) = loaded, let channelId = item.channelId, let smoke = item.smokeModel else { return .completed }
         guard let gateway = env.gateway.baseURL else {
             throw JobError.retryAfter(.seconds(1), "the gateway is not listening yet")
@@ -44,19 +38,15 @@ struct ImportConfirmJob: JobHandler {
             // Confirmed. The direct call is only needed to tell whose failure a failure is; the probe's direct
             // chat status stands.
             let trail = env.trailEntries(steps, phase: "confirm", attempt: context.job.attempt)
-            try await env.db.backgroundWrite { [env] db in
-                try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
-                try Self.setStatuses(db, run.id, item.index, (upstream: chat.status, direct: nil))
-                try ImportProgress.succeed(db, queue: env.queue, runId: run.id, index: item.index, accessStatus: "confirmed",
-                                           now: env.clock.nowMillis())
-            }
+            try await env.runs.confirmed(runId: run.id, index: item.index, trail: trail,
+                                         statuses: ImportRuns.ChatStatuses(upstream: chat.status, direct: nil))
             return .completed
         }
-        let upstreamModel = try await env.db.backgroundRead { db in try RelayChannel.fetchOne(db, key: channelId) }?.upstreamModel(for: smoke) ?? smoke
+        let upstreamModel = try await env.db.channel(channelId, background: true)?.upstreamModel(for: smoke) ?? smoke
         let direct = await env.probe.chat(baseURL: item.baseURL, key: key, model: upstreamModel, step: "direct_chat")
         steps.append(direct)
         let trail = env.trailEntries(steps, phase: "confirm", attempt: context.job.attempt)
-        let statuses = (upstream: gatewayChat?.status, direct: direct.status)
+        let statuses = ImportRuns.ChatStatuses(upstream: gatewayChat?.status, direct: direct.status)
 
         // Through the gateway it failed: whose failure is it?
         let failure = gatewayChat ?? viaGateway
@@ -73,28 +63,12 @@ struct ImportConfirmJob: JobHandler {
         }
         let allTrail = item.trail + trail
         if let delay = env.retryDecision(deciding, job: context.job, options: run.options, trail: allTrail, phase: "confirm") {
-            try await env.db.backgroundWrite { [env] db in
-                try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
-                try Self.setStatuses(db, run.id, item.index, statuses)
-                try ImportEvent.append(db, runId: run.id, item: item.index, type: "item.retrying",
-                                       data: ["classification": .string(classification), "phase": "confirm"], at: env.clock.nowMillis())
-            }
+            try await env.runs.retrying(runId: run.id, index: item.index, trail: trail, classification: classification, phase: "confirm",
+                                        statuses: statuses)
             throw JobError.retryAfter(delay, "confirmation: \(classification)")
         }
-        try await env.db.backgroundWrite { [env] db in
-            try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
-            try Self.setStatuses(db, run.id, item.index, statuses)
-            try ImportProgress.fail(db, queue: env.queue, runId: run.id, index: item.index, classification: classification,
-                                    detail: deciding.detail, phase: "confirm", now: env.clock.nowMillis())
-        }
+        try await env.runs.fail(runId: run.id, index: item.index, trail: trail, classification: classification, detail: deciding.detail,
+                                phase: "confirm", statuses: statuses)
         return .completed
-    }
-
-    /// The chat statuses through the gateway and direct; a nil direct status keeps the one the probe recorded.
-    static func setStatuses(_ db: Database, _ runId: String, _ index: Int, _ statuses: (upstream: Int?, direct: Int?)) throws {
-        try db.execute(sql: """
-            UPDATE import_items SET upstream_chat_status = ?, direct_chat_status = coalesce(?, direct_chat_status)
-            WHERE run_id = ? AND idx = ?
-            """, arguments: [statuses.upstream, statuses.direct, runId, index])
     }
 }

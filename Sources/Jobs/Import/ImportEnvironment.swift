@@ -58,8 +58,7 @@ public struct ImportEnvironment: Sendable {
     }
 
     var db: AppDatabase { runs.db }
-    var queue: SQLiteQueue { runs.queue }
-    var clock: any JobClock { runs.queue.clock }
+    var clock: any JobClock { runs.clock }
 
     /// The three import kinds.
     public var handlers: [any JobHandler] { [ImportItemJob(env: self), ImportConfirmJob(env: self), ImportFinalizeJob(env: self)] }

@@ -1,16 +1,15 @@
 import Foundation
-import GRDB
 import Scheduler
 import Store
 
 /// `import.finalize`: once every item is final, sets the run's state and writes its artifact (summary.json +
 /// events.jsonl), exactly once: a re-run after a crash finds the artifact already in place and only records it.
 struct ImportFinalizeJob: JobHandler {
-    let kind = "import.finalize"
+    let kind = ImportJobs.finalize.name
     let env: ImportEnvironment
 
     func run(_ context: JobContext) async throws -> JobResult {
-        let args = try context.decode(ImportRuns.RunArgs.self)
+        let args = try ImportJobs.finalize.arguments(in: context)
         guard let run = try await env.runs.run(args.runId) else { throw JobError.discard("run \(args.runId) not found") }
         if run.state.isFinal && run.artifactPath != nil { return .completed }
         // A job's reads and encoding: thousands of rows, under the background policy and yielding as they go.
@@ -41,15 +40,7 @@ struct ImportFinalizeJob: JobHandler {
         }
         let folder = try env.artifacts.write(kind: ImportSummary.kind, id: run.id, summary: summary, files: ["events.jsonl": lines])
         let path = folder.appendingPathComponent("summary.json").path
-        try await env.db.backgroundWrite { [env] db in
-            guard var current = try ImportRun.fetchOne(db, key: run.id), current.artifactPath == nil else { return }
-            current.state = state
-            current.finishedAt = now
-            current.artifactPath = path
-            try current.update(db)
-            try ImportEvent.append(db, runId: run.id, item: nil, type: "run.finished",
-                                   data: ["state": .string(state.rawValue), "artifact": .string(path)], at: env.clock.nowMillis())
-        }
+        try await env.runs.finish(runId: run.id, state: state, artifactPath: path, finishedAt: now)
         context.logger.info("import run finished", metadata: ["run_id": "\(run.id)", "state": "\(state.rawValue)", "artifact": "\(path)"])
         return .completed
     }

@@ -8,15 +8,12 @@ import Store
 /// messages), normalises its models through the catalog, then applies the reuse policy and schedules the
 /// confirmation. Transient failures retry inside the run's window; permanent ones fail the item at once.
 struct ImportItemJob: JobHandler {
-    let kind = "import.item"
+    let kind = ImportJobs.item.name
     let env: ImportEnvironment
 
     func run(_ context: JobContext) async throws -> JobResult {
-        let args = try context.decode(ImportRuns.ItemArgs.self)
-        let now = env.clock.nowMillis()
-        let begin = try await env.db.backgroundWrite { [env] db in
-            try ImportProgress.begin(db, runId: args.runId, index: args.index, now: now, slotTTL: env.slotTTL.milliseconds)
-        }
+        let args = try ImportJobs.item.arguments(in: context)
+        let begin = try await env.runs.beginProbe(runId: args.runId, index: args.index, slotTTL: env.slotTTL)
         let item: ImportItem, run: ImportRun
         switch begin {
         case .skip: return .completed
@@ -33,28 +30,15 @@ struct ImportItemJob: JobHandler {
         case .failure(let failure):
             let allTrail = item.trail + trail
             if let delay = env.retryDecision(failure, job: context.job, options: run.options, trail: allTrail, phase: "probe") {
-                try await env.db.backgroundWrite { [env] db in
-                    try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
-                    try ImportProgress.release(db, runId: run.id, index: item.index, now: env.clock.nowMillis())
-                    try ImportEvent.append(db, runId: run.id, item: item.index, type: "item.retrying",
-                                           data: ["classification": .string(failure.classification.rawValue), "phase": "probe"],
-                                           at: env.clock.nowMillis())
-                }
+                try await env.runs.retrying(runId: run.id, index: item.index, trail: trail,
+                                            classification: failure.classification.rawValue, phase: "probe")
                 throw JobError.retryAfter(delay, "probe \(failure.step): \(failure.classification.rawValue)")
             }
-            try await env.db.backgroundWrite { [env] db in
-                try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
-                try ImportProgress.fail(db, queue: env.queue, runId: run.id, index: item.index,
-                                        classification: failure.classification.rawValue, detail: failure.detail, phase: "probe",
-                                        now: env.clock.nowMillis())
-            }
+            try await env.runs.fail(runId: run.id, index: item.index, trail: trail, classification: failure.classification.rawValue,
+                                    detail: failure.detail, phase: "probe")
             logger.info("import item failed", metadata: ["classification": "\(failure.classification.rawValue)"])
         case .success(let proposal, let probed):
-            let outcome = try await env.db.backgroundWrite { [env] db in
-                try ImportProgress.record(db, runId: run.id, index: item.index, trail: trail, now: env.clock.nowMillis())
-                return try ImportProgress.provision(db, queue: env.queue, runId: run.id, index: item.index, proposal: proposal,
-                                                    probed: probed, now: env.clock.nowMillis())
-            }
+            let outcome = try await env.runs.provision(runId: run.id, index: item.index, trail: trail, proposal: proposal, probed: probed)
             logger.info("import item provisioned", metadata: ["outcome": "\(outcome?.rawValue ?? "none")"])
         }
         return .completed

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import Probe
 import Scheduler
@@ -11,7 +10,7 @@ import Store
 /// then re-checks auto-disabled channels and re-enables those that answer (never operator-disabled ones).
 /// Writes an artifact when something changed (every 30 s otherwise would bury the interesting ones).
 public struct NodesProbeJob: JobHandler {
-    public let kind = "nodes.probe"
+    public let kind = MaintenanceJobs.nodesProbe.name
     /// Nodes checked at once: a check is a few sockets waiting on the network, so a fleet with many nodes down
     /// is done in about one timeout rather than one timeout per handful of nodes.
     static let concurrency = 64
@@ -37,7 +36,7 @@ public struct NodesProbeJob: JobHandler {
 
     public func run(_ context: JobContext) async throws -> JobResult {
         let startedAt = clock.nowMillis()
-        let nodes = try await db.pool.read { db in try ExitNode.order(Column("id")).fetchAll(db) }
+        let nodes = try await db.allNodes()
         var reports: [NodesProbeSummary.NodeReport] = []
         try await withThrowingTaskGroup(of: NodesProbeSummary.NodeReport.self) { group in
             var pending = nodes[...]
@@ -83,41 +82,23 @@ public struct NodesProbeJob: JobHandler {
             }
         }
         let now = clock.nowMillis()
-        let final = next
-        try await db.pool.write { db in
-            try db.execute(sql: """
-                UPDATE nodes SET status = ?, use_hostname = ?, health_failures = ?, dns_addresses = ?, last_error = ?,
-                    last_checked_at = ? WHERE id = ? AND host = ? AND expected_ip = ? AND relay_url = ?
-                """, arguments: [final.status.rawValue, final.useHostname, final.healthFailures,
-                                 String(decoding: try JSONEncoder().encode(final.dnsAddresses), as: UTF8.self),
-                                 final.lastError, now, node.id!, node.host, node.expectedIP, node.relayURL])
-        }
-        return NodesProbeSummary.NodeReport(before: node, after: final, dnsMatched: dns.matched, healthStatus: health.status)
+        try await db.recordProbe(of: node, as: next, at: now)
+        return NodesProbeSummary.NodeReport(before: node, after: next, dnsMatched: dns.matched, healthStatus: health.status)
     }
 
     /// Auto-disabled channels (not behind an unhealthy node) get a one-token chat; those that answer come back.
     func recheckAutoDisabled() async throws -> [NodesProbeSummary.ChannelReport] {
-        let candidates = try await db.pool.read { db in
-            try RelayChannel.fetchAll(db, sql: """
-                SELECT c.* FROM channels c LEFT JOIN nodes n ON n.id = c.node_id
-                WHERE c.status = 'auto_disabled' AND (n.id IS NULL OR n.status != 'unhealthy') ORDER BY c.id
-                """)
-        }
+        let candidates = try await db.autoDisabledChannelsToRecheck()
         var reports: [NodesProbeSummary.ChannelReport] = []
         for channel in candidates {
             guard let model = channel.models.first ?? channel.modelMapping.keys.sorted().first else { continue }
-            let base = try await db.pool.read { db in try channel.nodeId.flatMap { try ExitNode.fetchOne(db, key: $0) } }?.trafficURL ?? channel.baseURL
+            var base = channel.baseURL
+            if let nodeId = channel.nodeId, let node = try await db.node(nodeId, background: true) { base = node.trafficURL }
             let step = await probe.chat(baseURL: base, key: try secrets.openString(channel.apiKeySealed), model: channel.upstreamModel(for: model))
             var result = "still_failing"
             if step.classification == .ok {
                 let now = clock.nowMillis()
-                let changed = try await db.pool.write { db -> Bool in
-                    try db.execute(sql: """
-                        UPDATE channels SET status = 'enabled', status_reason = NULL, failure_streak = 0, updated_at = ?
-                        WHERE id = ? AND status = 'auto_disabled'
-                        """, arguments: [now, channel.id!])
-                    return db.changesCount == 1
-                }
+                let changed = try await db.reEnable(channelId: channel.id!, at: now)
                 result = changed ? "re_enabled" : "changed_meanwhile"
             }
             reports.append(.init(id: channel.id!, name: channel.name, keyFingerprint: channel.keyFingerprint, result: result,

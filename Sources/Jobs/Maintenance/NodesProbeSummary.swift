@@ -4,7 +4,7 @@ import Store
 /// Relay keys appear as fingerprints only.
 public struct NodesProbeSummary: Codable, Sendable {
     public var schemaVersion = 1
-    public var kind = "nodes.probe"
+    public var kind = MaintenanceJobs.nodesProbe.name
     public var jobId: Int64
     public var startedAt: Int64
     public var finishedAt: Int64

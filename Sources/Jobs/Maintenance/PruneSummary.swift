@@ -1,7 +1,7 @@
 /// `artifacts/yard.prune/<stamp>_<job id>/summary.json` (schema: `artifacts/schema/yard.prune.schema.json`).
 public struct PruneSummary: Codable, Sendable {
     public var schemaVersion = 1
-    public var kind = "yard.prune"
+    public var kind = MaintenanceJobs.prune.name
     public var jobId: Int64
     public var startedAt: Int64
     public var finishedAt: Int64

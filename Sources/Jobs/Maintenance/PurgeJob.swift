@@ -7,7 +7,7 @@ import Store
 /// in small batches, gives the room back (incremental vacuum, truncating WAL checkpoint) and writes an artifact
 /// with rows and bytes removed and the database size before and after.
 public struct PurgeJob: JobHandler {
-    public let kind = "payloads.purge"
+    public let kind = MaintenanceJobs.purge.name
     let db: AppDatabase
     let artifacts: ArtifactWriter
     let clock: any JobClock
@@ -19,7 +19,7 @@ public struct PurgeJob: JobHandler {
     }
 
     public func run(_ context: JobContext) async throws -> JobResult {
-        let args = context.job.args == "{}" ? BatchArgs() : try context.decode(BatchArgs.self)
+        let args = context.job.args == "{}" ? BatchSizeArgs() : try MaintenanceJobs.purge.arguments(in: context)
         let purge = RecordPurge(db: db, batchSize: args.batchSize ?? 1000)
         let space = DatabaseSpace(db: db)
         let startedAt = clock.nowMillis()

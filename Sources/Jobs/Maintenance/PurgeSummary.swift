@@ -1,7 +1,7 @@
 /// `artifacts/payloads.purge/<stamp>_<job id>/summary.json` (schema: `artifacts/schema/payloads.purge.schema.json`).
 public struct PurgeSummary: Codable, Sendable {
     public var schemaVersion = 1
-    public var kind = "payloads.purge"
+    public var kind = MaintenanceJobs.purge.name
     public var jobId: Int64
     public var startedAt: Int64
     public var finishedAt: Int64

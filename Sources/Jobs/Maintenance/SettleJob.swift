@@ -6,7 +6,7 @@ import Store
 /// `usage.settle`: settles every unsettled usage log (see `Settlement`), refreshes the exhausted marks, and
 /// writes an artifact when it settled something (an idle minute leaves no folder behind).
 public struct SettleJob: JobHandler {
-    public let kind = "usage.settle"
+    public let kind = MaintenanceJobs.settle.name
     let db: AppDatabase
     let artifacts: ArtifactWriter
     let clock: any JobClock
@@ -18,7 +18,7 @@ public struct SettleJob: JobHandler {
     }
 
     public func run(_ context: JobContext) async throws -> JobResult {
-        let args = context.job.args == "{}" ? BatchArgs() : try context.decode(BatchArgs.self)
+        let args = context.job.args == "{}" ? BatchSizeArgs() : try MaintenanceJobs.settle.arguments(in: context)
         let settlement = Settlement(db: db, clock: clock, batchSize: args.batchSize ?? 5000)
         let startedAt = clock.nowMillis()
         let started = ContinuousClock.now

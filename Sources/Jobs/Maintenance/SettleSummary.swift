@@ -1,7 +1,7 @@
 /// `artifacts/usage.settle/<stamp>_<job id>/summary.json` (schema: `artifacts/schema/usage.settle.schema.json`).
 public struct SettleSummary: Codable, Sendable {
     public var schemaVersion = 1
-    public var kind = "usage.settle"
+    public var kind = MaintenanceJobs.settle.name
     public var jobId: Int64
     public var startedAt: Int64
     public var finishedAt: Int64

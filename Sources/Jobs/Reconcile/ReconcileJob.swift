@@ -9,13 +9,13 @@ import Store
 /// `artifacts/reconcile.run/<stamp>_<run id>/summary.json`. A run started by the schedule makes its own run row
 /// (found again by job id after a crash); a re-run only checks the channels the last attempt left pending.
 struct ReconcileJob: JobHandler {
-    let kind = ReconcileRuns.kind
+    let kind = ReconcileJobs.run.name
     let env: ReconcileEnvironment
 
     func run(_ context: JobContext) async throws -> JobResult {
         let runId = context.job.args == "{}"
             ? try await env.runs.run(forJob: context.job.id).id
-            : try context.decode(ReconcileRuns.Args.self).runId
+            : try ReconcileJobs.run.arguments(in: context).runId
         let logger = context.logger.with(["job_id": "\(context.job.id)", "run_id": "\(runId)"])
         do {
             guard let begun = try await env.runs.begin(runId, jobId: context.job.id) else { return .completed }
@@ -25,7 +25,7 @@ struct ReconcileJob: JobHandler {
             // The gateway serves the fixes before the run reads as finished.
             if applied > 0 { await env.changed.fire() }
             let results = try await env.runs.results(runId)
-            let summary = ReconcileSummary(run: run, jobId: context.job.id, finishedAt: env.runs.queue.clock.nowMillis(), results: results)
+            let summary = ReconcileSummary(run: run, jobId: context.job.id, finishedAt: env.runs.clock.nowMillis(), results: results)
             let folder = try env.artifacts.write(kind: kind, id: runId, summary: summary)
             try await env.runs.finish(runId, artifactPath: folder.path)
             logger.info("reconcile finished", metadata: [

@@ -5,7 +5,7 @@ import Store
 /// Channels carry their key's fingerprint only.
 public struct ReconcileSummary: Codable, Sendable {
     public var schemaVersion = 1
-    public var kind = ReconcileRuns.kind
+    public var kind = ReconcileJobs.run.name
     public var runId: String
     public var jobId: Int64
     public var dryRun: Bool

@@ -72,6 +72,11 @@ public enum SQLiteDatabase {
         }
     }
 
+    /// The SQLite library's version, e.g. `3.46.1`.
+    public static func version(of pool: DatabasePool) async throws -> String {
+        try await pool.read { db in try String.fetchOne(db, sql: "SELECT sqlite_version()") } ?? "?"
+    }
+
     /// A readable message for a GRDB error, without the SQL arguments (they may hold secrets).
     public static func describe(_ error: DatabaseError) -> String {
         "\(error.message ?? "SQLite error") (SQLite code \(error.extendedResultCode.rawValue))"

@@ -84,14 +84,18 @@ extension SQLiteQueue {
 extension SQLiteQueue {
     /// Cancels the live jobs holding any of `uniqueKeys`, inside the caller's transaction (a running one loses
     /// its lease, as with `cancel(id:)`).
-    public func cancel(uniqueKeys: [String], in db: Database) throws {
+    @discardableResult
+    public func cancel(uniqueKeys: [String], in db: Database) throws -> Int {
         let now = clock.nowMillis()
+        var cancelled = 0
         for chunk in stride(from: 0, to: uniqueKeys.count, by: 400).map({ Array(uniqueKeys[$0..<min($0 + 400, uniqueKeys.count)]) }) {
             let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
             try db.execute(sql: """
                 UPDATE jobs SET state = 'cancelled', finalized_at = ?, lease_token = NULL, lease_expires_at = NULL
                 WHERE unique_key IN (\(marks)) AND state IN ('available','scheduled','running','retryable')
                 """, arguments: [now] + StatementArguments(chunk))
+            cancelled += db.changesCount
         }
+        return cancelled
     }
 }

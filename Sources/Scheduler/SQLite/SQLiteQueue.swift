@@ -3,7 +3,7 @@ import GRDB
 
 /// The SQLite driver of the job queue. It shares the application's `DatabasePool`, so a business write and
 /// the job it enqueues commit together (`enqueue(_:in:)`).
-public final class SQLiteQueue: QueueDriver {
+public final class SQLiteQueue: TransactionalQueue {
     public let pool: DatabasePool
     public let clock: any JobClock
     public let notifier: QueueNotifier

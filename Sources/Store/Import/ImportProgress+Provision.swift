@@ -17,7 +17,7 @@ extension ImportProgress {
     /// moves the item to `confirming` and schedules its `import.confirm`; a dry run decides and changes nothing.
     /// Returns the decision's outcome, or nil when the item had already moved on.
     @discardableResult
-    public static func provision(_ db: Database, queue: SQLiteQueue, runId: String, index: Int, proposal: ChannelProposal,
+    public static func provision(_ db: Database, queue: StoreQueue, runId: String, index: Int, proposal: ChannelProposal,
                                  probed: Probed, now: Int64) throws -> ImportItem.Outcome? {
         guard let run = try ImportRun.fetchOne(db, key: runId),
               var item = try ImportItem.fetchOne(db, key: ["run_id": runId, "idx": index]), item.state == .probing else { return nil }
@@ -48,10 +48,9 @@ extension ImportProgress {
                                data: ["outcome": .string(decision.outcome.rawValue), "channel_id": .int(channel.id!)], at: now)
         let options = run.options
         let confirmAt = now + Int64(options.confirmDelayS) * 1000
-        _ = try queue.enqueue([try NewJob(
-            kind: "import.confirm", encoding: ImportRuns.ItemArgs(runId: runId, index: index), queue: ImportRuns.queueName,
-            maxAttempts: options.maxAttempts + 2, runAt: confirmAt, retryUntil: confirmAt + Int64(options.retryWindowS) * 1000,
-            uniqueKey: "import.confirm:\(runId):\(index)")], in: db)
+        _ = try queue.enqueue([try ImportJobs.confirm.job(
+            ImportJobs.ItemArgs(runId: runId, index: index), maxAttempts: options.maxAttempts + 2, runAt: confirmAt,
+            retryUntil: confirmAt + Int64(options.retryWindowS) * 1000, uniqueKey: ImportJobs.confirmKey(runId, index))], in: db)
         return decision.outcome
     }
 

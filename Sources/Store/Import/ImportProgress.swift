@@ -69,7 +69,7 @@ public enum ImportProgress {
 
     /// The item failed for good: outcome `failed` with its classification. A channel the run left in
     /// `confirming` is auto-disabled with the reason (recorded, so a rollback can undo it).
-    public static func fail(_ db: Database, queue: SQLiteQueue, runId: String, index: Int, classification: String, detail: String?,
+    public static func fail(_ db: Database, queue: StoreQueue, runId: String, index: Int, classification: String, detail: String?,
                             phase: String, now: Int64) throws {
         guard var item = try ImportItem.fetchOne(db, key: ["run_id": runId, "idx": index]), !item.state.isFinal else { return }
         if let channelId = item.channelId, item.state == .confirming {
@@ -90,7 +90,7 @@ public enum ImportProgress {
     }
 
     /// The item is done: its planned outcome becomes final; a channel still `confirming` is enabled.
-    public static func succeed(_ db: Database, queue: SQLiteQueue, runId: String, index: Int, accessStatus: String, now: Int64) throws {
+    public static func succeed(_ db: Database, queue: StoreQueue, runId: String, index: Int, accessStatus: String, now: Int64) throws {
         guard var item = try ImportItem.fetchOne(db, key: ["run_id": runId, "idx": index]), !item.state.isFinal else { return }
         if let channelId = item.channelId, item.state == .confirming {
             try settleChannel(db, runId: runId, item: index, channelId: channelId, to: .enabled, reason: nil, now: now)
@@ -127,12 +127,12 @@ public enum ImportProgress {
     }
 
     /// When every item of the run is final, enqueues its `import.finalize` (once: a unique key per run).
-    public static func enqueueFinalizeIfDone(_ db: Database, runId: String, queue: SQLiteQueue) throws {
+    public static func enqueueFinalizeIfDone(_ db: Database, runId: String, queue: StoreQueue) throws {
         let open = try Int.fetchOne(db, sql: """
             SELECT count(*) FROM import_items WHERE run_id = ? AND state NOT IN ('succeeded','failed','cancelled')
             """, arguments: [runId]) ?? 0
         guard open == 0 else { return }
-        _ = try queue.enqueue([try NewJob(kind: "import.finalize", encoding: ImportRuns.RunArgs(runId: runId),
-                                          queue: ImportRuns.queueName, maxAttempts: 50, uniqueKey: "import.finalize:\(runId)")], in: db)
+        _ = try queue.enqueue([try ImportJobs.finalize.job(ImportJobs.RunArgs(runId: runId), maxAttempts: 50,
+                                                           uniqueKey: ImportJobs.finalizeKey(runId))], in: db)
     }
 }

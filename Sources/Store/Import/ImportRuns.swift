@@ -5,35 +5,15 @@ import Scheduler
 /// The repository of batch imports: runs, items, events and the jobs that drive them, written together.
 public struct ImportRuns: Sendable {
     public let db: AppDatabase
-    public let queue: SQLiteQueue
+    let queue: StoreQueue
 
-    /// The queue import jobs run on (`--queue import=N`).
-    public static let queueName = "import"
-
-    public init(db: AppDatabase, queue: SQLiteQueue) {
+    public init(db: AppDatabase, queue: StoreQueue) {
         self.db = db
         self.queue = queue
     }
 
-    var clock: any JobClock { queue.clock }
-
-    /// Arguments of `import.item` and `import.confirm`.
-    public struct ItemArgs: Codable, Sendable, Equatable {
-        public var runId: String
-        public var index: Int
-        enum CodingKeys: String, CodingKey { case runId = "run_id", index }
-        public init(runId: String, index: Int) {
-            self.runId = runId
-            self.index = index
-        }
-    }
-
-    /// Arguments of `import.finalize`.
-    public struct RunArgs: Codable, Sendable, Equatable {
-        public var runId: String
-        enum CodingKeys: String, CodingKey { case runId = "run_id" }
-        public init(runId: String) { self.runId = runId }
-    }
+    /// The clock the queue stamps rows with, for the workflow's own times.
+    public var clock: any JobClock { queue.clock }
 
     /// Stores the run, its items and one `import.item` job per item in one transaction. With an idempotency key
     /// already used, returns that run (`created == false`); the same key with a different request is a conflict.
@@ -52,10 +32,9 @@ public struct ImportRuns: Sendable {
             try run.insert(db)
             for item in items { try item.insert(db) }
             let jobs = try items.map { item in
-                try NewJob(kind: "import.item", encoding: ItemArgs(runId: run.id, index: item.index), queue: Self.queueName,
-                           // No queue-level window: the handler opens each item's window at its first probe.
-                           maxAttempts: options.maxAttempts + 2,
-                           uniqueKey: "import.item:\(run.id):\(item.index)")
+                // No queue-level window: the handler opens each item's window at its first probe.
+                try ImportJobs.item.job(ImportJobs.ItemArgs(runId: run.id, index: item.index), maxAttempts: options.maxAttempts + 2,
+                                        uniqueKey: ImportJobs.itemKey(run.id, item.index))
             }
             _ = try queue.enqueue(jobs, in: db)
             try ImportEvent.append(db, runId: run.id, item: nil, type: "run.queued", data: ["items": .int(Int64(items.count))], at: now)
@@ -147,7 +126,7 @@ public struct ImportRuns: Sendable {
                 try item.update(db)
                 try ImportEvent.append(db, runId: runId, item: item.index, type: "item.cancelled", at: now)
             }
-            try queue.cancel(uniqueKeys: open.flatMap { ["import.item:\(runId):\($0.index)", "import.confirm:\(runId):\($0.index)"] }, in: db)
+            try queue.cancel(uniqueKeys: open.flatMap { [ImportJobs.itemKey(runId, $0.index), ImportJobs.confirmKey(runId, $0.index)] }, in: db)
             try ImportProgress.enqueueFinalizeIfDone(db, runId: runId, queue: queue)
             return true
         }

@@ -80,3 +80,10 @@ public struct RecordPurge: Sendable {
 
     private static func jsonArray(_ ids: [Int64]) -> String { "[" + ids.map(String.init).joined(separator: ",") + "]" }
 }
+
+extension AppDatabase {
+    /// Deletes up to `limit` events of batch-import runs that finished before `cutoff` (UTC ms); returns how many.
+    public func pruneImportEvents(runsFinishedBefore cutoff: Int64, limit: Int) async throws -> Int {
+        try await backgroundWrite { db in try ImportEvent.prune(db, runsFinishedBefore: cutoff, limit: limit) }
+    }
+}

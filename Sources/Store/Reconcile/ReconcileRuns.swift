@@ -6,33 +6,23 @@ import Scheduler
 /// them, each written in one transaction with what it depends on.
 public struct ReconcileRuns: Sendable {
     public let db: AppDatabase
-    public let queue: SQLiteQueue
+    let queue: StoreQueue
 
-    /// The job kind, and the queue it runs on.
-    public static let kind = "reconcile.run"
-    public static let queueName = "maintenance"
-
-    public init(db: AppDatabase, queue: SQLiteQueue) {
+    public init(db: AppDatabase, queue: StoreQueue) {
         self.db = db
         self.queue = queue
     }
 
-    var clock: any JobClock { queue.clock }
-
-    /// Arguments of a `reconcile.run` job started by the API (a scheduled one has none and makes its own run).
-    public struct Args: Codable, Sendable, Equatable {
-        public var runId: String
-        enum CodingKeys: String, CodingKey { case runId = "run_id" }
-        public init(runId: String) { self.runId = runId }
-    }
+    /// The clock the queue stamps rows with.
+    public var clock: any JobClock { queue.clock }
 
     /// Stores a queued run and its job in one transaction.
     public func create(dryRun: Bool) async throws -> ReconcileRun {
         let run = ReconcileRun(dryRun: dryRun, trigger: .api, now: clock.nowMillis())
         return try await db.pool.write { [queue] db in
             try run.insert(db)
-            _ = try queue.enqueue([try NewJob(kind: Self.kind, encoding: Args(runId: run.id), queue: Self.queueName,
-                                              uniqueKey: "\(Self.kind):\(run.id)")], in: db)
+            _ = try queue.enqueue([try ReconcileJobs.run.job(ReconcileJobs.Args(runId: run.id), uniqueKey: ReconcileJobs.runKey(run.id))],
+                                  in: db)
             return run
         }
     }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
-import GRDB
 import Jobs
 import Scheduler
 import NIOCore
@@ -30,7 +29,7 @@ struct MaintenanceBenchCommand: AsyncParsableCommand {
         let db = try AppDatabase.open(dataDir: root + "/data")
         try await seed(db)
         // Every schedule off, so nothing runs during the idle measurement; the job is run by hand below.
-        let queue = SQLiteQueue(pool: db.pool)
+        let queue = Storage.queue(db)
         try await queue.register(BuiltinJobs.schedules)
         for schedule in BuiltinJobs.schedules { _ = try await queue.updateSchedule(name: schedule.name, interval: nil, enabled: false) }
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: db.path)[.size] as? Int) ?? 0
@@ -69,36 +68,7 @@ struct MaintenanceBenchCommand: AsyncParsableCommand {
 
     /// Seeds with SQL alone (a recursive sequence), in 100,000-row transactions.
     private func seed(_ db: AppDatabase) async throws {
-        let total = rows
-        let expired: Int64 = 1_000   // long before now
-        if kind == .settle {
-            try await db.pool.write { db in
-                try db.execute(sql: "INSERT INTO users (name, quota, rate_multiplier_ppm, created_at, updated_at) VALUES ('seed', NULL, 1500000, 0, 0)")
-            }
-        }
-        for start in stride(from: 0, to: total, by: 100_000) {
-            let count = min(100_000, total - start)
-            try await db.pool.write { [kind] db in
-                let sequence = "WITH RECURSIVE seq(i) AS (SELECT \(start) UNION ALL SELECT i + 1 FROM seq WHERE i < \(start + count - 1))"
-                switch kind {
-                case .purge:
-                    try db.execute(sql: """
-                        \(sequence) INSERT INTO traces (request_id, endpoint, status, latency_ms, created_at, expires_at, has_payload)
-                        SELECT 'seed-' || i, '/v1/chat/completions', 200, 5, \(expired), \(expired), i % 5 = 0 FROM seq
-                        """)
-                    try db.execute(sql: """
-                        INSERT INTO payloads (trace_id, request_sealed, response_sealed, bytes, expires_at)
-                        SELECT id, randomblob(1024), randomblob(1024), 2048, \(expired) FROM traces
-                        WHERE has_payload = 1 AND id > (SELECT ifnull(max(trace_id), 0) FROM payloads)
-                        """)
-                case .settle:
-                    try db.execute(sql: """
-                        \(sequence) INSERT INTO usage_logs (request_id, user_id, key_id, model, prompt_tokens, completion_tokens, cost, created_at)
-                        SELECT 'seed-' || i, 1, 1, 'gpt-4o-mini', 10, 20, 1 + i % 5000, 0 FROM seq
-                        """)
-                }
-            }
-        }
+        try await db.seedBench(kind == .purge ? .expiredTraces : .unsettledLogs, total: rows)
     }
 
     static func latestSummary(_ folder: String) -> String {

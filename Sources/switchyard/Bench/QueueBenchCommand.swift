@@ -56,10 +56,10 @@ struct QueueBenchCommand: AsyncParsableCommand {
 
         // Settings and the disk's fsync cost right now.
         let first = try AppDatabase(options: SQLiteOptions(path: root + "/one.sqlite", synchronous: synchronous))
-        let durability = try SQLiteDatabase.durability(of: first.pool)
-        let version = try await first.pool.read { try String.fetchOne($0, sql: "SELECT sqlite_version()") } ?? "?"
+        let durability = try Storage.durability(first)
+        let version = try await Storage.sqliteVersion(first)
         let fsync = fsyncProbe(dir: root)
-        let queue = SQLiteQueue(pool: first.pool)
+        let queue = Storage.queue(first)
 
         progress("bulk enqueue of \(jobs) jobs")
         var start = ContinuousClock.now
@@ -101,7 +101,7 @@ struct QueueBenchCommand: AsyncParsableCommand {
         }
     }
 
-    private func measureLatency(queue: SQLiteQueue) async throws -> (fromCall: Samples, fromCommit: Samples) {
+    private func measureLatency(queue: any QueueDriver) async throws -> (fromCall: Samples, fromCommit: Samples) {
         let recorder = BenchRecorder(trackStarts: true)
         var logger = Logger(label: "bench")
         logger.logLevel = .error
@@ -132,7 +132,7 @@ struct QueueBenchCommand: AsyncParsableCommand {
     private func runProcesses(root: String) async throws -> (rate: Double, reports: [WorkerReport], duplicates: Int, lost: Int) {
         let path = root + "/multi.sqlite"
         let database = try AppDatabase(options: SQLiteOptions(path: path, synchronous: synchronous))
-        let queue = SQLiteQueue(pool: database.pool)
+        let queue = Storage.queue(database)
         _ = try await queue.enqueue((0..<jobs).map { _ in NewJob(kind: "noop") })
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).path
         let start = ContinuousClock.now

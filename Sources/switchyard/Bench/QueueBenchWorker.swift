@@ -100,7 +100,7 @@ struct QueueBenchWorker: AsyncParsableCommand {
 
     /// Processes every job on the file with one pool; returns when nothing is pending or running.
     static func drain(pool database: AppDatabase, workers: Int, batch: Int) async throws -> (report: WorkerReport, ids: [Int64]) {
-        let driver = SQLiteQueue(pool: database.pool)
+        let driver = Storage.queue(database)
         let recorder = BenchRecorder()
         var logger = Logger(label: "bench")
         logger.logLevel = .error

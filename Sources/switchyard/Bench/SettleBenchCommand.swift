@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import GRDB
 import Scheduler
 import Store
 
@@ -53,28 +52,9 @@ struct SettleBenchCommand: AsyncParsableCommand {
 
     /// Users with multipliers from 0.5× to 2.5× and logs with costs 1 to 5,000 micro-units, in 50,000-row transactions.
     private func seed(_ db: AppDatabase) async throws {
-        let userCount = users, total = logs
-        try await db.pool.write { db in
-            for u in 0..<userCount {
-                try db.execute(sql: """
-                    INSERT INTO users (name, quota, rate_multiplier_ppm, created_at, updated_at) VALUES (?, NULL, ?, 0, 0)
-                    """, arguments: ["bench-\(u)", 500_000 + (u % 9) * 250_000 + u % 7])
-            }
-        }
-        var next = 0
-        while next < total {
-            let end = min(total, next + 50_000)
-            let start = next
-            try await db.pool.write { db in
-                let insert = try db.cachedStatement(sql: """
-                    INSERT INTO usage_logs (request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens, cost, created_at)
-                    VALUES (?, ?, 1, 1, 'gpt-4o-mini', 100, 20, ?, 0)
-                    """)
-                for i in start..<end {
-                    try insert.execute(arguments: ["seed-\(i)", 1 + (i * 7919) % userCount, 1 + (i * 104_729) % 5000])
-                }
-            }
-            next = end
+        try await db.seedBenchUsers(users)
+        for start in stride(from: 0, to: logs, by: 50_000) {
+            try await db.seedBenchUsageLogs(from: start, to: min(logs, start + 50_000), users: users)
         }
     }
 
@@ -98,30 +78,13 @@ struct SettleBenchCommand: AsyncParsableCommand {
     }
 
     private func writeSideBatch(_ db: AppDatabase) async throws -> Duration {
-        let count = writerBatch, userCount = users
         let start = ContinuousClock.now
-        try await db.pool.write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO usage_logs (request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens, cost, created_at)
-                VALUES (?, ?, 1, 1, 'gpt-4o-mini', 100, 20, ?, 0)
-                """)
-            for _ in 0..<count {
-                try insert.execute(arguments: [UUID().uuidString, Int.random(in: 1...userCount), Int.random(in: 1...5000)])
-            }
-        }
+        try await db.writeBenchUsageBatch(writerBatch, users: users)
         return ContinuousClock.now - start
     }
 
     /// The three totals that must agree, and the logs not yet settled.
     private func books(_ db: AppDatabase) async throws -> (ledger: Int64, checkpoint: Int64, used: Int64, unsettled: Int) {
-        try await db.pool.read { db in
-            let ledger = try Int64.fetchOne(db, sql: "SELECT coalesce(sum(amount), 0) FROM ledger") ?? -1
-            let checkpoint = try Int64.fetchOne(db, sql: "SELECT settled_amount FROM settlement_checkpoint") ?? -1
-            let used = try Int64.fetchOne(db, sql: "SELECT coalesce(sum(used), 0) FROM users") ?? -1
-            let unsettled = try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM usage_logs WHERE id > (SELECT last_log_id FROM settlement_checkpoint)
-                """) ?? -1
-            return (ledger, checkpoint, used, unsettled)
-        }
+        try await db.settlementBooks()
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import HTTPTypes
 import Hummingbird
 import Jobs
@@ -18,7 +17,7 @@ struct ImportController {
     let allowPrivate: Bool
     let maxBodyBytes: Int
 
-    var clock: any JobClock { runs.queue.clock }
+    var clock: any JobClock { runs.clock }
 
     func register(on group: RouterGroup<GatewayContext>) {
         group.post("batch-import/runs", use: create)
@@ -157,8 +156,7 @@ struct ImportController {
             }
         }
         let now = clock.nowMillis()
-        let preview = dryRun
-        let entries = try await runs.db.pool.write { db in try ImportRollback.run(db, runId: run.id, dryRun: preview, now: now) }
+        let entries = try await runs.rollback(run.id, dryRun: dryRun)
         let summary = RollbackSummary(runId: run.id, dryRun: dryRun, at: now, entries: entries)
         if !dryRun {
             try await state.reload()

@@ -1,5 +1,5 @@
 /// Arguments of the batched maintenance kinds (`usage.settle`, `payloads.purge`); all optional.
-public struct BatchArgs: Codable, Sendable {
+public struct BatchSizeArgs: Codable, Sendable {
     /// Rows per write transaction (each kind has its own default).
     public var batchSize: Int?
 

@@ -8,7 +8,7 @@ import Store
 /// then gives the room back (incremental vacuum, truncating WAL checkpoint) and writes an artifact with the
 /// database size before and after.
 public struct PruneJob: JobHandler {
-    public let kind = "yard.prune"
+    public let kind = MaintenanceJobs.prune.name
     let driver: any QueueDriver
     let db: AppDatabase
     let artifacts: ArtifactWriter
@@ -36,7 +36,7 @@ public struct PruneJob: JobHandler {
         var events = 0
         while true {
             try Task.checkCancellation()
-            let count = try await db.backgroundWrite { db in try ImportEvent.prune(db, runsFinishedBefore: cutoff, limit: 1000) }
+            let count = try await db.pruneImportEvents(runsFinishedBefore: cutoff, limit: 1000)
             events += count
             if count < 1000 { break }
         }
@@ -53,26 +53,4 @@ public struct PruneJob: JobHandler {
         try artifacts.write(kind: kind, id: String(context.job.id), summary: summary)
         return .completed
     }
-}
-
-/// The built-in job kinds and schedules every daemon knows.
-public enum BuiltinJobs {
-    /// Every built-in handler; the maintenance kinds work on `db` and write their artifacts with `artifacts`.
-    public static func registry(driver: any QueueDriver, db: AppDatabase, artifacts: ArtifactWriter) -> JobRegistry {
-        JobRegistry([
-            TestJob.noop, TestJob.sleep,
-            PruneJob(driver: driver, db: db, artifacts: artifacts),
-            SettleJob(db: db, artifacts: artifacts, clock: driver.clock),
-            PurgeJob(db: db, artifacts: artifacts, clock: driver.clock),
-        ])
-    }
-
-    /// `reconcile.run`'s handler needs keys and the catalog: `serve` registers it from a `ReconcileEnvironment`.
-    public static let schedules: [Schedule] = [
-        Schedule(name: "yard.prune", kind: "yard.prune", queue: "maintenance", interval: .seconds(24 * 3600)),
-        Schedule(name: "usage.settle", kind: "usage.settle", queue: "maintenance", interval: .seconds(60)),
-        Schedule(name: "payloads.purge", kind: "payloads.purge", queue: "maintenance", interval: .seconds(3600)),
-        Schedule(name: "nodes.probe", kind: "nodes.probe", queue: "maintenance", interval: .seconds(30)),
-        Schedule(name: ReconcileRuns.kind, kind: ReconcileRuns.kind, queue: ReconcileRuns.queueName, interval: .seconds(15 * 60)),
-    ]
 }
