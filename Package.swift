@@ -109,6 +109,21 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "GatewayFixtures",
+            dependencies: [
+                "Gateway", "Scheduler", "Store", "Jobs", "MockUpstream", "Probe", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Tests/GatewayFixtures",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SchedulerTests",
             dependencies: ["Scheduler", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
@@ -121,8 +136,11 @@ let package = Package(
         ),
         .testTarget(
             name: "JobsTests",
-            dependencies: ["Jobs", "Scheduler", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
-                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: ["Jobs", "Scheduler", "Store", "Gateway", "Probe", "MockUpstream", "TestSupport", "GatewayFixtures",
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -133,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Scheduler", "Store", "Jobs", "MockUpstream", "Probe", "TestSupport",
+                "Gateway", "Scheduler", "Store", "Jobs", "MockUpstream", "Probe", "TestSupport", "GatewayFixtures",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -11,9 +11,7 @@ public struct AdminToken: Sendable {
     public static func load(environment: String?, dataDir: String) throws -> AdminToken {
         if let environment, !environment.isEmpty { return AdminToken(value: environment, path: nil, generated: false) }
         let path = dataDir + "/admin-token"
-        var generated = false
-        let text = try PrivateFile.readOrCreate(path) {
-            generated = true
+        let (text, generated) = try PrivateFile.readOrCreate(path) {
             var bytes = [UInt8](repeating: 0, count: 32)
             for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
             return "sya_" + bytes.map { String(format: "%02x", $0) }.joined() + "\n"

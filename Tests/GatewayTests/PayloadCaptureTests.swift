@@ -1,3 +1,4 @@
+import GatewayFixtures
 import Crypto
 import Foundation
 import Gateway

@@ -1,3 +1,4 @@
+import GatewayFixtures
 import Foundation
 import Gateway
 import GRDB
@@ -96,7 +97,7 @@ import Testing
             let data = try Data(contentsOf: URL(fileURLWithPath: path + "/summary.json"))
             let schemaPath = PythonSchemaCheck.schemaPath("reconcile.run")
             #expect(try SchemaValidator.violations(json: data, schema: Data(contentsOf: URL(fileURLWithPath: schemaPath))) == [])
-            #expect(try PythonSchemaCheck.violations(data, schemaPath: schemaPath) == [])
+            #expect(try await PythonSchemaCheck.violations(data, schemaPath: schemaPath) == [])
             let summary = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             #expect((summary["counts"] as? [String: Int]).map { [$0["models_added"], $0["disabled"], $0["unreachable"]] } == [1, 1, 1])
             #expect((summary["channels"] as? [[String: Any]])?.count == 3)
@@ -108,7 +109,7 @@ import Testing
             channels[0]["api_key"] = "sk-rec-artifact-1"
             leaked["channels"] = channels
             let leakedData = try JSONSerialization.data(withJSONObject: leaked)
-            #expect(try PythonSchemaCheck.violations(leakedData, schemaPath: schemaPath) != [])
+            #expect(try await PythonSchemaCheck.violations(leakedData, schemaPath: schemaPath) != [])
         }
     }
 }

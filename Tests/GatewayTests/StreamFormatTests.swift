@@ -1,3 +1,4 @@
+import GatewayFixtures
 import AsyncHTTPClient
 import Foundation
 import Gateway

@@ -1,3 +1,4 @@
+import GatewayFixtures
 import Foundation
 import NIOCore
 import Testing

@@ -1,3 +1,4 @@
+import GatewayFixtures
 import Foundation
 import Jobs
 import Testing
@@ -91,9 +92,9 @@ import Testing
                                               "anthropic_messages": true, "model": "b"] }
 
     @Test(arguments: kinds)
-    func schemaAcceptsAValidSummaryAndRejectsBrokenOnes(kind: String) throws {
+    func schemaAcceptsAValidSummaryAndRejectsBrokenOnes(kind: String) async throws {
         let good = Self.valid[kind]!
-        let found = try ArtifactCheck.violations(of: try JSONSerialization.data(withJSONObject: good), kind: kind)
+        let found = try await ArtifactCheck.violations(of: try JSONSerialization.data(withJSONObject: good), kind: kind)
         #expect(found.swift.isEmpty && found.python.isEmpty, "\(found)")
 
         var missing = good
@@ -105,7 +106,7 @@ import Testing
         var wrongVersion = good
         wrongVersion["schema_version"] = 2
         for broken in [missing, wrongType, extra, wrongVersion] {
-            let found = try ArtifactCheck.violations(of: try JSONSerialization.data(withJSONObject: broken), kind: kind)
+            let found = try await ArtifactCheck.violations(of: try JSONSerialization.data(withJSONObject: broken), kind: kind)
             #expect(!found.swift.isEmpty && !found.python.isEmpty)
         }
     }
@@ -114,12 +115,12 @@ import Testing
     /// under both validators (`artifacts verify` runs the first).
     @Test(arguments: ["batch_status", "provider_status", "access_status", "direct_chat_status", "upstream_chat_status",
                       "channel_id", "capabilities", "detail"])
-    func batchImportItemLackingAFieldIsRejected(field: String) throws {
+    func batchImportItemLackingAFieldIsRejected(field: String) async throws {
         var summary = Self.valid["batch-import"]!
         var item = Self.failedImportItem
         item[field] = nil
         summary["items"] = [Self.importItem, item]
-        let found = try ArtifactCheck.violations(of: try JSONSerialization.data(withJSONObject: summary), kind: "batch-import")
+        let found = try await ArtifactCheck.violations(of: try JSONSerialization.data(withJSONObject: summary), kind: "batch-import")
         #expect(found.swift.contains { $0.contains("missing required property \(field)") }, "\(found.swift)")
         #expect(!found.python.isEmpty)
     }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Jobs
 import Scheduler
-@_spi(Engine) import Store
+@_spi(Engine) @testable import Store
 import Testing
 
 @Suite struct PruneTests {
@@ -32,7 +32,7 @@ import Testing
         #expect(try await job.run(jobContext(kind: "yard.prune", id: 99)) == .completed)
 
         #expect(try await queue.counts().reduce(0) { $0 + $1.count } == 10, "the 10 unfinished jobs stay")
-        let summary = try ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "yard.prune", id: 99), kind: "yard.prune")
+        let summary = try await ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "yard.prune", id: 99), kind: "yard.prune")
         #expect(summary["jobs_deleted"] as? Int == 20)
         #expect(summary["run_events_deleted"] as? Int == 3)
         let left = try await f.db.pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT run_id FROM import_events") }

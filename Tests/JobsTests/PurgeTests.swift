@@ -43,7 +43,7 @@ import Testing
         #expect(traces.map(\.hasPayload) == [false, true, false], "a trace whose payload went no longer claims one")
         _ = (goneBoth, goneTraceOnly, goneTraceLivePayload)
 
-        let summary = try ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "payloads.purge", id: 11), kind: "payloads.purge")
+        let summary = try await ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "payloads.purge", id: 11), kind: "payloads.purge")
         #expect(summary["payloads_deleted"] as? Int == 3)
         #expect(summary["payload_bytes_deleted"] as? Int == 300 + 200 + 70)
         #expect(summary["traces_deleted"] as? Int == 3)
@@ -70,7 +70,7 @@ import Testing
         }
         let job = PurgeJob(db: f.db, artifacts: f.artifacts, clock: f.clock)
         #expect(try await job.run(jobContext(kind: "payloads.purge", id: 12, args: #"{"batch_size":250}"#)) == .completed)
-        let summary = try ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "payloads.purge", id: 12), kind: "payloads.purge")
+        let summary = try await ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "payloads.purge", id: 12), kind: "payloads.purge")
         #expect(summary["payloads_deleted"] as? Int == 2000 && summary["traces_deleted"] as? Int == 2000)
         #expect(summary["payload_bytes_deleted"] as? Int == 2000 * 4000)
         #expect(summary["batches"] as? Int == 8 + 8, "payloads, then traces, 250 a transaction")

@@ -94,7 +94,7 @@ import Testing
         var logs = 0
         for id in [Int64(1), 2] {
             guard let folder = f.artifacts.existing(kind: "usage.settle", id: String(id)) else { continue }
-            logs += try ArtifactCheck.validSummary(in: folder, kind: "usage.settle")["logs_settled"] as! Int
+            logs += try await ArtifactCheck.validSummary(in: folder, kind: "usage.settle")["logs_settled"] as! Int
         }
         #expect(logs == 4000)
         let total = try await f.expectedDebits().values.reduce(0, +)
@@ -108,7 +108,7 @@ import Testing
         try await f.logs([(users[0], 30), (users[1], 30), (users[2], 5000), (users[0], 20)])  // user 0 owes 60 + 40
         let job = SettleJob(db: f.db, artifacts: f.artifacts, clock: f.clock)
         #expect(try await job.run(jobContext(kind: "usage.settle", id: 7)) == .completed)
-        let summary = try ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "usage.settle", id: 7), kind: "usage.settle")
+        let summary = try await ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "usage.settle", id: 7), kind: "usage.settle")
         #expect(summary["users_exhausted"] as? [Int] == [Int(users[0])])
         #expect(summary["amount_settled"] as? Int == 100 + 30 + 5000 && summary["logs_settled"] as? Int == 4)
         let marked = try await f.db.pool.read { db in try User.fetchAll(db).map { ($0.used, $0.exhaustedAt) } }

@@ -14,8 +14,18 @@ public enum PythonSchemaCheck {
         public let description: String
     }
 
-    /// The violations python finds (empty when valid); throws when python or jsonschema is missing or the schema is invalid.
-    public static func violations(_ document: Data, schemaPath: String) throws -> [String] {
+    /// The violations python finds (empty when valid); throws when python or jsonschema is missing or the schema is
+    /// invalid. Runs on a Dispatch thread: waiting for python (and for the launch lock) on one of Swift's
+    /// cooperative threads, two on this 2-core machine, stalled every other suite's async work for seconds.
+    public static func violations(_ document: Data, schemaPath: String) async throws -> [String] {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try blockingViolations(document, schemaPath: schemaPath) })
+            }
+        }
+    }
+
+    static func blockingViolations(_ document: Data, schemaPath: String) throws -> [String] {
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw Failure(description: "no python with jsonschema at \(python): run ./scripts/test.sh once")
         }

@@ -68,7 +68,7 @@ public struct ImportEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
     /// Deletes up to `limit` events of runs that finished before `cutoff` (UTC ms); returns how many.
-    public static func prune(_ db: Database, runsFinishedBefore cutoff: Int64, limit: Int) throws -> Int {
+    static func prune(_ db: Database, runsFinishedBefore cutoff: Int64, limit: Int) throws -> Int {
         try db.execute(sql: """
             DELETE FROM import_events WHERE id IN (
                 SELECT e.id FROM import_events e JOIN import_runs r ON r.id = e.run_id
@@ -78,7 +78,7 @@ public struct ImportEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     }
 
     /// Appends an event inside the caller's transaction.
-    public static func append(_ db: Database, runId: String, item: Int?, type: String, data: [String: JSONScalar] = [:], at: Int64) throws {
+    static func append(_ db: Database, runId: String, item: Int?, type: String, data: [String: JSONScalar] = [:], at: Int64) throws {
         var event = ImportEvent(runId: runId, itemIndex: item, type: type, data: data, at: at)
         try event.insert(db)
     }

@@ -17,7 +17,7 @@ extension ImportProgress {
     /// moves the item to `confirming` and schedules its `import.confirm`; a dry run decides and changes nothing.
     /// Returns the decision's outcome, or nil when the item had already moved on.
     @discardableResult
-    public static func provision(_ db: Database, queue: StoreQueue, runId: String, index: Int, proposal: ChannelProposal,
+    static func provision(_ db: Database, queue: StoreQueue, runId: String, index: Int, proposal: ChannelProposal,
                                  probed: Probed, now: Int64) throws -> ImportItem.Outcome? {
         guard let run = try ImportRun.fetchOne(db, key: runId),
               var item = try ImportItem.fetchOne(db, key: ["run_id": runId, "idx": index]), item.state == .probing else { return nil }

@@ -33,7 +33,7 @@ public enum ImportRollback {
         }
     }
 
-    public static func run(_ db: Database, runId: String, dryRun: Bool, now: Int64) throws -> [Entry] {
+    static func run(_ db: Database, runId: String, dryRun: Bool, now: Int64) throws -> [Entry] {
         guard let run = try ImportRun.fetchOne(db, key: runId) else { throw StoreError.notFound("run \(runId) not found") }
         guard run.state.isFinal else { throw StoreError.conflict("run \(runId) is still \(run.state.rawValue); cancel it first") }
         let changes = try ImportChange.filter(Column("run_id") == runId).order(Column("id").desc).fetchAll(db)

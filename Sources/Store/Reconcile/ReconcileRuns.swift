@@ -160,7 +160,7 @@ public struct ReconcileRuns: Sendable {
 
     /// The unfinished run that references a channel, if any, inside the caller's transaction (so a delete that
     /// checks it cannot race a run starting).
-    public static func runHolding(_ db: Database, channelId: Int64) throws -> String? {
+    static func runHolding(_ db: Database, channelId: Int64) throws -> String? {
         try String.fetchOne(db, sql: """
             SELECT u.id FROM reconcile_results r JOIN reconcile_runs u ON u.id = r.run_id
             WHERE r.channel_id = ? AND u.state IN ('queued','running') LIMIT 1

@@ -20,7 +20,7 @@ public struct SecretBox: Sendable {
         if let environment, !environment.isEmpty { return try SecretBox(base64: environment, name: "SWITCHYARD_SECRET_KEY") }
         let path = dataDir + "/secret-key"
         // Two daemons starting on a fresh data dir must end with one key: the file is created whole, once.
-        let text = try PrivateFile.readOrCreate(path) {
+        let (text, _) = try PrivateFile.readOrCreate(path) {
             SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
         }
         return try SecretBox(base64: text, name: path)

@@ -1,3 +1,4 @@
+import GatewayFixtures
 import Foundation
 import Gateway
 import HTTPTypes
@@ -58,7 +59,7 @@ import TestSupport
             let schema = try Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 .appendingPathComponent("../../artifacts/schema/nodes.probe.schema.json"))
             #expect(try SchemaValidator.violations(json: summary, schema: schema) == [])
-            #expect(try PythonSchemaCheck.violations(summary, schemaPath: PythonSchemaCheck.schemaPath("nodes.probe")) == [])
+            #expect(try await PythonSchemaCheck.violations(summary, schemaPath: PythonSchemaCheck.schemaPath("nodes.probe")) == [])
             #expect(!String(decoding: summary, as: UTF8.self).contains(Self.relayKey))
             // However long it goes on, the host name is never used; the unreachable IP ends as unhealthy.
             for _ in 0..<5 { try await probe(f, unhealthyAfter: 5, timeout: .milliseconds(300)) }

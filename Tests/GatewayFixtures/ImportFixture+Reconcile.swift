@@ -9,11 +9,11 @@ import Testing
 /// runs started over HTTP and awaited, and the channel rows as stored.
 extension ImportFixture {
     /// The capability profile the mock upstream answers with (everything works).
-    static let fullProfile = ChannelCapabilities(chat: true, streaming: true, tools: true, responses: true, anthropicMessages: true,
+    public static let fullProfile = ChannelCapabilities(chat: true, streaming: true, tools: true, responses: true, anthropicMessages: true,
                                                  model: "gpt-4o-mini")
 
     /// Inserts a channel for `key` on the mock (or `baseURL`); returns its id.
-    func channel(_ key: String, models: [String] = MockScript.defaultModels, status: RelayChannel.Status = .enabled,
+    public func channel(_ key: String, models: [String] = MockScript.defaultModels, status: RelayChannel.Status = .enabled,
                  baseURL: String? = nil, mapping: [String: String] = [:],
                  capabilities: ChannelCapabilities? = ImportFixture.fullProfile) async throws -> Int64 {
         var channel = RelayChannel(name: "ch-\(key.suffix(6))", type: .openai, baseURL: baseURL ?? mock.baseURL,
@@ -31,14 +31,14 @@ extension ImportFixture {
     }
 
     /// Every channel row by id, as stored.
-    func channelRows() async throws -> [Int64: RelayChannel] {
+    public func channelRows() async throws -> [Int64: RelayChannel] {
         try await db.pool.read { db in
             Dictionary(uniqueKeysWithValues: try RelayChannel.fetchAll(db).map { ($0.id!, $0) })
         }
     }
 
     /// Starts a reconcile over HTTP (202) and polls it until it ends; returns the run as `GET …/{id}` shows it.
-    func reconciled(_ client: any TestClientProtocol, dryRun: Bool = false, timeout: Duration = .seconds(60),
+    public func reconciled(_ client: any TestClientProtocol, dryRun: Bool = false, timeout: Duration = .seconds(60),
                     sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
         let created = try await api(client, .post, "/api/reconcile/runs", ["dry_run": dryRun], expect: .accepted,
                                     sourceLocation: sourceLocation)
@@ -54,7 +54,7 @@ extension ImportFixture {
     }
 
     /// A run's results keyed by channel id.
-    static func results(_ run: [String: Any]) -> [Int64: [String: Any]] {
+    public static func results(_ run: [String: Any]) -> [Int64: [String: Any]] {
         let rows = run["results"] as? [[String: Any]] ?? []
         return Dictionary(uniqueKeysWithValues: rows.compactMap { row in (row["channel_id"] as? Int64).map { ($0, row) } })
     }

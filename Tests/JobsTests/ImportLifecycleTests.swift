@@ -1,3 +1,4 @@
+import GatewayFixtures
 import Foundation
 import GRDB
 import Gateway
@@ -46,7 +47,7 @@ import TestSupport
             #expect(after.map { c in fields.map { "\(c[$0] ?? "nil")" } } == before.map { c in fields.map { "\(c[$0] ?? "nil")" } })
             let folder = try FileManager.default.contentsOfDirectory(atPath: f.artifactsDir + "/batch-import-rollback")
             #expect(folder.count == 1 && folder[0].hasSuffix(runId + "-" + String(done["at"] as! Int64)))
-            try expectValidArtifact(at: f.artifactsDir + "/batch-import-rollback/\(folder[0])/summary.json", kind: "batch-import-rollback")
+            try await expectValidArtifact(at: f.artifactsDir + "/batch-import-rollback/\(folder[0])/summary.json", kind: "batch-import-rollback")
             // Twice is nothing more.
             let again = try await f.api(client, .post, "/api/batch-import/runs/\(runId)/rollback", expect: .ok)
             #expect((again["entries"] as? [[String: Any]])?.allSatisfy { $0["result"] as? String == "already_rolled_back" } == true)
@@ -126,7 +127,7 @@ import TestSupport
             let path = result.run["artifact_path"] as! String
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
             #expect(folder.lastPathComponent.range(of: #"^\d{8}T\d{6}Z_run_[0-9a-f]{16}$"#, options: .regularExpression) != nil)
-            try expectValidArtifact(at: path, kind: "batch-import")
+            try await expectValidArtifact(at: path, kind: "batch-import")
             #expect(try f.typedSummary(result.run).countMismatch() == nil)
             // Every item carries every status field, the one that stopped at its probe too: null where a step never ran.
             let summarized = try #require(try f.summary(result.run)["items"] as? [[String: Any]])
@@ -211,10 +212,11 @@ func parseSSE(_ text: String) -> [(id: Int64, type: String, data: String)] {
 }
 
 /// The artifact at `path` is valid under its schema for both the in-repo validator and python's jsonschema.
-func expectValidArtifact(at path: String, kind: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectValidArtifact(at path: String, kind: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
     let schemaPath = PythonSchemaCheck.schemaPath(kind)
     #expect(try SchemaValidator.violations(json: data, schema: Data(contentsOf: URL(fileURLWithPath: schemaPath))) == [],
             sourceLocation: sourceLocation)
-    #expect(try PythonSchemaCheck.violations(data, schemaPath: schemaPath) == [], sourceLocation: sourceLocation)
+    let python = try await PythonSchemaCheck.violations(data, schemaPath: schemaPath)
+    #expect(python == [], sourceLocation: sourceLocation)
 }

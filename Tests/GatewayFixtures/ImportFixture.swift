@@ -18,20 +18,20 @@ import Testing
 
 /// A live gateway (real HTTP on a free port) with import and maintenance workers, on a fresh database, and the
 /// mock upstream: what a batch import needs (its confirmation goes through the gateway over HTTP) and a reconcile.
-final class ImportFixture: @unchecked Sendable {  // set up once, then read by the test only
-    let dir: String
-    let db: AppDatabase
-    let queue: SQLiteQueue
-    let deps: GatewayDependencies
-    let env: ImportEnvironment
-    let reconcile: ReconcileEnvironment
-    let app: Application<RouterResponder<GatewayContext>>
-    let mock: RunningMockUpstream
-    let artifactsDir: String
-    static let adminToken = "sya_import_admin_token"
+public final class ImportFixture: @unchecked Sendable {  // set up once, then read by the test only
+    public let dir: String
+    public let db: AppDatabase
+    public let queue: SQLiteQueue
+    public let deps: GatewayDependencies
+    public let env: ImportEnvironment
+    public let reconcile: ReconcileEnvironment
+    public let app: Application<RouterResponder<GatewayContext>>
+    public let mock: RunningMockUpstream
+    public let artifactsDir: String
+    public static let adminToken = "sya_import_admin_token"
 
     /// `catalog` gets the mock's base URL (catalog defaults can point at it).
-    init(script: MockScript = MockScript(), catalog: (String) throws -> ProviderCatalog = { _ in ProviderCatalog([]) },
+    public init(script: MockScript = MockScript(), catalog: (String) throws -> ProviderCatalog = { _ in ProviderCatalog([]) },
          allowPrivate: Bool = true, maxBodyBytes: Int = 8 << 20, probeTimeout: Duration = .seconds(5)) async throws {
         mock = try await RunningMockUpstream.start(script: script)
         let catalog = try catalog(mock.baseURL)
@@ -58,7 +58,7 @@ final class ImportFixture: @unchecked Sendable {  // set up once, then read by t
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 
     /// Runs `body` against the live gateway while import and maintenance (reconcile) worker pools run.
-    func run(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
+    public func run(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
         let env = self.env
         let queue = self.queue
         let registry = JobRegistry(env.handlers + reconcile.handlers)
@@ -96,10 +96,10 @@ final class ImportFixture: @unchecked Sendable {  // set up once, then read by t
         }
     }
 
-    static let admin: HTTPFields = [.authorization: "Bearer \(adminToken)", .contentType: "application/json"]
+    public static let admin: HTTPFields = [.authorization: "Bearer \(adminToken)", .contentType: "application/json"]
 
     @discardableResult
-    func api(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: Any? = nil,
+    public func api(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: Any? = nil,
              headers: HTTPFields = ImportFixture.admin, expect status: HTTPResponse.Status? = nil,
              sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
         let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
@@ -109,14 +109,14 @@ final class ImportFixture: @unchecked Sendable {  // set up once, then read by t
     }
 
     /// An item for the mock upstream with `key`.
-    func item(_ key: String, _ extra: [String: Any] = [:]) -> [String: Any] {
+    public func item(_ key: String, _ extra: [String: Any] = [:]) -> [String: Any] {
         var item: [String: Any] = ["base_url": mock.baseURL, "api_key": key]
         for (k, v) in extra { item[k] = v }
         return item
     }
 
     /// Starts a run (202) and returns its id.
-    func start(_ client: any TestClientProtocol, _ items: [[String: Any]], options: [String: Any] = [:],
+    public func start(_ client: any TestClientProtocol, _ items: [[String: Any]], options: [String: Any] = [:],
                sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
         var merged: [String: Any] = ["confirm_delay_s": 0, "retry_window_s": 30]
         for (k, v) in options { merged[k] = v }
@@ -126,7 +126,7 @@ final class ImportFixture: @unchecked Sendable {  // set up once, then read by t
     }
 
     /// Polls the run until it ends; returns it.
-    func finished(_ client: any TestClientProtocol, _ runId: String, timeout: Duration = .seconds(30)) async throws -> [String: Any] {
+    public func finished(_ client: any TestClientProtocol, _ runId: String, timeout: Duration = .seconds(30)) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let run = try await api(client, .get, "/api/batch-import/runs/\(runId)")
@@ -138,7 +138,7 @@ final class ImportFixture: @unchecked Sendable {  // set up once, then read by t
     }
 
     /// Starts a run and waits for it; returns its items by index.
-    func imported(_ client: any TestClientProtocol, _ items: [[String: Any]], options: [String: Any] = [:],
+    public func imported(_ client: any TestClientProtocol, _ items: [[String: Any]], options: [String: Any] = [:],
                   sourceLocation: SourceLocation = #_sourceLocation) async throws -> (run: [String: Any], items: [[String: Any]]) {
         let id = try await start(client, items, options: options, sourceLocation: sourceLocation)
         let run = try await finished(client, id)
@@ -146,29 +146,29 @@ final class ImportFixture: @unchecked Sendable {  // set up once, then read by t
         return (run, listed["data"] as? [[String: Any]] ?? [])
     }
 
-    func channels(_ client: any TestClientProtocol) async throws -> [[String: Any]] {
+    public func channels(_ client: any TestClientProtocol) async throws -> [[String: Any]] {
         try await api(client, .get, "/api/channels?limit=500")["data"] as? [[String: Any]] ?? []
     }
 
     /// The summary.json a finished run points at.
-    func summary(_ run: [String: Any]) throws -> [String: Any] {
+    public func summary(_ run: [String: Any]) throws -> [String: Any] {
         let path = try #require(run["artifact_path"] as? String)
         return try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
     }
 
     /// The summary decoded as the type that wrote it.
-    func typedSummary(_ run: [String: Any]) throws -> ImportSummary {
+    public func typedSummary(_ run: [String: Any]) throws -> ImportSummary {
         let path = try #require(run["artifact_path"] as? String)
         return try JSONDecoder().decode(ImportSummary.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
     /// Rows in a table (to prove nothing was stored).
-    func count(_ table: String) async throws -> Int {
+    public func count(_ table: String) async throws -> Int {
         try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
     }
 }
 
 /// A catalog of one provider, decoded the way `providers/*.json` are.
-func testCatalog(_ json: String) throws -> ProviderCatalog {
+public func testCatalog(_ json: String) throws -> ProviderCatalog {
     ProviderCatalog([try JSONDecoder().decode(Provider.self, from: Data(json.utf8))])
 }

@@ -17,22 +17,22 @@ import Synchronization
 import Testing
 
 /// A gateway on a fresh database with a user, a key and the mock upstream as its channels.
-final class RelayFixture: @unchecked Sendable {  // set up once, then read by the test only
-    let dir: String
-    let db: AppDatabase
-    let deps: GatewayDependencies
-    let options: GatewayOptions
-    let app: Application<RouterResponder<GatewayContext>>
-    let mock: RunningMockUpstream
-    static let adminToken = "sya_admin_test_token"
-    static let upstreamKey = "sk-upstream-SECRET-0123456789abcdef"
-    var clientKey = ""
-    var userId: Int64 = 0
-    var keyId: Int64 = 0
+public final class RelayFixture: @unchecked Sendable {  // set up once, then read by the test only
+    public let dir: String
+    public let db: AppDatabase
+    public let deps: GatewayDependencies
+    public let options: GatewayOptions
+    public let app: Application<RouterResponder<GatewayContext>>
+    public let mock: RunningMockUpstream
+    public static let adminToken = "sya_admin_test_token"
+    public static let upstreamKey = "sk-upstream-SECRET-0123456789abcdef"
+    public var clientKey = ""
+    public var userId: Int64 = 0
+    public var keyId: Int64 = 0
 
     /// `directHTTP`: connections answered by `DirectHTTPChannel` instead of Hummingbird's own handling; `mockStyle`:
     /// how the mock upstream writes its JSON and events.
-    init(relay: RelayOptions = RelayOptions(autoDisableAfter: 3), payloadBox: SecretBox? = nil,
+    public init(relay: RelayOptions = RelayOptions(autoDisableAfter: 3), payloadBox: SecretBox? = nil,
          catalog: ProviderCatalog = ProviderCatalog([]), directHTTP: Bool = true, mockStyle: MockStyle = .compact) async throws {
         // The mock first: a fixture that fails to start must not drop a gateway whose HTTP client was never shut down.
         mock = try await RunningMockUpstream.start(script: MockScript(style: mockStyle))
@@ -52,7 +52,7 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 
     /// Runs `body` with a client of the gateway (its HTTP server on loopback, as are the upstream calls).
-    func test(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
+    public func test(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
         do {
             try await app.test(.live) { client in try await body(client) }
         } catch {
@@ -64,10 +64,10 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
 
     // MARK: Setup through the control plane
 
-    static let admin: HTTPFields = [.authorization: "Bearer \(adminToken)", .contentType: "application/json"]
+    public static let admin: HTTPFields = [.authorization: "Bearer \(adminToken)", .contentType: "application/json"]
 
     @discardableResult
-    func api(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: [String: Any]? = nil,
+    public func api(_ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: [String: Any]? = nil,
              expect status: HTTPResponse.Status? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
         let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
         let response = try await client.execute(uri: uri, method: method, headers: Self.admin, body: data.map { ByteBuffer(bytes: $0) })
@@ -76,7 +76,7 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
     }
 
     /// A user with quota, a key, and one channel per entry of `channels` pointing at the mock.
-    func setUp(_ client: any TestClientProtocol, channels: [[String: Any]] = [[:]], userQuota: Int64? = nil,
+    public func setUp(_ client: any TestClientProtocol, channels: [[String: Any]] = [[:]], userQuota: Int64? = nil,
                keyQuota: Int64? = nil, keyModels: [String]? = nil) async throws -> [Int64] {
         var user: [String: Any] = ["name": "alice"]
         if let userQuota { user["quota"] = userQuota }
@@ -97,35 +97,35 @@ final class RelayFixture: @unchecked Sendable {  // set up once, then read by th
         return ids
     }
 
-    var clientHeaders: HTTPFields { [.authorization: "Bearer \(clientKey)", .contentType: "application/json"] }
+    public var clientHeaders: HTTPFields { [.authorization: "Bearer \(clientKey)", .contentType: "application/json"] }
 
-    func post(_ client: any TestClientProtocol, _ uri: String, _ body: [String: Any], headers: HTTPFields? = nil) async throws -> TestResponse {
+    public func post(_ client: any TestClientProtocol, _ uri: String, _ body: [String: Any], headers: HTTPFields? = nil) async throws -> TestResponse {
         let data = try JSONSerialization.data(withJSONObject: body)
         return try await client.execute(uri: uri, method: .post, headers: headers ?? clientHeaders, body: ByteBuffer(bytes: data))
     }
 
     /// Writes queued records now and returns every usage log and trace.
-    func flushed() async throws -> (usage: [UsageLog], traces: [Trace]) {
+    public func flushed() async throws -> (usage: [UsageLog], traces: [Trace]) {
         try await deps.writer.flush()
         return try await db.pool.read { db in (try UsageLog.fetchAll(db), try Trace.fetchAll(db)) }
     }
 }
 
-func chatBody(model: String = "gpt-4o-mini", stream: Bool = false, includeUsage: Bool? = nil) -> [String: Any] {
+public func chatBody(model: String = "gpt-4o-mini", stream: Bool = false, includeUsage: Bool? = nil) -> [String: Any] {
     var body: [String: Any] = ["model": model, "messages": [["role": "user", "content": "Say hello"]]]
     if stream { body["stream"] = true }
     if let includeUsage { body["stream_options"] = ["include_usage": includeUsage] }
     return body
 }
 
-func jsonObject(_ response: TestResponse) -> [String: Any] {
+public func jsonObject(_ response: TestResponse) -> [String: Any] {
     (try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]) ?? [:]
 }
 
 extension GatewayApp {
     /// The gateway's router and connection handling (`options.directHTTP` picks which), as `application` builds
     /// them, for tests that drive it over real loopback HTTP.
-    static func testApplication(_ deps: GatewayDependencies, options: GatewayOptions) -> Application<RouterResponder<GatewayContext>> {
+    public static func testApplication(_ deps: GatewayDependencies, options: GatewayOptions) -> Application<RouterResponder<GatewayContext>> {
         let responder = router(deps, options: options).buildResponder()
         return Application(responder: responder, server: server(responder, options: options))
     }
