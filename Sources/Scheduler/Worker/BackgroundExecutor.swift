@@ -108,30 +108,3 @@ public final class BackgroundExecutor: TaskExecutor, Sendable {
         return String(cString: buffer).split(separator: "/").last.flatMap { Int32($0) }
     }
 }
-
-/// Hands the CPU over, every `interval` of background work, to any thread waiting for it on the same core.
-///
-/// `SCHED_IDLE` alone is not enough on every kernel: on this project's benchmark VM (a `PREEMPT_NONE` kernel that
-/// packs threads onto busy vCPUs) a plain user-mode busy loop under `SCHED_IDLE`, in another process, doubled the
-/// gateway's p99 at 200 req/s (1.4 → 2.8 ms); the same loop calling `sched_yield` every 100 µs left it where it was
-/// idle. Background work therefore also yields on its own: between a job's slices on `BackgroundExecutor`
-/// threads, and from SQLite's progress handler during background database work. A yield with nobody waiting
-/// returns at once (about a microsecond); checking the clock costs tens of nanoseconds.
-public struct CPUYield {
-    /// How much background work runs between two yields.
-    public static let interval = Duration.microseconds(100)
-    /// Yields made by every pacer of the process (tests read it).
-    public static let count = Atomic<Int>(0)
-
-    private var last = ContinuousClock.now
-
-    public init() {}
-
-    /// Yields if `interval` has passed since this pacer's last yield.
-    public mutating func ifDue() {
-        guard ContinuousClock.now - last >= Self.interval else { return }
-        sched_yield()
-        Self.count.add(1, ordering: .relaxed)
-        last = .now
-    }
-}
