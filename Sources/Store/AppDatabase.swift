@@ -43,9 +43,9 @@ public final class AppDatabase: Sendable {
     }
 
     /// A write for background work (purge, vacuum, settlement batches, import steps). Beside a gateway the database
-    /// thread runs it under `SCHED_IDLE`: with only a lower nice value, the kernel let such a batch finish its time
-    /// slice before a woken request thread ran, which showed as milliseconds in the gateway's p99 during a purge
-    /// (and, for an import's hundreds of small writes, during the import).
+    /// thread runs it under `SCHED_IDLE`: with only a lower nice value, the kernel lets such a batch finish its time
+    /// slice before a woken request thread runs, and the request waits for it. A foreground writer that needs the
+    /// lock lifts it (`write`).
     ///
     /// `durable: false` is for work that is simply done again if a power cut loses it (deleting expired rows,
     /// returning free pages): the transaction commits with `synchronous = NORMAL` (atomic and consistent in WAL

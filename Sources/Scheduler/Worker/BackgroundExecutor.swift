@@ -39,7 +39,7 @@ public final class BackgroundExecutor: TaskExecutor, Sendable {
 
     /// Lowers the calling thread: Linux's `SCHED_IDLE` policy, so a gateway thread that wakes up takes the CPU
     /// from it at once (with a nice value alone, the kernel's EEVDF scheduler lets the running thread finish its
-    /// slice first, which showed as 2-3 ms stalls in the gateway's p99 during an import), and the nice value in
+    /// slice first, and the request waits for it), and the nice value in
     /// case the policy cannot be set. The thread is found through `/proc/thread-self` (Swift sees neither gettid
     /// nor syscall). Idle-policy threads still run whenever a core has nothing else to do.
     public static func lowerPriority(_ nice: Int32) {

@@ -4,10 +4,9 @@ import Synchronization
 
 /// Hands the CPU over, every `interval` of background work, to any thread waiting for it on the same core.
 ///
-/// `SCHED_IDLE` alone is not enough on every kernel: on this project's benchmark VM (a `PREEMPT_NONE` kernel that
-/// packs threads onto busy vCPUs) a plain user-mode busy loop under `SCHED_IDLE`, in another process, doubled the
-/// gateway's p99 at 200 req/s (1.4 → 2.8 ms); the same loop calling `sched_yield` every 100 µs left it where it was
-/// idle. Background work therefore also yields on its own: between a job's slices on `BackgroundExecutor`
+/// `SCHED_IDLE` alone is not enough on every kernel: a `PREEMPT_NONE` kernel that packs threads onto busy vCPUs lets
+/// an idle-policy thread that never blocks delay a woken gateway thread on the same vCPU, where one that calls
+/// `sched_yield` every `interval` does not. Background work therefore also yields on its own: between a job's slices on `BackgroundExecutor`
 /// threads, and from SQLite's progress handler during background database work. A yield with nobody waiting
 /// returns at once (about a microsecond); checking the clock costs tens of nanoseconds.
 public struct CPUYield {
