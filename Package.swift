@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Probe", targets: ["Probe"]),
         .library(name: "Gateway", targets: ["Gateway"]),
         .library(name: "Jobs", targets: ["Jobs"]),
+        .library(name: "Artifacts", targets: ["Artifacts"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -61,9 +62,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Artifacts",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Jobs",
             dependencies: [
-                "Scheduler", "Store", "Probe",
+                "Scheduler", "Store", "Probe", "Artifacts",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -72,7 +77,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Scheduler", "Store", "Probe", "Jobs",
+                "Scheduler", "Store", "Probe", "Artifacts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
@@ -94,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard",
             dependencies: [
-                "Scheduler", "Store", "Probe", "Gateway", "Jobs", "MockUpstream",
+                "Scheduler", "Store", "Probe", "Gateway", "Jobs", "Artifacts", "MockUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -122,7 +127,7 @@ let package = Package(
         ),
         .testTarget(
             name: "JobsTests",
-            dependencies: ["Jobs", "Scheduler", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["Jobs", "Scheduler", "Store", "Artifacts", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings
         ),
@@ -134,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Scheduler", "Store", "Jobs", "MockUpstream", "Probe", "TestSupport",
+                "Gateway", "Scheduler", "Store", "Jobs", "Artifacts", "MockUpstream", "Probe", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,7 +1,7 @@
+import Artifacts
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import Jobs
 import Logging
 import NIOCore
 import NIOPosix
@@ -61,7 +61,7 @@ public struct GatewayDependencies: Sendable {
         self.catalog = catalog
         runs = ImportRuns(db: db, queue: (driver as? SQLiteQueue) ?? SQLiteQueue(pool: db.pool, clock: driver.clock))
         reconciles = ReconcileRuns(db: db, queue: runs.queue)
-        artifacts = ArtifactWriter(root: URL(fileURLWithPath: options.artifactsDir), clock: driver.clock)
+        artifacts = ArtifactWriter(root: URL(fileURLWithPath: options.artifactsDir), now: { [clock = driver.clock] in clock.nowMillis() })
         self.db = db
         self.driver = driver
         self.registry = registry

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Artifacts
 import Foundation
 import Gateway
 import Jobs
@@ -194,7 +195,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Reconcile fixes reach this process's gateway at once (others within the refresher's interval).
         let changed = ChangeHook()
         if role != .gateway {
-            let artifacts = ArtifactWriter(root: URL(fileURLWithPath: artifactsDir), clock: driver.clock)
+            let artifacts = ArtifactWriter(root: URL(fileURLWithPath: artifactsDir), now: { [clock = driver.clock] in clock.nowMillis() })
             var jobs = BuiltinJobs.registry(driver: driver, db: db, artifacts: artifacts)
             let imports = ImportEnvironment(
                 runs: ImportRuns(db: db, queue: driver), secrets: secrets, catalog: catalog,

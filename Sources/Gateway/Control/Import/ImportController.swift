@@ -1,8 +1,8 @@
+import Artifacts
 import Foundation
 import GRDB
 import HTTPTypes
 import Hummingbird
-import Jobs
 import Probe
 import Scheduler
 import Store
