@@ -1,4 +1,5 @@
 import Artifacts
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -55,6 +56,9 @@ public struct GatewayDependencies: Sendable {
     public let reconciles: ReconcileRuns
     public let artifacts: ArtifactWriter
     let transport: any UpstreamTransport
+    /// The control plane's own calls to upstreams (the channel test). A refused connection is an answer there, not
+    /// something to retry until the deadline.
+    let probeHTTP: HTTPClient
 
     public init(db: AppDatabase, driver: any QueueDriver, registry: PrometheusCollectorRegistry, secrets: SecretBox,
                 payloadBox: SecretBox?, catalog: ProviderCatalog = ProviderCatalog([]), options: GatewayOptions, logger: Logger) {
@@ -75,10 +79,16 @@ public struct GatewayDependencies: Sendable {
         case .nio: NIOUpstreamTransport(connectTimeout: options.relay.connectTimeout, fallback: client)
         case .ahc: client
         }
+        var probeConfiguration = HTTPClient.Configuration()
+        probeConfiguration.connectionPool.retryConnectionEstablishment = false
+        probeHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: probeConfiguration)
     }
 
-    /// Releases the upstream connection pool.
-    public func shutdown() async { try? await transport.shutdown() }
+    /// Releases the upstream connection pools.
+    public func shutdown() async {
+        try? await transport.shutdown()
+        try? await probeHTTP.shutdown()
+    }
 }
 
 /// Builds the HTTP server: the `/v1` and `/anthropic` data plane, `/health`, `/metrics` and the `/api` control plane.
@@ -94,7 +104,8 @@ public enum GatewayApp {
         let api = router.group("api").add(middleware: AdminAuthMiddleware(token: options.adminToken))
             .add(middleware: BodyLimitMiddleware(maxBytes: options.relay.maxBodyBytes))
         JobsController<GatewayContext>(driver: deps.driver).register(on: api)
-        ChannelsController(db: deps.db, secrets: deps.secrets, state: deps.state, transport: deps.transport, runs: deps.runs, clock: clock)
+        ChannelsController(db: deps.db, secrets: deps.secrets, state: deps.state, probe: ProbeClient(client: deps.probeHTTP, timeout: .seconds(30)),
+                           runs: deps.runs, clock: clock)
             .register(on: api)
         ImportController(runs: deps.runs, secrets: deps.secrets, catalog: deps.catalog, artifacts: deps.artifacts, state: deps.state,
                          allowPrivate: options.allowPrivateUpstreams, maxBodyBytes: options.relay.maxBodyBytes).register(on: api)

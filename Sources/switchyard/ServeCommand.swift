@@ -155,7 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// for the port after `ListenCheck`).
     private func describeFailure(_ error: any Error) -> String {
         if let io = error as? IOError, "\(io)".contains("bind") { return ListenCheck.message(host: host, port: port, error: io) }
-        return ErrorText.describe(error)
+        return ConnectionErrorText.describe(error)
     }
 
     /// The provider catalog; a missing directory is an empty catalog (with a warning), a broken file an error.
