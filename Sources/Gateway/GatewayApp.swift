@@ -10,6 +10,7 @@ import Probe
 import Prometheus
 import Scheduler
 import Store
+import Wire
 
 /// What the HTTP server needs from the rest of the process.
 public struct GatewayOptions: Sendable {
@@ -128,7 +129,9 @@ public enum GatewayApp {
     public static func server<Responder: HTTPResponder>(_ responder: Responder, options: GatewayOptions) -> HTTPServerBuilder
     where Responder.Context == GatewayContext {
         guard options.directHTTP else { return .http1() }
-        let direct = DirectHTTPChannel(responder: responder, serverName: "switchyard", maxBodyBytes: options.relay.maxBodyBytes)
+        let direct = DirectHTTPChannel(serverName: "switchyard", maxBodyBytes: options.relay.maxBodyBytes) { request, channel, logger in
+            try await responder.respond(to: request, context: GatewayContext(source: ApplicationRequestContextSource(channel: channel, logger: logger)))
+        }
         return HTTPServerBuilder { _ in direct }
     }
 
