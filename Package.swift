@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "Probe", targets: ["Probe"]),
         .library(name: "Gateway", targets: ["Gateway"]),
         .library(name: "Jobs", targets: ["Jobs"]),
+        .library(name: "Artifacts", targets: ["Artifacts"]),
+        .library(name: "Wire", targets: ["Wire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -26,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     ],
@@ -61,9 +64,28 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Artifacts",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Wire",
+            dependencies: [
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Jobs",
             dependencies: [
-                "Scheduler", "Store", "Probe",
+                "Scheduler", "Store", "Probe", "Artifacts",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -71,10 +93,9 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Scheduler", "Store", "Probe", "Jobs",
+                "Scheduler", "Store", "Probe", "Artifacts", "Wire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -93,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "switchyard",
             dependencies: [
-                "Scheduler", "Store", "Probe", "Gateway", "Jobs", "MockUpstream",
+                "Scheduler", "Store", "Probe", "Gateway", "Jobs", "Artifacts", "MockUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -106,13 +127,17 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
         .target(
             name: "GatewayFixtures",
             dependencies: [
-                "Gateway", "Scheduler", "Store", "Jobs", "MockUpstream", "Probe", "TestSupport",
+                "Gateway", "Scheduler", "Store", "Jobs", "Artifacts", "MockUpstream", "Probe", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -136,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "JobsTests",
-            dependencies: ["Jobs", "Scheduler", "Store", "Gateway", "Probe", "MockUpstream", "TestSupport", "GatewayFixtures",
+            dependencies: ["Jobs", "Scheduler", "Store", "Gateway", "Probe", "MockUpstream", "TestSupport", "GatewayFixtures", "Artifacts",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "Hummingbird", package: "hummingbird"),
@@ -151,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "Gateway", "Scheduler", "Store", "Jobs", "MockUpstream", "Probe", "TestSupport", "GatewayFixtures",
+                "Gateway", "Scheduler", "Store", "Jobs", "Artifacts", "MockUpstream", "Probe", "TestSupport", "GatewayFixtures",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -159,6 +184,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WireTests",
+            dependencies: [
+                "Wire", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -5,8 +5,9 @@
 # the medians and B/A. Alternating in one run makes the ratio hold on a shared, noisy machine.
 #
 #   scripts/bench-ab.sh BIN_A BIN_B [CONNECTIONS] [SECONDS] [ROUNDS]
-#   SERVER_A=hummingbird scripts/bench-ab.sh old/switchyard .build/release/switchyard   # per-daemon env
-#   EXECUTOR_A=pool scripts/bench-ab.sh BIN BIN    # SWITCHYARD_EXECUTOR per daemon
+#   SERVER_A=hummingbird scripts/bench-ab.sh BIN BIN   # serve --http-server per daemon (SERVER_A, SERVER_B)
+#   EXECUTOR_A=pool scripts/bench-ab.sh BIN BIN        # serve --executor per daemon (EXECUTOR_A, EXECUTOR_B)
+#   (unset, the flag is not passed: a build from before these flags runs with its defaults)
 #   STREAM=1 scripts/bench-ab.sh A B    # streamed chat (SSE through the usage meter) instead of JSON answers
 #   STYLE=spaced STREAM=1 scripts/bench-ab.sh A B    # the mock upstreams write their JSON in that style (both builds
 #                                                    # must know --style)
@@ -20,12 +21,13 @@ PIDS=()
 cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-# start NAME BIN PORT SERVER: a mock upstream on PORT+1 and a daemon on PORT; prints the client key.
+# start NAME BIN PORT SERVER EXECUTOR: a mock upstream on PORT+1 and a daemon on PORT; prints the client key.
 start() {
-  local name=$1 bin=$2 port=$3 server=$4 dir="$WORK/$1"
+  local name=$1 bin=$2 port=$3 server=$4 executor=$5 dir="$WORK/$1"
   mkdir -p "$dir"
   "$bin" mock-upstream --port $((port + 1)) ${STYLE:+--style "$STYLE"} >"$dir/mock.log" 2>&1 & PIDS+=($!)
-  SWITCHYARD_ADMIN_TOKEN=ab-admin SWITCHYARD_HTTP_SERVER=$server SWITCHYARD_EXECUTOR=$5 "$bin" serve --port "$port" --data-dir "$dir/data" \
+  SWITCHYARD_ADMIN_TOKEN=ab-admin "$bin" serve --port "$port" --data-dir "$dir/data" \
+    ${server:+--http-server "$server"} ${executor:+--executor "$executor"} \
     --artifacts-dir "$dir/artifacts" --allow-private-upstreams --log-level warning >"$dir/daemon.log" 2>&1 & PIDS+=($!)
   echo $! >"$dir/pid"
   for _ in $(seq 100); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.1; done
@@ -37,8 +39,8 @@ start() {
   echo "$key" >"$dir/key"
 }
 
-start a "$A" 18700 "${SERVER_A:-direct}" "${EXECUTOR_A:-}"
-start b "$B" 18702 "${SERVER_B:-direct}" "${EXECUTOR_B:-}"
+start a "$A" 18700 "${SERVER_A:-}" "${EXECUTOR_A:-}"
+start b "$B" 18702 "${SERVER_B:-}" "${EXECUTOR_B:-}"
 cat >"$WORK/post.lua" <<'EOF'
 wrk.method = "POST"
 wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello there"}],"max_tokens":16STREAM_FIELD}'
@@ -58,8 +60,8 @@ round() {
   python3 -c "print('%.1f %d' % (($c1 - $c0) * 1e6 / $ticks / max($n, 1), $n))"
 }
 round a 18700 2 >/dev/null; round b 18702 2 >/dev/null  # warm-up
-echo "A: $A (${SERVER_A:-direct})"
-echo "B: $B (${SERVER_B:-direct})"
+echo "A: $A (${SERVER_A:-direct}, ${EXECUTOR_A:-eventloops})"
+echo "B: $B (${SERVER_B:-direct}, ${EXECUTOR_B:-eventloops})"
 for _ in $(seq "$ROUNDS"); do echo "$(round a 18700 "$DUR") $(round b 18702 "$DUR")"; done | python3 -c "
 import sys, statistics as st
 rows = [list(map(float, line.split())) for line in sys.stdin if line.strip()]

@@ -1,7 +1,8 @@
+import Artifacts
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import Jobs
 import Logging
 import NIOCore
 import NIOPosix
@@ -9,6 +10,7 @@ import Probe
 import Prometheus
 import Scheduler
 import Store
+import Wire
 
 /// What the HTTP server needs from the rest of the process.
 public struct GatewayOptions: Sendable {
@@ -55,6 +57,9 @@ public struct GatewayDependencies: Sendable {
     public let reconciles: ReconcileRuns
     public let artifacts: ArtifactWriter
     let transport: any UpstreamTransport
+    /// The control plane's own calls to upstreams (the channel test). A refused connection is an answer there, not
+    /// something to retry until the deadline.
+    let probeHTTP: HTTPClient
 
     /// `queue` is the same driver instance the process's workers claim from, so the gateway's enqueues wake them.
     public init(db: AppDatabase, queue: StoreQueue, registry: PrometheusCollectorRegistry, secrets: SecretBox,
@@ -62,7 +67,7 @@ public struct GatewayDependencies: Sendable {
         self.catalog = catalog
         runs = ImportRuns(db: db, queue: queue)
         reconciles = ReconcileRuns(db: db, queue: queue)
-        artifacts = ArtifactWriter(root: URL(fileURLWithPath: options.artifactsDir), clock: queue.clock)
+        artifacts = ArtifactWriter(root: URL(fileURLWithPath: options.artifactsDir), now: { [clock = queue.clock] in clock.nowMillis() })
         self.db = db
         self.driver = queue
         self.registry = registry
@@ -76,10 +81,16 @@ public struct GatewayDependencies: Sendable {
         case .nio: NIOUpstreamTransport(connectTimeout: options.relay.connectTimeout, fallback: client)
         case .ahc: client
         }
+        var probeConfiguration = HTTPClient.Configuration()
+        probeConfiguration.connectionPool.retryConnectionEstablishment = false
+        probeHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: probeConfiguration)
     }
 
-    /// Releases the upstream connection pool.
-    public func shutdown() async { try? await transport.shutdown() }
+    /// Releases the upstream connection pools.
+    public func shutdown() async {
+        try? await transport.shutdown()
+        try? await probeHTTP.shutdown()
+    }
 }
 
 /// Builds the HTTP server: the `/v1` and `/anthropic` data plane, `/health`, `/metrics` and the `/api` control plane.
@@ -95,7 +106,8 @@ public enum GatewayApp {
         let api = router.group("api").add(middleware: AdminAuthMiddleware(token: options.adminToken))
             .add(middleware: BodyLimitMiddleware(maxBytes: options.relay.maxBodyBytes))
         JobsController<GatewayContext>(driver: deps.driver).register(on: api)
-        ChannelsController(db: deps.db, secrets: deps.secrets, state: deps.state, transport: deps.transport, runs: deps.runs, clock: clock)
+        ChannelsController(db: deps.db, secrets: deps.secrets, state: deps.state, probe: ProbeClient(client: deps.probeHTTP, timeout: .seconds(30)),
+                           runs: deps.runs, clock: clock)
             .register(on: api)
         ImportController(runs: deps.runs, secrets: deps.secrets, catalog: deps.catalog, artifacts: deps.artifacts, state: deps.state,
                          allowPrivate: options.allowPrivateUpstreams, maxBodyBytes: options.relay.maxBodyBytes).register(on: api)
@@ -118,7 +130,9 @@ public enum GatewayApp {
     public static func server<Responder: HTTPResponder>(_ responder: Responder, options: GatewayOptions) -> HTTPServerBuilder
     where Responder.Context == GatewayContext {
         guard options.directHTTP else { return .http1() }
-        let direct = DirectHTTPChannel(responder: responder, serverName: "switchyard", maxBodyBytes: options.relay.maxBodyBytes)
+        let direct = DirectHTTPChannel(serverName: "switchyard", maxBodyBytes: options.relay.maxBodyBytes) { request, channel, logger in
+            try await responder.respond(to: request, context: GatewayContext(source: ApplicationRequestContextSource(channel: channel, logger: logger)))
+        }
         return HTTPServerBuilder { _ in direct }
     }
 

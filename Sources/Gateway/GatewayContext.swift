@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Jobs
 import NIOCore
+import Probe
 import Synchronization
 
 /// The request context of every route: Hummingbird's core storage plus this request's id.
@@ -55,7 +55,7 @@ extension HTTPField.Name {
     static let xAPIKey = HTTPField.Name("x-api-key")!
     static let anthropicVersion = HTTPField.Name("anthropic-version")!
     /// Pins a request to one channel; only with the admin token (the import's confirmation step).
-    static let xSwitchyardChannel = HTTPField.Name(GatewayEndpoint.pinHeader)!
+    static let xSwitchyardChannel = HTTPField.Name(ChannelPin.header)!
 }
 
 /// Puts `X-Request-Id` on every response and turns any error into the caller's protocol:

@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import NIOPosix
 
 /// Checks an exit node: its host's DNS records must contain the expected IP, and `GET {relay}/health` with the
 /// relay key must answer 200. Pure results, no writes; the relay key never appears in a result.
@@ -52,30 +51,8 @@ public struct NodeProbe: Sendable {
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             return HealthCheck(status: 0, latencyMs: elapsed(), detail: "no answer within \(timeout)")
         } catch {
-            let reason = Self.refusal(error) ?? UpstreamText.redact(String("\(error)".prefix(200)), key: relayKey)
+            let reason = ConnectionErrorText.refusal(error) ?? UpstreamText.redact(String("\(error)".prefix(200)), key: relayKey)
             return HealthCheck(status: 0, latencyMs: elapsed(), detail: reason)
-        }
-    }
-
-    /// What a failed connect says: refused, unreachable, or a name that does not resolve; nil otherwise.
-    static func refusal(_ error: any Error) -> String? {
-        switch error {
-        case let error as IOError:
-            switch error.errnoCode {
-            case ECONNREFUSED: return "connection refused"
-            case EHOSTUNREACH: return "host unreachable"
-            case ENETUNREACH: return "network unreachable"
-            default: return nil
-            }
-        case let error as NIOConnectionError:
-            let reasons = Set(error.connectionErrors.map { refusal($0.error) })
-            if reasons.count == 1, let reason = reasons.first { return reason }
-            if error.connectionErrors.isEmpty && (error.dnsAError != nil || error.dnsAAAAError != nil) {
-                return "\(error.host) does not resolve"
-            }
-            return nil
-        default:
-            return nil
         }
     }
 }

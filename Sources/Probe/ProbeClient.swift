@@ -14,9 +14,14 @@ public struct ProbeClient: Sendable {
         self.timeout = timeout
     }
 
-    /// `GET {base}/v1/models`: the listed model ids.
-    public func models(baseURL: String, key: String, headers: [(String, String)] = []) async -> ModelsProbe {
-        let (step, body) = await call("models", .GET, UpstreamText.url(baseURL, "/v1/models"), key: key, body: nil, headers: headers)
+    /// The `anthropic-version` every Anthropic-style call sends.
+    static let anthropicVersion = "2023-06-01"
+
+    /// `GET {base}/v1/models`: the listed model ids. `anthropic`: an Anthropic-type upstream's listing, which also
+    /// carries Anthropic's key header and version beside the bearer key (resellers differ in which one they read).
+    public func models(baseURL: String, key: String, anthropic: Bool = false, headers: [(String, String)] = []) async -> ModelsProbe {
+        let dialect = anthropic ? [("x-api-key", key), ("anthropic-version", Self.anthropicVersion)] : []
+        let (step, body) = await call("models", .GET, UpstreamText.url(baseURL, "/v1/models"), key: key, body: nil, headers: dialect + headers)
         guard step.classification == .ok else { return ModelsProbe(step: step, models: []) }
         guard let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
               let data = json["data"] as? [[String: Any]] else {
@@ -74,7 +79,7 @@ public struct ProbeClient: Sendable {
     public func messages(baseURL: String, key: String, model: String) async -> ProbeStep {
         let body: [String: Any] = ["model": model, "max_tokens": 1, "messages": [["role": "user", "content": "ping"]]]
         let (step, text) = await call("messages", .POST, UpstreamText.url(baseURL, "/v1/messages"), key: key, body: body,
-                                      headers: [("anthropic-version", "2023-06-01")], anthropic: true)
+                                      headers: [("anthropic-version", Self.anthropicVersion)], anthropic: true)
         guard step.classification == .ok else { return step }
         guard let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], json["content"] is [Any] else {
             return step.with(.notOpenAICompatible, "messages answer is not an Anthropic message")

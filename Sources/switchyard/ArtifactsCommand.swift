@@ -1,4 +1,5 @@
 import ArgumentParser
+import Artifacts
 import Foundation
 import Jobs
 
@@ -11,30 +12,7 @@ struct ArtifactsCommand: AsyncParsableCommand {
         @Option(help: "Where artifacts live (env SWITCHYARD_ARTIFACTS_DIR).")
         var artifactsDir: String = Env.string("SWITCHYARD_ARTIFACTS_DIR", "./artifacts")
 
-        var root: URL { URL(fileURLWithPath: artifactsDir) }
-
-        /// Every artifact folder, oldest first per kind: `<kind>/<stamp>_<id>`.
-        func all(kind: String? = nil) -> [(kind: String, folder: URL)] {
-            let manager = FileManager.default
-            let kinds = ((try? manager.contentsOfDirectory(atPath: artifactsDir)) ?? []).filter { $0 != "schema" && !$0.hasPrefix(".") }.sorted()
-            return kinds.filter { kind == nil || $0 == kind }.flatMap { kind in
-                ((try? manager.contentsOfDirectory(atPath: artifactsDir + "/" + kind)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
-                    .map { (kind, root.appendingPathComponent(kind).appendingPathComponent($0)) }
-            }
-        }
-
-        /// A summary.json named by path (file or folder) or by the id at the end of its folder's name.
-        func summary(_ reference: String) throws -> (kind: String, file: URL) {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: reference, isDirectory: &isDirectory) {
-                let url = URL(fileURLWithPath: reference)
-                let file = isDirectory.boolValue ? url.appendingPathComponent("summary.json") : url
-                return (file.deletingLastPathComponent().deletingLastPathComponent().lastPathComponent, file)
-            }
-            let matches = all().filter { $0.folder.lastPathComponent.hasSuffix("_" + reference) }
-            guard let match = matches.last else { throw CLIError("no artifact for \(reference) under \(artifactsDir)") }
-            return (match.kind, match.folder.appendingPathComponent("summary.json"))
-        }
+        var reader: ArtifactReader { ArtifactReader(root: URL(fileURLWithPath: artifactsDir)) }
     }
 
     struct List: ParsableCommand {
@@ -44,7 +22,7 @@ struct ArtifactsCommand: AsyncParsableCommand {
         var kind: String?
 
         func run() throws {
-            for (kind, folder) in location.all(kind: kind) { print("\(kind)\t\(folder.lastPathComponent)\t\(folder.path)") }
+            for entry in location.reader.all(kind: kind) { print("\(entry.kind)\t\(entry.folder.lastPathComponent)\t\(entry.folder.path)") }
         }
     }
 
@@ -56,7 +34,7 @@ struct ArtifactsCommand: AsyncParsableCommand {
 
         func run() throws {
             do {
-                let (_, file) = try location.summary(reference)
+                let (_, file) = try location.reader.summary(reference)
                 print(String(decoding: try Data(contentsOf: file), as: UTF8.self))
             } catch {
                 printError("switchyard: error: \(error)")
@@ -78,14 +56,12 @@ struct ArtifactsCommand: AsyncParsableCommand {
             var problems: [String] = []
             let file: URL
             do {
-                let (kind, found) = try location.summary(reference)
+                let (kind, found) = try location.reader.summary(reference)
                 file = found
                 // The schemas ship in the repository's artifacts/schema; a custom artifacts dir may not hold a copy.
-                let candidates = (schemaDir.map { [$0] } ?? [location.artifactsDir + "/schema", "./artifacts/schema"])
-                    .map { URL(fileURLWithPath: $0).appendingPathComponent("\(kind).schema.json") }
-                guard let schema = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
-                    throw CLIError("no schema for \(kind): looked for \(candidates.map(\.path).joined(separator: ", ")) (--schema-dir names another)")
-                }
+                let schemaDirs = schemaDir.map { [$0] } ?? [location.artifactsDir + "/schema", "./artifacts/schema"]
+                let schema: URL
+                do { schema = try ArtifactReader.schema(kind: kind, in: schemaDirs) } catch { throw CLIError("\(error) (--schema-dir names another)") }
                 let data = try Data(contentsOf: file)
                 problems = try SchemaValidator.violations(json: data, schema: try Data(contentsOf: schema))
                 if kind == ImportSummary.kind, problems.isEmpty, let mismatch = try JSONDecoder().decode(ImportSummary.self, from: data).countMismatch() {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import Probe
 
 /// `switchyard batch-import FILE`: posts a list (one `base_url api_key [provider]` per line, or the JSON body)
 /// to a running daemon; with `--wait`, shows progress until the run ends, prints the artifact path and exits
@@ -82,7 +83,7 @@ struct BatchImportCommand: AsyncParsableCommand {
                 try await start(http, body: body)
             }
         } catch {
-            printError("switchyard: error: \(ErrorText.describe(error))")
+            printError("switchyard: error: \(ConnectionErrorText.describe(error))")
             throw ExitCode(1)
         }
         guard let status else { return }

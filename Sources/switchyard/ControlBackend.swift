@@ -4,6 +4,7 @@ import Gateway
 import Jobs
 import NIOCore
 import NIOHTTP1
+import Probe
 import Scheduler
 import Store
 
@@ -146,7 +147,7 @@ struct AdminHTTP: Sendable {
         do {
             response = try await client.execute(request, timeout: .seconds(30))
         } catch {
-            throw CLIError("cannot reach \(ErrorText.redacted(base)): \(ErrorText.describe(error))")
+            throw CLIError("cannot reach \(ErrorText.redacted(base)): \(ConnectionErrorText.describe(error))")
         }
         let data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
         guard (200..<300).contains(response.status.code) else {

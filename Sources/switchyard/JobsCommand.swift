@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import Probe
 import Scheduler
 
 /// How a control verb reaches the queue: `--server URL` (a daemon) or the database file.
@@ -44,7 +45,7 @@ struct TargetOptions: ParsableArguments {
         do {
             value = try await withBackend(body)
         } catch {
-            printError("switchyard: error: \(ErrorText.describe(error))")
+            printError("switchyard: error: \(ConnectionErrorText.describe(error))")
             throw ExitCode(1)
         }
         if json {

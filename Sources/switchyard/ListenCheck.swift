@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import Probe
 
 /// Proves a listen address free before a daemon starts anything: a port held by another process is reported
 /// as one line at once, instead of the HTTP server's bind failing after the workers have already claimed jobs.
@@ -22,6 +23,6 @@ enum ListenCheck {
     /// "cannot listen on 127.0.0.1:8080: address already in use".
     static func message(host: String, port: Int, error: any Error) -> String {
         let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        return "cannot listen on \(address): \(ErrorText.describe(error))"
+        return "cannot listen on \(address): \(ConnectionErrorText.describe(error))"
     }
 }

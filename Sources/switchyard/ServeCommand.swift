@@ -1,4 +1,5 @@
 import ArgumentParser
+import Artifacts
 import Foundation
 import Gateway
 import Jobs
@@ -15,6 +16,10 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the daemon (workers + HTTP server).")
 
     enum Role: String, ExpressibleByArgument, CaseIterable { case all, worker, gateway }
+    /// How connections are answered.
+    enum HTTPServer: String, ExpressibleByArgument, CaseIterable { case direct, hummingbird }
+    /// Where a process that serves HTTP runs its Swift tasks.
+    enum Executor: String, ExpressibleByArgument, CaseIterable { case eventloops, pool }
 
     @Option(help: "What this process runs: all, worker or gateway (env SWITCHYARD_ROLE).")
     var role: Role = Role(rawValue: Env.string("SWITCHYARD_ROLE", "all")) ?? .all
@@ -75,6 +80,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Upstream HTTP client: nio (pooled, on the inbound event loop; HTTPS via AsyncHTTPClient) or ahc (env SWITCHYARD_UPSTREAM_CLIENT).")
     var upstreamClient: RelayOptions.UpstreamClient = RelayOptions.UpstreamClient(rawValue: Env.string("SWITCHYARD_UPSTREAM_CLIENT", "nio")) ?? .nio
 
+    @Option(help: "How connections are answered: direct (the gateway's own HTTP/1.1 channel handler) or hummingbird (Hummingbird's stock HTTP/1 handling) (env SWITCHYARD_HTTP_SERVER).")
+    var httpServer: HTTPServer = HTTPServer(rawValue: Env.string("SWITCHYARD_HTTP_SERVER", "direct")) ?? .direct
+
+    @Option(help: "Where a serving process runs its Swift tasks: eventloops (SwiftNIO's event loops, no thread switch at each await of a request) or pool (Swift's cooperative thread pool) (env SWITCHYARD_EXECUTOR).")
+    var executor: Executor = Executor(rawValue: Env.string("SWITCHYARD_EXECUTOR", "eventloops")) ?? .eventloops
+
     @Option(help: "Directory of provider catalog files, *.json (env SWITCHYARD_PROVIDERS_DIR).")
     var providersDir: String = Env.string("SWITCHYARD_PROVIDERS_DIR", "./providers")
 
@@ -115,9 +126,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         // A process that serves requests runs its tasks on the event loops, so a relayed request does not switch
-        // threads at every await (SWITCHYARD_EXECUTOR=pool keeps Swift's cooperative pool).
-        let onEventLoops = role != .worker && Env.string("SWITCHYARD_EXECUTOR", "eventloops") == "eventloops"
-            && GatewayApp.runTasksOnEventLoops()
+        // threads at every await (`--executor pool` keeps Swift's cooperative pool).
+        let onEventLoops = role != .worker && executor == .eventloops && GatewayApp.runTasksOnEventLoops()
         let logger = makeLogger("switchyard", level: logLevel)
         // Trapped before anything slow starts, so SIGTERM during start-up stops the daemon cleanly too.
         let signals = await ShutdownSignals.trap(logger: logger)
@@ -154,7 +164,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// for the port after `ListenCheck`).
     private func describeFailure(_ error: any Error) -> String {
         if let io = error as? IOError, "\(io)".contains("bind") { return ListenCheck.message(host: host, port: port, error: io) }
-        return ErrorText.describe(error)
+        return ConnectionErrorText.describe(error)
     }
 
     /// The provider catalog; a missing directory is an empty catalog (with a warning), a broken file an error.
@@ -194,7 +204,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Reconcile fixes reach this process's gateway at once (others within the refresher's interval).
         let changed = ChangeHook()
         if role != .gateway {
-            let artifacts = ArtifactWriter(root: URL(fileURLWithPath: artifactsDir), clock: driver.clock)
+            let artifacts = ArtifactWriter(root: URL(fileURLWithPath: artifactsDir), now: { [clock = driver.clock] in clock.nowMillis() })
             var jobs = BuiltinJobs.registry(driver: driver, db: db, artifacts: artifacts)
             let imports = ImportEnvironment(
                 runs: ImportRuns(db: db, queue: driver), secrets: secrets, catalog: catalog,
@@ -242,9 +252,8 @@ struct ServeCommand: AsyncParsableCommand {
             relay.traceRetention = .milliseconds(Int64(traceRetentionDays * 86_400_000))
             var options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue, relay: relay,
                                          artifactsDir: artifactsDir, allowPrivateUpstreams: allowPrivateUpstreams)
-            // Connections are answered by DirectHTTPChannel (measured 7-12% more requests/s);
-            // SWITCHYARD_HTTP_SERVER=hummingbird keeps Hummingbird's own handling.
-            options.directHTTP = Env.string("SWITCHYARD_HTTP_SERVER", "direct") != "hummingbird"
+            // Connections are answered by DirectHTTPChannel unless `--http-server hummingbird` asks for Hummingbird's own handling.
+            options.directHTTP = httpServer == .direct
             let deps = GatewayDependencies(db: db, queue: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,
                                            catalog: catalog, options: options, logger: logger)
             do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Probe
 
 /// The `switchyard` command line: the daemon, the control verbs and the benchmarks.
 @main
@@ -32,7 +33,7 @@ struct Switchyard: AsyncParsableCommand {
             // ArgumentParser's own (help asked for, a ValidationError thrown by run()) keep its wording.
             let code = exitCode(for: error)
             if code.isSuccess || code == .validationFailure { exitForUsage(error) }
-            printError("switchyard: error: \(ErrorText.describe(error))")
+            printError("switchyard: error: \(ConnectionErrorText.describe(error))")
             Foundation.exit(1)
         }
     }

@@ -48,6 +48,18 @@ import Testing
         #expect(seen.contains { $0.contains("upstream answered 401") })
     }
 
+    /// `serve --http-server` and `--executor`: either server on either executor relays plain and streamed chats and stops cleanly.
+    @Test(arguments: [["--http-server", "hummingbird", "--executor", "pool"], ["--http-server", "direct", "--executor", "eventloops"]])
+    func serverAndExecutorFlags(_ flags: [String]) async throws {
+        let g = try await GatewayProcess(extraArgs: flags)
+        try await g.provision()
+        #expect(try await g.chat().status == 200)
+        let streamed = try await g.chat(stream: true)
+        #expect(streamed.status == 200 && streamed.body.contains("[DONE]"), "\(streamed.body.prefix(200))")
+        g.daemon.signal(SIGTERM)
+        #expect(await g.daemon.waitForExit(timeout: .seconds(20)) == 0)
+    }
+
     /// SIGTERM under load: every request that got a 200 and a whole body has its usage log.
     @Test func sigtermUnderLoadLosesNoUsage() async throws {
         let g = try await GatewayProcess()

@@ -5,6 +5,7 @@ import HTTPTypes
 import HummingbirdTesting
 import MockUpstream
 import NIOCore
+import TestSupport
 import Testing
 
 /// Every error status of the data plane, in the caller's protocol: OpenAI error JSON on /v1, Anthropic on /anthropic.
@@ -114,9 +115,9 @@ import Testing
             let body = String(decoding: try JSONSerialization.data(withJSONObject: chatBody()), as: UTF8.self)
             let raw = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(f.clientKey)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-            let text = try await DirectHTTPChannelTests.exchange(port: client.port!, raw)
+            let text = try await RawHTTP.exchange(port: client.port!, raw)
             #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(text.prefix(120))")
-            let health = try await DirectHTTPChannelTests.exchange(port: client.port!, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let health = try await RawHTTP.exchange(port: client.port!, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             #expect(health.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(health.prefix(120))")
         }
     }

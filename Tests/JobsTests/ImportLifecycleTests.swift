@@ -1,4 +1,5 @@
 import GatewayFixtures
+import Artifacts
 import Foundation
 import GRDB
 import Gateway

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import GRDB
 import Jobs
@@ -17,8 +18,9 @@ final class MaintenanceFixture: @unchecked Sendable {  // set up in init, then o
         dir = NSTemporaryDirectory() + "switchyard-jobs-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         db = try AppDatabase(options: SQLiteOptions(path: dir + "/test.sqlite"))
-        clock = ManualJobClock()
-        artifacts = ArtifactWriter(root: URL(fileURLWithPath: dir + "/artifacts"), clock: clock)
+        let clock = ManualJobClock()
+        self.clock = clock
+        artifacts = ArtifactWriter(root: URL(fileURLWithPath: dir + "/artifacts"), now: { clock.nowMillis() })
     }
 
     /// Another connection pool on the same file, as a second process would have.

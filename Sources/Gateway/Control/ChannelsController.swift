@@ -9,7 +9,8 @@ struct ChannelsController {
     let db: AppDatabase
     let secrets: SecretBox
     let state: GatewayState
-    let transport: any UpstreamTransport
+    /// Makes the channel test's call.
+    let probe: ProbeClient
     let runs: ImportRuns
     let clock: any JobClock
 
@@ -91,7 +92,8 @@ struct ChannelsController {
         return Response(status: .noContent)
     }
 
-    /// Makes a real, minimal call through the channel and reports status and latency.
+    /// Makes a real, minimal call through the channel (`Probe`'s one-token chat, or its messages call for an
+    /// Anthropic-type channel) and reports status and latency.
     @Sendable func test(_ request: Request, context: GatewayContext) async throws -> Response {
         let channel = try await fetch(try idParameter(context))
         let key = try secrets.openString(channel.apiKeySealed)
@@ -99,38 +101,19 @@ struct ChannelsController {
             throw Problem(.unprocessableContent, "channel \(channel.id!) lists no model to test with")
         }
         let upstreamModel = channel.upstreamModel(for: model)
-        var headers: [(String, String)] = [("content-type", "application/json")]
-        let body: [String: Any]
-        let path: String
-        switch channel.type {
-        case .openai:
-            headers.append(("authorization", "Bearer \(key)"))
-            body = ["model": upstreamModel, "max_tokens": 1, "messages": [["role": "user", "content": "ping"]]]
-            path = "/v1/chat/completions"
-        case .anthropic:
-            headers += [("x-api-key", key), ("anthropic-version", "2023-06-01")]
-            body = ["model": upstreamModel, "max_tokens": 1, "messages": [["role": "user", "content": "ping"]]]
-            path = "/v1/messages"
+        let step = switch channel.type {
+        case .openai: await probe.chat(baseURL: channel.baseURL, key: key, model: upstreamModel)
+        case .anthropic: await probe.messages(baseURL: channel.baseURL, key: key, model: upstreamModel)
         }
-        let started = ContinuousClock.now
-        var result: [String: Any] = ["channel_id": channel.id!, "model": model]
-        do {
-            let data = try JSONSerialization.data(withJSONObject: body)
-            let response = try await transport.send(
-                UpstreamRequest(url: UpstreamText.url(channel.baseURL, path), headers: headers, body: ByteBuffer(bytes: data)),
-                firstByteTimeout: .seconds(30), on: nil)
-            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-            result["status"] = response.status
-            result["ok"] = (200..<300).contains(response.status)
-            if !(200..<300).contains(response.status) {
-                result["error"] = "upstream answered \(response.status)" + UpstreamText.redact(RelayController.errorHint(text), key: key)
-            }
-        } catch {
-            result["ok"] = false
-            result["status"] = 0
+        let ok = (200..<300).contains(step.status)
+        var result: [String: Any] = ["channel_id": channel.id!, "model": model, "status": step.status, "ok": ok, "latency_ms": step.latencyMs]
+        if step.status == 0 {
             result["error"] = "cannot reach the upstream"
+        } else if !ok {
+            // The probe's detail is the upstream's own (redacted) message, or just "HTTP <status>" when it gave none.
+            let message = step.detail.flatMap { $0 == "HTTP \(step.status)" ? nil : ": \($0)" } ?? ""
+            result["error"] = "upstream answered \(step.status)" + message
         }
-        result["latency_ms"] = (ContinuousClock.now - started).milliseconds
         return jsonResponse(.ok, result)
     }
 

@@ -5,6 +5,7 @@ import NIOCore
 import Probe
 import Scheduler
 import Store
+import Wire
 
 /// Copies an upstream stream to the client as bytes arrive, metering usage on the way, then records it.
 struct StreamRelay: Sendable {

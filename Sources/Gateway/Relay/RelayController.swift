@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import Scheduler
 import Store
+import Wire
 
 /// The data plane: authenticates the key, picks channels, relays to the upstream (failing over before the
 /// first byte reaches the client), streams the answer back and hands one record to the writer.

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Wire
 
 /// What the relay must know of a request body before routing it: read with `JSONDecoder` (no `[String: Any]`
 /// boxing); the whole body is parsed into a dictionary only when it must be rewritten.

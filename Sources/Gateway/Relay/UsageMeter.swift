@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Wire
 
 /// Reads usage and output progress out of an upstream answer as it passes through, and (for OpenAI chat
 /// streams whose client did not ask for usage) drops the usage-only chunk the gateway asked for.

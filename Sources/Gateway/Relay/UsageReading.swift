@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Wire
 
 /// What one upstream JSON value (a stream event's data or a whole answer) says about billing, read with
 /// `JSONScanner` whatever its spacing or key order. Nil readings mean the bytes were not one JSON object.

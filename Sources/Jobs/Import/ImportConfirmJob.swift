@@ -19,7 +19,7 @@ struct ImportConfirmJob: JobHandler {
             throw JobError.retryAfter(.seconds(1), "the gateway is not listening yet")
         }
         let key = try env.secrets.openString(item.apiKeySealed)
-        let pin = [(GatewayEndpoint.pinHeader, String(channelId))]
+        let pin = ChannelPin.headers(channelId: channelId)
         let listed = await env.probe.models(baseURL: gateway, key: env.gateway.adminToken, headers: pin)
         var viaGateway = listed.step
         viaGateway.step = "gateway_models"

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Logging
 import Probe
@@ -20,9 +21,6 @@ public final class GatewayEndpoint: Sendable {
 
     /// Called when the server is listening (and for `--gateway-url`).
     public func set(_ value: String) { url.withLock { $0 = value } }
-
-    /// The header that pins a gateway request to one channel (admin token only).
-    public static let pinHeader = "x-switchyard-channel"
 }
 
 /// What the import jobs share: the store, the catalog, the probe client, the gateway, the artifact writer.

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import Logging
 import Scheduler

@@ -10,8 +10,7 @@ struct ChannelObserver: Sendable {
     func observe(_ channel: RelayChannel, key: String) async -> ReconcileObservation {
         let provider = channel.provider.flatMap { check.catalog.providers[$0] }
         let anthropic = channel.type == .anthropic
-        let headers = anthropic ? [("x-api-key", key), ("anthropic-version", "2023-06-01")] : []
-        let listed = await check.probe.models(baseURL: channel.baseURL, key: key, headers: headers)
+        let listed = await check.probe.models(baseURL: channel.baseURL, key: key, anthropic: anthropic)
         guard listed.step.classification == .ok else { return Self.failed(listed.step) }
         let names = check.normalized(listed.models, provider: provider?.name)
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Probe
 
 /// `bench gateway --streams N`: N slow streams held open at once through a gateway, each read to its end, and for
 /// every one that fails, which side failed it and why.
@@ -61,13 +62,13 @@ struct HeldStreams: Codable {
         do {
             response = try await client.execute(request, timeout: .seconds(120))
         } catch {
-            return "client: no answer (\(ErrorText.describe(error)))"
+            return "client: no answer (\(ConnectionErrorText.describe(error)))"
         }
         var body = ByteBuffer()
         do {
             for try await var part in response.body { body.writeBuffer(&part) }
         } catch {
-            return "gateway: stream cut after \(body.readableBytes) bytes (\(ErrorText.describe(error)))"
+            return "gateway: stream cut after \(body.readableBytes) bytes (\(ConnectionErrorText.describe(error)))"
         }
         guard response.status == .ok else {
             let message = (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])

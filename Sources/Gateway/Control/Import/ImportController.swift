@@ -1,7 +1,7 @@
+import Artifacts
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Jobs
 import Probe
 import Scheduler
 import Store

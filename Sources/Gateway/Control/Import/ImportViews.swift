@@ -1,5 +1,4 @@
 import Foundation
-import Jobs
 import Store
 
 /// A run as `/api/batch-import/runs` shows it: state, counts by state and outcome, progress and links.

@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import Jobs
 import Scheduler
 import Store
 

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Wire
 
 /// Turns an OpenAI chat-completion SSE stream into Anthropic's event sequence:
 /// `message_start`, then per content block `content_block_start` / `_delta` / `_stop`, then `message_delta`

@@ -35,10 +35,10 @@ final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {  // immut
 /// NIO's singleton event loops as one Swift task executor: a job runs on the loop it was enqueued from (or the
 /// next one), as with the loops installed as the global executor, but a task that prefers this executor is already
 /// where its nonisolated async calls run, so they do not re-enqueue it.
-final class EventLoopGroupTaskExecutor: TaskExecutor, @unchecked Sendable {  // stateless
-    static let singleton = EventLoopGroupTaskExecutor()
+public final class EventLoopGroupTaskExecutor: TaskExecutor, @unchecked Sendable {  // stateless
+    public static let singleton = EventLoopGroupTaskExecutor()
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         MultiThreadedEventLoopGroup.singleton.any().execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }

@@ -3,16 +3,16 @@ import NIOCore
 /// Cuts a server-sent event stream into events as its bytes arrive, split anywhere, by the SSE grammar: a line
 /// ends in CRLF, LF or CR; a blank line ends an event; an event's `data:` lines are joined with "\n" (one space
 /// after the colon dropped); comment lines (`:`) and other fields are skipped, `event:` is kept.
-struct SSEReader {
+public struct SSEReader: Sendable {
     /// One event: the bytes it arrived as (its blank line included) and the fields the relay reads.
-    struct Event {
-        var raw: ByteBuffer
+    public struct Event: Sendable {
+        public var raw: ByteBuffer
         /// The event's data; nil when it had no `data:` line (such an event is not dispatched by the grammar).
-        var data: ByteBuffer?
-        var name: ByteBuffer?
+        public var data: ByteBuffer?
+        public var name: ByteBuffer?
 
         /// Whether the data is exactly `text` (e.g. `[DONE]`).
-        func dataIs(_ text: StaticString) -> Bool { data?.spells(text) ?? false }
+        public func dataIs(_ text: StaticString) -> Bool { data?.spells(text) ?? false }
     }
 
     private var pending = ByteBuffer()
@@ -23,7 +23,10 @@ struct SSEReader {
     private var dataLines = 0
     private var name: ByteBuffer?
 
-    mutating func append(_ chunk: ByteBuffer) {
+    public init() {}
+
+    /// Adds the next bytes of the stream.
+    public mutating func append(_ chunk: ByteBuffer) {
         var chunk = chunk
         // Offsets are kept relative to the reader index, so dropping the bytes already read moves nothing.
         if pending.readerIndex > 0 && pending.readerIndex >= pending.readableBytes { pending.discardReadBytes() }
@@ -31,7 +34,7 @@ struct SSEReader {
     }
 
     /// The next complete event, or nil until more bytes arrive.
-    mutating func next() -> Event? {
+    public mutating func next() -> Event? {
         let view = pending.readableBytesView
         let base = view.startIndex
         var index = base + scanned
@@ -54,7 +57,7 @@ struct SSEReader {
     }
 
     /// The bytes of an unterminated last event, when the stream ends.
-    mutating func rest() -> ByteBuffer {
+    public mutating func rest() -> ByteBuffer {
         defer { reset(); pending.clear() }
         return pending
     }
@@ -105,7 +108,7 @@ struct SSEReader {
 
 extension ByteBuffer {
     /// Whether the readable bytes are exactly `text` (ASCII): an SSE field's value against a known word.
-    func spells(_ text: StaticString) -> Bool {
+    public func spells(_ text: StaticString) -> Bool {
         readableBytes == text.utf8CodeUnitCount
             && readableBytesView.elementsEqual(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }

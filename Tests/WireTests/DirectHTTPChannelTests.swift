@@ -1,5 +1,4 @@
 import Foundation
-@testable import Gateway
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTesting
@@ -7,16 +6,29 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
+import TestSupport
 import Testing
+@testable import Wire
 
-/// The gateway's connection handling at the byte level: keep-alive, pipelining order, `Connection: close`,
+/// A request context that knows its connection's event loop, as the gateway's does.
+struct LoopContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let eventLoop: any EventLoop
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        eventLoop = source.channel.eventLoop
+    }
+}
+
+/// The direct server's connection handling at the byte level: keep-alive, pipelining order, `Connection: close`,
 /// malformed requests, bodies past the limit, streamed answers.
 @Suite struct DirectHTTPChannelTests {
     /// Lets the streaming route write past its first chunk.
     static let released = Mutex(false)
 
     static func app() -> some ApplicationProtocol {
-        let router = Router(context: GatewayContext.self)
+        let router = Router(context: LoopContext.self)
         router.get("echo/{n}") { _, context -> String in
             let n = try context.parameters.require("n", as: Int.self)
             // Later requests answer sooner: a pipelined second answer must still come second.
@@ -53,8 +65,15 @@ import Testing
             return afterCall && context.eventLoop.inEventLoop ? "on-loop" : "off-loop"
         }
         let responder = router.buildResponder()
-        return Application(responder: responder,
-                           server: HTTPServerBuilder { _ in DirectHTTPChannel(responder: responder, serverName: "t", maxBodyBytes: 16) })
+        let direct = Self.direct(responder)
+        return Application(responder: responder, server: HTTPServerBuilder { _ in direct })
+    }
+
+    /// The server as the gateway builds it: each request answered by `responder` in a context made from its connection.
+    static func direct<Responder: HTTPResponder>(_ responder: Responder) -> DirectHTTPChannel where Responder.Context == LoopContext {
+        DirectHTTPChannel(serverName: "t", maxBodyBytes: 16) { request, channel, logger in
+            try await responder.respond(to: request, context: LoopContext(source: ApplicationRequestContextSource(channel: channel, logger: logger)))
+        }
     }
 
     nonisolated static func onLoop(_ eventLoop: any EventLoop) async -> Bool {
@@ -62,66 +81,39 @@ import Testing
         return eventLoop.inEventLoop
     }
 
-    /// Sends raw bytes and returns everything read until the server closes or `until` holds.
     static func exchange(port: Int, _ raw: String, until done: @escaping @Sendable (String) -> Bool = { _ in false }) async throws -> String {
-        let collected = Box()
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(collected)) }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
-        try await channel.writeAndFlush(ByteBuffer(string: raw))
-        let deadline = ContinuousClock.now + .seconds(10)
-        while channel.isActive, !done(collected.text.withLock { $0 }), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        try? await channel.close()
-        return collected.text.withLock { $0 }
-    }
-
-    final class Box: Sendable {
-        let text = Mutex("")
-    }
-
-    final class Collector: ChannelInboundHandler, @unchecked Sendable {
-        typealias InboundIn = ByteBuffer
-        let box: Box
-        init(_ box: Box) { self.box = box }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            let text = String(buffer: unwrapInboundIn(data))
-            box.text.withLock { $0 += text }
-        }
+        try await RawHTTP.exchange(port: port, raw, until: done)
     }
 
     @Test func nothingIsAnsweredBeforeTheServerHandsTheConnectionOver() async throws {
         // A connection accepted while the server shuts down is set up but never handled: it must not serve
         // requests outside the server's lifetime (their records would miss the writer's last flush).
-        let router = Router(context: GatewayContext.self)
+        let router = Router(context: LoopContext.self)
         router.get("ping") { _, _ in "pong" }
-        let direct = DirectHTTPChannel(responder: router.buildResponder(), serverName: "t", maxBodyBytes: 16)
+        let direct = Self.direct(router.buildResponder())
         let logger = Logger(label: "test")
-        let accepted = Mutex<[DirectHTTPChannel<RouterResponder<GatewayContext>>.Value]>([])
+        let accepted = Mutex<[DirectHTTPChannel.Value]>([])
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 direct.setup(channel: channel, logger: logger).map { value in accepted.withLock { $0.append(value) } }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        let collected = Box()
+        let collected = RawHTTP.Collected()
         let client = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(collected)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RawHTTP.Collector(collected)) }
             }
             .connect(host: "127.0.0.1", port: server.localAddress!.port!).get()
         try await client.writeAndFlush(ByteBuffer(string: "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"))
         try await Task.sleep(for: .milliseconds(300))
-        #expect(collected.text.withLock { $0 }.isEmpty, "answered before handle()")
+        #expect(collected.text.isEmpty, "answered before handle()")
         let value = try #require(accepted.withLock { $0.first })
         let handling = Task { await direct.handle(value: value, logger: logger) }
         let deadline = ContinuousClock.now + .seconds(10)
-        while !collected.text.withLock({ $0.contains("pong") }) && ContinuousClock.now < deadline {
+        while !collected.text.contains("pong") && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
         }
-        #expect(collected.text.withLock { $0 }.contains("pong"))
+        #expect(collected.text.contains("pong"))
         try? await client.close()
         await handling.value
         try await server.close()

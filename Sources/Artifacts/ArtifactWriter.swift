@@ -1,16 +1,16 @@
 import Foundation
-import Scheduler
 
 /// Writes acceptance artifacts: `<root>/<kind>/<UTC stamp>_<id>/summary.json` (+ extra files). The folder is
 /// built under a hidden temp name and renamed into place, so a reader sees all of it or none of it, and an
 /// artifact already written for `id` is never written twice (a job that re-runs after a crash finds it).
 public struct ArtifactWriter: Sendable {
     public let root: URL
-    let clock: any JobClock
+    /// Milliseconds since the Unix epoch: the folder's stamp (the program's clock, so tests can set it).
+    let now: @Sendable () -> Int64
 
-    public init(root: URL, clock: any JobClock = SystemJobClock()) {
+    public init(root: URL, now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
         self.root = root
-        self.clock = clock
+        self.now = now
     }
 
     /// The folder already written for `kind`/`id`, if any.
@@ -27,7 +27,7 @@ public struct ArtifactWriter: Sendable {
         let manager = FileManager.default
         let folder = root.appendingPathComponent(kind)
         try manager.createDirectory(at: folder, withIntermediateDirectories: true)
-        let final = folder.appendingPathComponent("\(Self.stamp(clock.nowMillis()))_\(id)")
+        let final = folder.appendingPathComponent("\(Self.stamp(now()))_\(id)")
         let temp = folder.appendingPathComponent(".tmp-\(id)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try manager.createDirectory(at: temp, withIntermediateDirectories: true)
         do {
@@ -59,8 +59,8 @@ public struct ArtifactWriter: Sendable {
                       t.tm_hour, t.tm_min, t.tm_sec, Int(millis % 1000))
     }
 
-    /// The calendar fields of a UTC instant (also the gateway's `Date` header).
-    public static func utc(_ millis: Int64) -> tm {
+    /// The calendar fields of a UTC instant.
+    static func utc(_ millis: Int64) -> tm {
         var seconds = time_t(millis / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
@@ -93,5 +93,5 @@ public struct ArtifactWriter: Sendable {
 /// An artifact that cannot be written or read.
 public struct ArtifactError: Error, CustomStringConvertible, Sendable {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

@@ -4,21 +4,24 @@ import Foundation
 /// request's `model`/`stream`, an answer's token counts). It validates the JSON grammar of everything it
 /// passes over; anything it does not handle itself (escapes in a wanted string, very deep nesting, a
 /// grammar error) makes it give up, and callers then fall back to Foundation, which decides as before.
-struct JSONScanner {
-    struct GiveUp: Error {}
+public struct JSONScanner {
+    /// The scanner cannot decide; the caller falls back to Foundation.
+    public struct GiveUp: Error {
+        public init() {}
+    }
 
     private let bytes: UnsafeRawBufferPointer
-    private(set) var index: Int
+    public private(set) var index: Int
     private static let maxDepth = 64
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    public init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
         index = 0
     }
 
-    var atEnd: Bool { index >= bytes.count }
+    public var atEnd: Bool { index >= bytes.count }
 
-    mutating func skipSpace() {
+    public mutating func skipSpace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x0A, 0x0D, 0x09: index += 1
@@ -27,16 +30,16 @@ struct JSONScanner {
         }
     }
 
-    func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+    public func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
 
-    mutating func expect(_ byte: UInt8) throws {
+    public mutating func expect(_ byte: UInt8) throws {
         guard peek() == byte else { throw GiveUp() }
         index += 1
     }
 
     /// Reads a string (the opening quote is next) and returns its bytes' range, without unescaping; `escaped`
     /// tells whether it held a backslash escape (then the raw bytes are not its value).
-    mutating func string() throws -> (range: Range<Int>, escaped: Bool) {
+    public mutating func string() throws -> (range: Range<Int>, escaped: Bool) {
         try expect(UInt8(ascii: "\""))
         let start = index
         var escaped = false
@@ -96,7 +99,7 @@ struct JSONScanner {
     }
 
     /// Reads a number and returns it when it is an integer that fits an `Int64`.
-    mutating func number() throws -> Int64? {
+    public mutating func number() throws -> Int64? {
         let start = index
         if peek() == UInt8(ascii: "-") { index += 1 }
         guard let first = peek(), Self.isDigit(first) else { throw GiveUp() }
@@ -120,14 +123,14 @@ struct JSONScanner {
         return Int64(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
     }
 
-    mutating func literal(_ word: StaticString) throws {
+    public mutating func literal(_ word: StaticString) throws {
         let end = index + word.utf8CodeUnitCount
         guard end <= bytes.count, self.bytes(index..<end, equal: word) else { throw GiveUp() }
         index = end
     }
 
     /// Passes over any value, checking its grammar.
-    mutating func skipValue(depth: Int = 0) throws {
+    public mutating func skipValue(depth: Int = 0) throws {
         guard depth < Self.maxDepth else { throw GiveUp() }
         skipSpace()
         switch peek() {
@@ -146,7 +149,7 @@ struct JSONScanner {
     /// Reads an array (its `[` is next, after optional space), calling `element` with the scanner placed before each
     /// element; `element` must read it. Returns the number of elements.
     @discardableResult
-    mutating func array(depth: Int = 0, _ element: (inout JSONScanner) throws -> Void) throws -> Int {
+    public mutating func array(depth: Int = 0, _ element: (inout JSONScanner) throws -> Void) throws -> Int {
         guard depth < Self.maxDepth else { throw GiveUp() }
         skipSpace()
         try expect(UInt8(ascii: "["))
@@ -166,7 +169,7 @@ struct JSONScanner {
 
     /// Reads a token count: any JSON number whose value is a whole number that fits an `Int64` (`12`, `12.0`,
     /// `1.2e1`); nil for another number; gives up on anything but a number.
-    mutating func count() throws -> Int64? {
+    public mutating func count() throws -> Int64? {
         let start = index
         if let integer = try number() { return integer }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
@@ -174,10 +177,10 @@ struct JSONScanner {
     }
 
     /// Reads a string value (its quote is next) and tells whether it is empty.
-    mutating func stringIsEmpty() throws -> Bool { try string().range.isEmpty }
+    public mutating func stringIsEmpty() throws -> Bool { try string().range.isEmpty }
 
     /// Whether a key read by `object` is `name`: its bytes, or, for a key written with escapes, its decoded text.
-    func key(_ range: Range<Int>, escaped: Bool, is name: StaticString) -> Bool {
+    public func key(_ range: Range<Int>, escaped: Bool, is name: StaticString) -> Bool {
         guard escaped else { return bytes(range, equal: name) }
         let quoted = UnsafeRawBufferPointer(rebasing: bytes[(range.lowerBound - 1)..<(range.upperBound + 1)])
         let decoded = try? JSONSerialization.jsonObject(with: Data(quoted), options: .fragmentsAllowed) as? String
@@ -186,7 +189,7 @@ struct JSONScanner {
 
     /// Reads an object (its `{` is next, after optional space), calling `member` for each key with the scanner
     /// placed before the value; `member` must read the value.
-    mutating func object(depth: Int = 0, _ member: (inout JSONScanner, Range<Int>, Bool) throws -> Void) throws {
+    public mutating func object(depth: Int = 0, _ member: (inout JSONScanner, Range<Int>, Bool) throws -> Void) throws {
         guard depth < Self.maxDepth else { throw GiveUp() }
         skipSpace()
         try expect(UInt8(ascii: "{"))
@@ -208,7 +211,7 @@ struct JSONScanner {
 
     /// Reads `bytes` as exactly one object (space around it allowed), calling `member` for each key as `object`
     /// does; false when the bytes hold anything else or the scanner gives up.
-    static func readObject(_ bytes: UnsafeRawBufferPointer, _ member: (inout JSONScanner, Range<Int>, Bool) throws -> Void) -> Bool {
+    public static func readObject(_ bytes: UnsafeRawBufferPointer, _ member: (inout JSONScanner, Range<Int>, Bool) throws -> Void) -> Bool {
         var scanner = JSONScanner(bytes)
         do {
             try scanner.object(member)
@@ -220,13 +223,13 @@ struct JSONScanner {
     }
 
     /// Whether the bytes in `range` spell `text` (ASCII).
-    func bytes(_ range: Range<Int>, equal text: StaticString) -> Bool {
+    public func bytes(_ range: Range<Int>, equal text: StaticString) -> Bool {
         guard range.count == text.utf8CodeUnitCount else { return false }
         for offset in 0..<range.count where bytes[range.lowerBound + offset] != text.utf8Start[offset] { return false }
         return true
     }
 
-    func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+    public func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 

@@ -1,6 +1,6 @@
-@testable import Gateway
 import NIOCore
 import Testing
+@testable import Wire
 
 /// The relay's own HTTP/1.1 framing for upstream connections, byte by byte.
 @Suite struct UpstreamHTTPCodecTests {
