@@ -52,9 +52,9 @@ public struct GatewayDependencies: Sendable {
     /// The known providers (`providers/*.json`).
     public let catalog: ProviderCatalog
     /// Batch import runs.
-    public let runs: ImportRuns
+    public let runs: ImportRepository
     /// Reconcile runs.
-    public let reconciles: ReconcileRuns
+    public let reconciles: ReconcileRepository
     public let artifacts: ArtifactWriter
     let transport: any UpstreamTransport
     /// The control plane's own calls to upstreams (the channel test). A refused connection is an answer there, not
@@ -65,8 +65,8 @@ public struct GatewayDependencies: Sendable {
     public init(db: AppDatabase, queue: StoreQueue, registry: PrometheusCollectorRegistry, secrets: SecretBox,
                 payloadBox: SecretBox?, catalog: ProviderCatalog = ProviderCatalog([]), options: GatewayOptions, logger: Logger) {
         self.catalog = catalog
-        runs = ImportRuns(db: db, queue: queue)
-        reconciles = ReconcileRuns(db: db, queue: queue)
+        runs = ImportRepository(db: db, queue: queue)
+        reconciles = ReconcileRepository(db: db, queue: queue)
         artifacts = ArtifactWriter(root: URL(fileURLWithPath: options.artifactsDir), now: { [clock = queue.clock] in clock.nowMillis() })
         self.db = db
         self.driver = queue

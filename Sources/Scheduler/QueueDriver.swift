@@ -49,5 +49,5 @@ public protocol QueueDriver: Sendable {
     var notifier: QueueNotifier { get }
 
     /// The clock the driver stamps rows with.
-    var clock: any JobClock { get }
+    var clock: any WallClock { get }
 }

@@ -207,14 +207,14 @@ struct ServeCommand: AsyncParsableCommand {
             let artifacts = ArtifactWriter(root: URL(fileURLWithPath: artifactsDir), now: { [clock = driver.clock] in clock.nowMillis() })
             var jobs = BuiltinJobs.registry(driver: driver, db: db, artifacts: artifacts)
             let imports = ImportEnvironment(
-                runs: ImportRuns(db: db, queue: driver), secrets: secrets, catalog: catalog,
+                runs: ImportRepository(db: db, queue: driver), secrets: secrets, catalog: catalog,
                 probe: ProbeClient(client: background.client), gateway: endpoint, artifacts: artifacts, allowPrivate: allowPrivateUpstreams)
             for handler in imports.handlers { jobs.register(handler) }
             jobs.register(NodesProbeJob(db: db, secrets: secrets, nodeProbe: NodeProbe(client: background.client),
                                         probe: ProbeClient(client: background.client, timeout: .seconds(15)), artifacts: artifacts,
                                         clock: driver.clock, unhealthyAfter: nodeUnhealthyAfter))
             let reconcile = ReconcileEnvironment(
-                runs: ReconcileRuns(db: db, queue: driver), secrets: secrets, catalog: catalog, artifacts: artifacts, changed: changed)
+                runs: ReconcileRepository(db: db, queue: driver), secrets: secrets, catalog: catalog, artifacts: artifacts, changed: changed)
             for handler in reconcile.handlers { jobs.register(handler) }
             services.append(QueueMaintenance(
                 driver: driver, schedules: BuiltinJobs.schedules, tick: .milliseconds(tickMs), logger: logger))

@@ -5,7 +5,7 @@ import Scheduler
 /// transaction. The one place outside `Store` and `Scheduler` that sees the pool.
 enum Storage {
     /// The queue driver on `db`'s file.
-    static func queue(_ db: AppDatabase, clock: any JobClock = SystemJobClock()) -> SQLiteQueue {
+    static func queue(_ db: AppDatabase, clock: any WallClock = SystemWallClock()) -> SQLiteQueue {
         SQLiteQueue(pool: db.pool, clock: clock)
     }
 

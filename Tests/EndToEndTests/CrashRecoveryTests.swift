@@ -24,7 +24,7 @@ import Testing
         #expect(await eventually(timeout: .seconds(60)) { try await queue.count(.completed) >= 2000 })
         first.signal(SIGKILL)
         _ = await first.waitForExit(timeout: .seconds(10))
-        let killedAt = SystemJobClock().nowMillis()
+        let killedAt = SystemWallClock().nowMillis()
 
         let inFlight = Set(try await queue.jobs(JobQuery(state: .running, limit: 500)).jobs.map(\.id))
         let completedBefore = try await queue.count(.completed)

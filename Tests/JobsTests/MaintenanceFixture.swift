@@ -11,14 +11,14 @@ import Testing
 final class MaintenanceFixture: @unchecked Sendable {  // set up in init, then only read; deinit removes the files
     let dir: String
     let db: AppDatabase
-    let clock: ManualJobClock
+    let clock: ManualWallClock
     let artifacts: ArtifactWriter
 
     init() throws {
         dir = NSTemporaryDirectory() + "switchyard-jobs-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         db = try AppDatabase(options: SQLiteOptions(path: dir + "/test.sqlite"))
-        let clock = ManualJobClock()
+        let clock = ManualWallClock()
         self.clock = clock
         artifacts = ArtifactWriter(root: URL(fileURLWithPath: dir + "/artifacts"), now: { clock.nowMillis() })
     }

@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func pruneDeletesOnlyFinishedJobsOlderThanCutoff() async throws {
-        let clock = ManualJobClock()
+        let clock = ManualWallClock()
         let t = try TempDatabase(clock: clock)
         let ids = try await t.queue.enqueue((0..<4).map { _ in NewJob(kind: "noop") }).map(\.id)
         for job in try await t.queue.claim(2) { _ = try await t.queue.ack(job, .completed) }

@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func futureRunAtIsScheduledAndNotClaimed() async throws {
-        let clock = ManualJobClock()
+        let clock = ManualWallClock()
         let t = try TempDatabase(clock: clock)
         let id = try await t.queue.enqueue([NewJob(kind: "noop", runAt: clock.nowMillis() + 60_000)])[0].id
         #expect(try await t.queue.state(id) == .scheduled)

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct LeaseTests {
     @Test func claimTakesABatchInPriorityOrderWithALease() async throws {
-        let clock = ManualJobClock()
+        let clock = ManualWallClock()
         let t = try TempDatabase(clock: clock)
         let low = try await t.queue.enqueue([NewJob(kind: "noop", priority: 5)])[0].id
         let high = try await t.queue.enqueue([NewJob(kind: "noop", priority: 0)])[0].id
@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test func fencedWorkerCannotCompleteFailOrSnoozeAfterTakeover() async throws {
-        let clock = ManualJobClock()
+        let clock = ManualWallClock()
         let t = try TempDatabase(clock: clock)
         let id = try await t.queue.enqueue([NewJob(kind: "noop")])[0].id
         let stale = try #require(try await t.queue.claim(ttl: .seconds(5)).first)
@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func heartbeatExtendsTheLease() async throws {
-        let clock = ManualJobClock()
+        let clock = ManualWallClock()
         let t = try TempDatabase(clock: clock)
         _ = try await t.queue.enqueue([NewJob(kind: "noop")])
         let job = try #require(try await t.queue.claim(ttl: .seconds(5)).first)
@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test func rescueDiscardsWhenOutOfAttempts() async throws {
-        let clock = ManualJobClock()
+        let clock = ManualWallClock()
         let t = try TempDatabase(clock: clock)
         let id = try await t.queue.enqueue([NewJob(kind: "noop", maxAttempts: 1)])[0].id
         _ = try await t.queue.claim(ttl: .seconds(1))
@@ -85,7 +85,7 @@ import Testing
     }
 
     @Test func failureRetriesThenDiscardsKeepingBoundedErrors() async throws {
-        let clock = ManualJobClock()
+        let clock = ManualWallClock()
         let t = try TempDatabase(clock: clock)
         let id = try await t.queue.enqueue([NewJob(kind: "noop", maxAttempts: 12)])[0].id
         for attempt in 1...12 {
@@ -102,7 +102,7 @@ import Testing
     }
 
     @Test func snoozeIsNotAnAttemptAndCancelIsFinal() async throws {
-        let clock = ManualJobClock()
+        let clock = ManualWallClock()
         let t = try TempDatabase(clock: clock)
         let id = try await t.queue.enqueue([NewJob(kind: "noop")])[0].id
         let job = try #require(try await t.queue.claim().first)

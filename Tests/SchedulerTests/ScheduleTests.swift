@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct ScheduleTests {
     @Test func oneJobPerSlotAcrossTwoDaemons() async throws {
-        let clock = ManualJobClock(1_700_000_000_000)
+        let clock = ManualWallClock(1_700_000_000_000)
         let t = try TempDatabase(clock: clock)
         let other = try t.secondQueue()
         let schedule = Schedule(name: "tick", kind: "noop", interval: .seconds(60))

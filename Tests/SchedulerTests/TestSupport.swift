@@ -10,10 +10,10 @@ import Testing
 final class TempDatabase: @unchecked Sendable {  // only `deinit` touches the file system after init
     let dir: String
     let pool: DatabasePool
-    let clock: any JobClock
+    let clock: any WallClock
     let queue: SQLiteQueue
 
-    init(clock: any JobClock = SystemJobClock()) throws {
+    init(clock: any WallClock = SystemWallClock()) throws {
         dir = NSTemporaryDirectory() + "switchyard-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         pool = try Self.open(dir + "/test.sqlite")

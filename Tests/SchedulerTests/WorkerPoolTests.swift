@@ -119,7 +119,7 @@ func withPool(
     @Test func retryWindowEndsRetriesBeforeMaxAttempts() async throws {
         // Queue time moves by hand, one retry delay per step once the attempt before has run: a 1 s window with
         // 300 ms retries allows attempts at 0, 300, 600 and 900 ms, then the next retry (1,200 ms) is past it.
-        let clock = ManualJobClock()
+        let clock = ManualWallClock()
         let t = try TempDatabase(clock: clock)
         let handler = ClosureJob(kind: "fail") { _ in throw JobError.retryAfter(.milliseconds(300), "upstream 503") }
         let id = try await t.queue.enqueue([NewJob(kind: "fail", maxAttempts: 100, retryUntil: clock.nowMillis() + 1000)])[0].id
@@ -206,7 +206,7 @@ func withPool(
     @Test func longJobKeepsItsLeaseThroughHeartbeats() async throws {
         // Queue time is moved by hand, so a slow machine cannot expire the lease between heartbeats: each step moves
         // the clock half a TTL, waits for a heartbeat to push the expiry past it, and rescues (nothing to rescue).
-        let clock = ManualJobClock()
+        let clock = ManualWallClock()
         let t = try TempDatabase(clock: clock)
         let done = Mutex(false)
         let hold = ClosureJob(kind: "hold") { _ in

@@ -7,7 +7,7 @@ import Store
 struct AccountsController {
     let db: AppDatabase
     let state: GatewayState
-    let clock: any JobClock
+    let clock: any WallClock
 
     func register(on group: RouterGroup<GatewayContext>) {
         group.post("users", use: createUser)

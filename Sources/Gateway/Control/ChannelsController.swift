@@ -11,8 +11,8 @@ struct ChannelsController {
     let state: GatewayState
     /// Makes the channel test's call.
     let probe: ProbeClient
-    let runs: ImportRuns
-    let clock: any JobClock
+    let runs: ImportRepository
+    let clock: any WallClock
 
     func register(on group: RouterGroup<GatewayContext>) {
         group.post("channels", use: create)

@@ -9,7 +9,7 @@ struct NodesController {
     let db: AppDatabase
     let secrets: SecretBox
     let state: GatewayState
-    let clock: any JobClock
+    let clock: any WallClock
 
     struct Input: Decodable {
         var name: String?

@@ -7,7 +7,7 @@ import Store
 struct TracesController {
     let db: AppDatabase
     let payloadBox: SecretBox?
-    let clock: any JobClock
+    let clock: any WallClock
 
     func register(on group: RouterGroup<GatewayContext>) {
         group.get("traces", use: traces)

@@ -1,8 +1,8 @@
 import Synchronization
 
 /// A cheap, process-wide random source for routing draws: SplitMix64 over an atomic counter
-/// seeded once from the system. `SystemRandomNumberGenerator` makes a `getrandom` system call per number, which
-/// showed up as several percent of the gateway's CPU under load. Not for secrets (keys and tokens use the system).
+/// seeded once from the system. `SystemRandomNumberGenerator` makes a `getrandom` system call per number, too
+/// dear for a draw per request. Not for secrets (keys and tokens use the system).
 struct FastRandom: RandomNumberGenerator {
     private static let state = Atomic<UInt64>(UInt64.random(in: 0...UInt64.max))
 

@@ -14,7 +14,7 @@ struct RelayController: Sendable {
     let transport: any UpstreamTransport
     let writer: RecordWriter
     let options: RelayOptions
-    let clock: any JobClock
+    let clock: any WallClock
     /// Whether bodies are captured (enabled and a payload key configured).
     let capture: Bool
     /// The admin token: with it, `x-switchyard-channel` pins a request to one channel (import confirmation).

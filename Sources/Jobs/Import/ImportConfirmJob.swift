@@ -39,14 +39,14 @@ struct ImportConfirmJob: JobHandler {
             // chat status stands.
             let trail = env.trailEntries(steps, phase: "confirm", attempt: context.job.attempt)
             try await env.runs.confirmed(runId: run.id, index: item.index, trail: trail,
-                                         statuses: ImportRuns.ChatStatuses(upstream: chat.status, direct: nil))
+                                         statuses: ImportRepository.ChatStatuses(upstream: chat.status, direct: nil))
             return .completed
         }
         let upstreamModel = try await env.db.channel(channelId, background: true)?.upstreamModel(for: smoke) ?? smoke
         let direct = await env.probe.chat(baseURL: item.baseURL, key: key, model: upstreamModel, step: "direct_chat")
         steps.append(direct)
         let trail = env.trailEntries(steps, phase: "confirm", attempt: context.job.attempt)
-        let statuses = ImportRuns.ChatStatuses(upstream: gatewayChat?.status, direct: direct.status)
+        let statuses = ImportRepository.ChatStatuses(upstream: gatewayChat?.status, direct: direct.status)
 
         // Through the gateway it failed: whose failure is it?
         let failure = gatewayChat ?? viaGateway

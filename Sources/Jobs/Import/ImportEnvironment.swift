@@ -25,7 +25,7 @@ public final class GatewayEndpoint: Sendable {
 
 /// What the import jobs share: the store, the catalog, the probe client, the gateway, the artifact writer.
 public struct ImportEnvironment: Sendable {
-    public let runs: ImportRuns
+    public let runs: ImportRepository
     public let secrets: SecretBox
     public let catalog: ProviderCatalog
     public let probe: ProbeClient
@@ -40,7 +40,7 @@ public struct ImportEnvironment: Sendable {
     /// The first retry's delay after a transient failure; it doubles per attempt (capped at a minute).
     public let retryBase: Duration
 
-    public init(runs: ImportRuns, secrets: SecretBox, catalog: ProviderCatalog, probe: ProbeClient = ProbeClient(),
+    public init(runs: ImportRepository, secrets: SecretBox, catalog: ProviderCatalog, probe: ProbeClient = ProbeClient(),
                 gateway: GatewayEndpoint, artifacts: ArtifactWriter, allowPrivate: Bool,
                 forbiddenRetryDelay: Duration = .seconds(2), slotTTL: Duration = .seconds(120), retryBase: Duration = .seconds(1)) {
         self.retryBase = retryBase
@@ -56,7 +56,7 @@ public struct ImportEnvironment: Sendable {
     }
 
     var db: AppDatabase { runs.db }
-    var clock: any JobClock { runs.clock }
+    var clock: any WallClock { runs.clock }
 
     /// The three import kinds.
     public var handlers: [any JobHandler] { [ImportItemJob(env: self), ImportConfirmJob(env: self), ImportFinalizeJob(env: self)] }

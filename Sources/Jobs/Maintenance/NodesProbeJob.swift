@@ -20,12 +20,12 @@ public struct NodesProbeJob: JobHandler {
     let nodeProbe: NodeProbe
     let probe: ProbeClient
     let artifacts: ArtifactWriter
-    let clock: any JobClock
+    let clock: any WallClock
     /// Failed health checks in a row that make a node unhealthy.
     let unhealthyAfter: Int
 
     public init(db: AppDatabase, secrets: SecretBox, nodeProbe: NodeProbe = NodeProbe(), probe: ProbeClient = ProbeClient(timeout: .seconds(15)),
-                artifacts: ArtifactWriter, clock: any JobClock = SystemJobClock(), unhealthyAfter: Int = 3) {
+                artifacts: ArtifactWriter, clock: any WallClock = SystemWallClock(), unhealthyAfter: Int = 3) {
         self.db = db
         self.secrets = secrets
         self.nodeProbe = nodeProbe

@@ -11,9 +11,9 @@ public struct PurgeJob: JobHandler {
     public let kind = MaintenanceJobs.purge.name
     let db: AppDatabase
     let artifacts: ArtifactWriter
-    let clock: any JobClock
+    let clock: any WallClock
 
-    public init(db: AppDatabase, artifacts: ArtifactWriter, clock: any JobClock = SystemJobClock()) {
+    public init(db: AppDatabase, artifacts: ArtifactWriter, clock: any WallClock = SystemWallClock()) {
         self.db = db
         self.artifacts = artifacts
         self.clock = clock

@@ -10,9 +10,9 @@ public struct SettleJob: JobHandler {
     public let kind = MaintenanceJobs.settle.name
     let db: AppDatabase
     let artifacts: ArtifactWriter
-    let clock: any JobClock
+    let clock: any WallClock
 
-    public init(db: AppDatabase, artifacts: ArtifactWriter, clock: any JobClock = SystemJobClock()) {
+    public init(db: AppDatabase, artifacts: ArtifactWriter, clock: any WallClock = SystemWallClock()) {
         self.db = db
         self.artifacts = artifacts
         self.clock = clock

@@ -21,7 +21,7 @@ public final class ChangeHook: Sendable {
 
 /// What `reconcile.run` needs: the run store, the keys, the catalog, the probe client, the artifact writer.
 public struct ReconcileEnvironment: Sendable {
-    public let runs: ReconcileRuns
+    public let runs: ReconcileRepository
     public let secrets: SecretBox
     public let catalog: ProviderCatalog
     public let probe: ProbeClient
@@ -32,7 +32,7 @@ public struct ReconcileEnvironment: Sendable {
     public let unreachableAfter: Int
     public let changed: ChangeHook
 
-    public init(runs: ReconcileRuns, secrets: SecretBox, catalog: ProviderCatalog, probe: ProbeClient = ProbeClient(),
+    public init(runs: ReconcileRepository, secrets: SecretBox, catalog: ProviderCatalog, probe: ProbeClient = ProbeClient(),
                 artifacts: ArtifactWriter, concurrency: Int = 4, unreachableAfter: Int = 3, changed: ChangeHook = ChangeHook()) {
         self.runs = runs
         self.secrets = secrets

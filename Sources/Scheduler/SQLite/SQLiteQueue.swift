@@ -5,12 +5,12 @@ import GRDB
 /// the job it enqueues commit together (`enqueue(_:in:)`).
 public final class SQLiteQueue: TransactionalQueue {
     public let pool: DatabasePool
-    public let clock: any JobClock
+    public let clock: any WallClock
     public let notifier: QueueNotifier
     /// How many errors a job row keeps (the oldest are dropped).
     public let errorsKept = 10
 
-    public init(pool: DatabasePool, clock: any JobClock = SystemJobClock(), notifier: QueueNotifier = QueueNotifier()) {
+    public init(pool: DatabasePool, clock: any WallClock = SystemWallClock(), notifier: QueueNotifier = QueueNotifier()) {
         self.pool = pool
         self.clock = clock
         self.notifier = notifier

@@ -20,7 +20,7 @@ extension AppDatabase {
     /// starting meanwhile cannot slip past). False when there was no such channel.
     public func deleteChannel(_ id: Int64) async throws -> Bool {
         try await write { db in
-            if let run = try ReconcileRuns.runHolding(db, channelId: id) {
+            if let run = try ReconcileRepository.runHolding(db, channelId: id) {
                 throw StoreError.inUse("channel \(id) is in use by reconcile run \(run), which has not finished")
             }
             return try RelayChannel.deleteOne(db, key: id)

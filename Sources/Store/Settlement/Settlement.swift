@@ -10,11 +10,11 @@ import Scheduler
 /// the single writer lock, and usage logs are never deleted).
 public struct Settlement: Sendable {
     let db: AppDatabase
-    let clock: any JobClock
+    let clock: any WallClock
     /// Usage logs settled per write transaction.
     public let batchSize: Int
 
-    public init(db: AppDatabase, clock: any JobClock = SystemJobClock(), batchSize: Int = 5000) {
+    public init(db: AppDatabase, clock: any WallClock = SystemWallClock(), batchSize: Int = 5000) {
         self.db = db
         self.clock = clock
         self.batchSize = max(1, batchSize)

@@ -153,7 +153,7 @@ public final class RecordWriter: Service {
                 try db.execute(sql: """
                     UPDATE channels SET status = 'auto_disabled', status_reason = ?, failure_streak = ?, updated_at = ?
                     WHERE id = ? AND status = 'enabled'
-                    """, arguments: [change.reason, change.failureStreak, SystemJobClock().nowMillis(), change.channelId])
+                    """, arguments: [change.reason, change.failureStreak, SystemWallClock().nowMillis(), change.channelId])
             } else {
                 try db.execute(sql: "UPDATE channels SET failure_streak = ? WHERE id = ?", arguments: [change.failureStreak, change.channelId])
             }

@@ -33,7 +33,7 @@ final class BenchRecorder: Sendable {
         var started: [Int64: ContinuousClock.Instant] = [:]
     }
     private let state = Mutex(State())
-    let clock = SystemJobClock()
+    let clock = SystemWallClock()
     let trackStarts: Bool
 
     init(trackStarts: Bool = false) { self.trackStarts = trackStarts }

@@ -9,7 +9,7 @@ import Store
 /// `/api/batch-import/runs`: start a run (JSON or pasted text), watch it (state, items with trails, an SSE
 /// event stream resumable with `Last-Event-ID`, the artifact), cancel it, roll it back.
 struct ImportController {
-    let runs: ImportRuns
+    let runs: ImportRepository
     let secrets: SecretBox
     let catalog: ProviderCatalog
     let artifacts: ArtifactWriter
@@ -17,7 +17,7 @@ struct ImportController {
     let allowPrivate: Bool
     let maxBodyBytes: Int
 
-    var clock: any JobClock { runs.clock }
+    var clock: any WallClock { runs.clock }
 
     func register(on group: RouterGroup<GatewayContext>) {
         group.post("batch-import/runs", use: create)

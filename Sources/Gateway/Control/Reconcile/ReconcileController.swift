@@ -6,7 +6,7 @@ import Store
 /// `/api/reconcile/runs`: start a reconcile (`{dry_run}` → 202 with the run id), list runs, show one with its
 /// progress and per-channel results.
 struct ReconcileController {
-    let runs: ReconcileRuns
+    let runs: ReconcileRepository
 
     func register(on group: RouterGroup<GatewayContext>) {
         group.post("reconcile/runs", use: create)

@@ -4,7 +4,7 @@ import Scheduler
 
 /// The steps of the import jobs, each one background transaction: an item's state, its trail, its channel, its
 /// events and the next job commit together (a crash leaves all of a step or none of it).
-extension ImportRuns {
+extension ImportRepository {
     /// Chat statuses of a confirmation: through the gateway, and direct (nil keeps the one the probe recorded).
     public struct ChatStatuses: Sendable {
         public var upstream: Int?

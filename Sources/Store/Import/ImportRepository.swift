@@ -3,7 +3,7 @@ import GRDB
 import Scheduler
 
 /// The repository of batch imports: runs, items, events and the jobs that drive them, written together.
-public struct ImportRuns: Sendable {
+public struct ImportRepository: Sendable {
     public let db: AppDatabase
     let queue: StoreQueue
 
@@ -13,7 +13,7 @@ public struct ImportRuns: Sendable {
     }
 
     /// The clock the queue stamps rows with, for the workflow's own times.
-    public var clock: any JobClock { queue.clock }
+    public var clock: any WallClock { queue.clock }
 
     /// Stores the run, its items and one `import.item` job per item in one transaction. With an idempotency key
     /// already used, returns that run (`created == false`); the same key with a different request is a conflict.

@@ -2,13 +2,13 @@ import Foundation
 import Synchronization
 
 /// A source of wall-clock time in UTC milliseconds; a seam so tests can move time by hand.
-public protocol JobClock: Sendable {
+public protocol WallClock: Sendable {
     /// The current time in milliseconds since the Unix epoch.
     func nowMillis() -> Int64
 }
 
 /// The system's real-time clock.
-public struct SystemJobClock: JobClock {
+public struct SystemWallClock: WallClock {
     public init() {}
 
     public func nowMillis() -> Int64 {
@@ -19,7 +19,7 @@ public struct SystemJobClock: JobClock {
 }
 
 /// A clock that only moves when told to; for tests of backoff, windows and leases.
-public final class ManualJobClock: JobClock {
+public final class ManualWallClock: WallClock {
     private let now: Mutex<Int64>
 
     public init(_ start: Int64 = 1_700_000_000_000) { now = Mutex(start) }

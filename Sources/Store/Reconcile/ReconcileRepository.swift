@@ -4,7 +4,7 @@ import Scheduler
 
 /// The repository of reconcile runs: runs, their per-channel results, the channel fixes and the jobs that drive
 /// them, each written in one transaction with what it depends on.
-public struct ReconcileRuns: Sendable {
+public struct ReconcileRepository: Sendable {
     public let db: AppDatabase
     let queue: StoreQueue
 
@@ -14,7 +14,7 @@ public struct ReconcileRuns: Sendable {
     }
 
     /// The clock the queue stamps rows with.
-    public var clock: any JobClock { queue.clock }
+    public var clock: any WallClock { queue.clock }
 
     /// Stores a queued run and its job in one transaction.
     public func create(dryRun: Bool) async throws -> ReconcileRun {
