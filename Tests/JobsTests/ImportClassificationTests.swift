@@ -116,8 +116,9 @@ import Testing
         try await f.run { client in
             let id = try await f.start(client, [f.item("sk-gap-000000001", ["smoke_model": "gpt-4o-mini"]),
                                                 f.item("sk-quota-gone-01", ["smoke_model": "gpt-4o-mini"])],
-                                       options: ["confirm_delay_s": 1, "max_attempts": 2, "retry_window_s": 2])
-            // After the probe passed, the second key runs out of quota upstream.
+                                       options: ["confirm_delay_s": 4, "max_attempts": 2, "retry_window_s": 2])
+            // After the probe passed, the second key runs out of quota upstream: the fault is added once both channels
+            // exist, well inside the 4 s before their confirmations (1 s lost that race under the parallel suites).
             #expect(await eventually { try await f.channels(client).count == 2 })
             f.mock.script.add(FaultRule(key: "sk-quota-gone-01", fault: Fault(status: 429)))
             let run = try await f.finished(client, id)

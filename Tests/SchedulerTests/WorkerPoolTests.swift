@@ -47,6 +47,8 @@ func withPool(
     try await task.value
 }
 
+/// Every wait here is a bound on waiting, not a speed check (60 s): the whole unit suite shares two cores, and a
+/// test that keeps a cooperative thread busy delays every other one for as long.
 @Suite struct WorkerPoolTests {
     @Test func processesEveryJobOnce() async throws {
         let t = try TempDatabase()
@@ -79,7 +81,7 @@ func withPool(
         _ = try await t.queue.enqueue((0..<4).map { _ in NewJob(kind: "where") })
         let options = WorkerOptions(concurrency: 2, pollInterval: .seconds(30), executor: BackgroundExecutor(threads: 1, name: "pool-test"))
         try await withPool(t.queue, [handler], options: options) { _ in
-            #expect(await eventually { try await t.queue.counts().first { $0.state == .completed }?.count == 4 })
+            #expect(await eventually(timeout: .seconds(60)) { try await t.queue.counts().first { $0.state == .completed }?.count == 4 })
         }
         let seen = threads.withLock { $0 }
         #expect(seen.count == 8)
@@ -109,7 +111,7 @@ func withPool(
         let id = try await t.queue.enqueue([NewJob(kind: "noop", args: #"{"fail_times":2}"#)])[0].id
         let options = WorkerOptions(pollInterval: .milliseconds(20), retry: RetryPolicy(base: .milliseconds(10), jitter: 0))
         try await withPool(t.queue, [ClosureJob.failing], options: options) { _ in
-            #expect(await eventually { try await t.queue.state(id) == .completed })
+            #expect(await eventually(timeout: .seconds(60)) { try await t.queue.state(id) == .completed })
         }
         let row = try #require(try await t.queue.job(id: id))
         #expect(row.attempt == 3)
@@ -154,9 +156,9 @@ func withPool(
         ]
         let ids = try await t.queue.enqueue([NewJob(kind: "discard"), NewJob(kind: "snooze"), NewJob(kind: "cancel")]).map(\.id)
         try await withPool(t.queue, handlers, options: WorkerOptions(pollInterval: .milliseconds(20))) { _ in
-            #expect(await eventually { try await t.queue.state(ids[0]) == .discarded })
-            #expect(await eventually { try await t.queue.state(ids[1]) == .completed })
-            #expect(await eventually { try await t.queue.state(ids[2]) == .cancelled })
+            #expect(await eventually(timeout: .seconds(60)) { try await t.queue.state(ids[0]) == .discarded })
+            #expect(await eventually(timeout: .seconds(60)) { try await t.queue.state(ids[1]) == .completed })
+            #expect(await eventually(timeout: .seconds(60)) { try await t.queue.state(ids[2]) == .cancelled })
         }
         #expect(try await t.queue.job(id: ids[1])?.attempt == 1)
     }
@@ -165,7 +167,7 @@ func withPool(
         let t = try TempDatabase()
         let id = try await t.queue.enqueue([NewJob(kind: "mystery")])[0].id
         try await withPool(t.queue, []) { _ in
-            #expect(await eventually { try await t.queue.state(id) == .retryable })
+            #expect(await eventually(timeout: .seconds(60)) { try await t.queue.state(id) == .retryable })
         }
         #expect(try await t.queue.job(id: id)?.errorMessages.contains { $0.contains("no handler for kind mystery") } == true)
     }
@@ -177,9 +179,10 @@ func withPool(
         let options = WorkerOptions(concurrency: 10, pollInterval: .seconds(30), drainTimeout: .seconds(3))
         let began = ContinuousClock.now
         try await withPool(t.queue, [ClosureJob.sleep], options: options) { _ in
-            #expect(await eventually { try await t.queue.state(long) == .running })
+            #expect(await eventually(timeout: .seconds(60)) { try await t.queue.state(long) == .running })
         }
-        #expect(ContinuousClock.now - began < .seconds(10))
+        // Not a speed check: far below the long job's 60 s, so the drain did not wait for it.
+        #expect(ContinuousClock.now - began < .seconds(30))
         for id in short { #expect(try await t.queue.state(id) == .completed) }
         let row = try #require(try await t.queue.job(id: long))
         #expect(row.state == .available && row.attempt == 0 && row.leaseExpiresAt == nil)
@@ -195,10 +198,10 @@ func withPool(
         let id = try await t.queue.enqueue([NewJob(kind: "long")])[0].id
         let options = WorkerOptions(leaseTTL: .milliseconds(300), pollInterval: .seconds(30))
         try await withPool(t.queue, [handler], options: options) { _ in
-            #expect(await eventually { try await t.queue.state(id) == .running })
+            #expect(await eventually(timeout: .seconds(60)) { try await t.queue.state(id) == .running })
             _ = try await t.queue.cancel(id: id)
             // The next heartbeat (TTL / 3) finds the lease gone and cancels the handler.
-            #expect(await eventually(timeout: .seconds(5)) { cancelled.withLock { $0 } })
+            #expect(await eventually(timeout: .seconds(30)) { cancelled.withLock { $0 } })  // well before the handler's 60 s
         }
         #expect(try await t.queue.state(id) == .cancelled)
     }
@@ -216,7 +219,7 @@ func withPool(
         let id = try await t.queue.enqueue([NewJob(kind: "hold")])[0].id
         let options = WorkerOptions(leaseTTL: .milliseconds(600), pollInterval: .seconds(30))
         try await withPool(t.queue, [hold], options: options) { _ in
-            #expect(await eventually { try await t.queue.state(id) == .running })
+            #expect(await eventually(timeout: .seconds(60)) { try await t.queue.state(id) == .running })
             for _ in 0..<6 {
                 let before = try #require(try await t.queue.job(id: id)?.leaseExpiresAt)
                 clock.advance(by: .milliseconds(300))
@@ -225,7 +228,7 @@ func withPool(
                 #expect(try await t.queue.rescueExpired() == 0)
             }
             done.withLock { $0 = true }
-            #expect(await eventually { try await t.queue.state(id) == .completed })
+            #expect(await eventually(timeout: .seconds(60)) { try await t.queue.state(id) == .completed })
         }
         #expect(try await t.queue.job(id: id)?.attempt == 1)
     }
