@@ -1,0 +1,223 @@
+import Foundation
+import GRDB
+import Scheduler
+@_spi(Engine) @testable import Store
+import Testing
+
+/// The store's methods on a real SQLite file: what each query selects, and the guards the writes keep (in use,
+/// taken names, an operator's change kept) — the contract a second engine implements.
+@Suite struct QueryTests {
+    final class TempStore: @unchecked Sendable {  // set up in init, then only read; deinit removes the files
+        let dir: String
+        let db: AppDatabase
+        let queue: SQLiteQueue
+
+        init() throws {
+            dir = NSTemporaryDirectory() + "switchyard-store-" + UUID().uuidString
+            db = try AppDatabase.open(dataDir: dir)
+            queue = SQLiteQueue(pool: db.pool)
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+        func channel(_ name: String, status: RelayChannel.Status = .enabled) async throws -> RelayChannel {
+            try await db.createChannel(RelayChannel(
+                name: name, type: .openai, baseURL: "http://127.0.0.1:9", apiKeySealed: Data([1]), keyFingerprint: "sk-…\(name)",
+                models: ["gpt-4o-mini"], modelMapping: [:], priority: 0, weight: 1, status: status, now: 1))
+        }
+
+        func node(_ name: String) async throws -> ExitNode {
+            try await db.createNode(ExitNode(name: name, host: "\(name).example", expectedIP: "127.0.0.2",
+                                             relayURL: "http://127.0.0.2:8", relayKeySealed: Data([2]), relayKeyFingerprint: "rk", now: 1))
+        }
+
+        func jobCount() async throws -> Int {
+            try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs") ?? -1 }
+        }
+    }
+
+    @Test func traceFiltersSelectWhatTheyName() async throws {
+        let t = try TempStore()
+        func trace(_ id: String, user: Int64?, model: String, stream: Bool, tokens: Int64, at: Int64) -> Trace {
+            var trace = Trace(requestId: id, endpoint: "/v1/chat/completions", createdAt: at, expiresAt: at + 1000)
+            trace.userId = user
+            trace.keyId = user
+            trace.model = model
+            trace.stream = stream
+            trace.status = 200
+            trace.promptTokens = tokens
+            return trace
+        }
+        for row in [trace("a", user: 1, model: "gpt-4o", stream: false, tokens: 10, at: 100),
+                    trace("b", user: 2, model: "gpt-4o-mini", stream: true, tokens: 5, at: 200),
+                    trace("c", user: nil, model: "gpt-4o-mini", stream: true, tokens: 0, at: 300),
+                    trace("d", user: 1, model: "gpt-4o-mini", stream: false, tokens: 0, at: 400)] {
+            _ = try await t.db.inserted(row)
+        }
+        func ids(_ change: (inout TraceFilter) -> Void) async throws -> [String] {
+            var filter = TraceFilter()
+            change(&filter)
+            return try await t.db.traces(filter, Page(before: nil, limit: 50)).map(\.requestId)
+        }
+        #expect(try await ids { _ in } == ["d", "c", "b", "a"], "newest first")
+        #expect(try await ids { $0.model = "gpt-4o" } == ["a"])
+        #expect(try await ids { $0.stream = true } == ["c", "b"])
+        #expect(try await ids { $0.keyId = 1 } == ["d", "a"])
+        #expect(try await ids { $0.billed = true } == ["b", "a"], "a user's request with tokens")
+        #expect(try await ids { $0.billed = false } == ["d", "c"])
+        #expect(try await ids { $0.since = 200; $0.until = 400 } == ["c", "b"], "[since, until)")
+        let first = try await t.db.traces(TraceFilter(), Page(before: nil, limit: 2))
+        #expect(first.map(\.requestId) == ["d", "c", "b"], "limit + 1 rows tell the caller a next page exists")
+        #expect(try await t.db.traces(TraceFilter(), Page(before: first[1].id, limit: 50)).map(\.requestId) == ["b", "a"])
+    }
+
+    @Test func usageIsSummedPerUserModelAndDayNewestFirst() async throws {
+        let t = try TempStore()
+        let day: Int64 = 86_400_000
+        let logs = [(1, "gpt-4o", 0), (1, "gpt-4o", 0), (2, "gpt-4o", 0), (1, "gpt-4o", day), (1, "gpt-4o-mini", day)]
+        for (index, (user, model, at)) in logs.enumerated() {
+            _ = try await t.db.inserted(UsageLog(requestId: "r\(index)", userId: Int64(user), keyId: 1, channelId: nil, model: model,
+                                                 promptTokens: 10, completionTokens: 2, cost: 100, createdAt: at + 1))
+        }
+        let all = try await t.db.usageByDay(userId: nil, since: nil, until: nil)
+        #expect(all.map { "\($0.day) \($0.userId) \($0.model) \($0.requests)" } == [
+            "1970-01-02 1 gpt-4o 1", "1970-01-02 1 gpt-4o-mini 1", "1970-01-01 1 gpt-4o 2", "1970-01-01 2 gpt-4o 1"])
+        #expect(all[2].promptTokens == 20 && all[2].completionTokens == 4 && all[2].cost == 200)
+        #expect(try await t.db.usageByDay(userId: 2, since: nil, until: nil).map(\.requests) == [1])
+        #expect(try await t.db.usageByDay(userId: nil, since: day, until: nil).count == 2)
+    }
+
+    @Test func aPayloadIsReadOnlyWithAnAuditRow() async throws {
+        let t = try TempStore()
+        let trace = try await t.db.inserted(Trace(requestId: "p", endpoint: "/v1/chat/completions", createdAt: 1, expiresAt: 2))
+        func audits() async throws -> Int {
+            try await t.db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM payload_audit") ?? -1 }
+        }
+        #expect(try await t.db.auditedPayload(traceId: trace.id!, actor: "admin", reason: "support ticket", at: 5) == nil)
+        #expect(try await audits() == 0, "no payload, nothing read, no audit row")
+        try await t.db.write { db in
+            try Payload(traceId: trace.id!, requestSealed: Data([9]), responseSealed: nil, requestTruncated: false,
+                        responseTruncated: false, bytes: 1, expiresAt: 2).insert(db)
+        }
+        let payload = try await t.db.auditedPayload(traceId: trace.id!, actor: "admin", reason: "support ticket", at: 5)
+        #expect(payload?.requestSealed == Data([9]))
+        let row = try #require(try await t.db.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT trace_id, actor, reason, at FROM payload_audit")
+        })
+        let (traceId, actor, reason, at): (Int64, String, String, Int64) = (row["trace_id"], row["actor"], row["reason"], row["at"])
+        #expect(traceId == trace.id! && actor == "admin" && reason == "support ticket" && at == 5)
+    }
+
+    @Test func aChannelAnUnfinishedReconcileRunHoldsIsNotDeleted() async throws {
+        let t = try TempStore()
+        let held = try await t.channel("held")
+        let reconciles = ReconcileRepository(db: t.db, queue: t.queue)
+        let run = try await reconciles.create(dryRun: true)
+        _ = try await reconciles.begin(run.id, jobId: 1)
+        let free = try await t.channel("free")   // created after the run began: not part of it
+        await #expect { try await t.db.deleteChannel(held.id!) } throws: { error in
+            (error as? StoreError)?.code == .inUse && "\(error)".contains(run.id)
+        }
+        #expect(try await t.db.channel(held.id!) != nil, "still there")
+        #expect(try await t.db.deleteChannel(free.id!))
+        #expect(try await !t.db.deleteChannel(free.id!), "already gone")
+        try await reconciles.finish(run.id, artifactPath: nil)
+        #expect(try await t.db.deleteChannel(held.id!), "free once the run finished")
+    }
+
+    @Test func aNodeNameIsTakenOnce() async throws {
+        let t = try TempStore()
+        _ = try await t.node("exit-1")
+        await #expect { try await t.node("exit-1") } throws: { error in
+            (error as? StoreError)?.code == .conflict && "\(error)" == "a node named exit-1 exists"
+        }
+    }
+
+    @Test func theHealthProbeKeepsAnOperatorsChanges() async throws {
+        let t = try TempStore()
+        let node = try await t.node("exit-1")
+        var probed = node
+        probed.status = .healthy
+        probed.healthFailures = 0
+        probed.dnsAddresses = ["127.0.0.2"]
+        try await t.db.recordProbe(of: node, as: probed, at: 10)
+        #expect(try await t.db.node(node.id!)?.status == .healthy)
+        // An operator points the node elsewhere while a probe of the old address is out: its result is dropped.
+        var moved = try #require(try await t.db.node(node.id!))
+        moved.relayURL = "http://127.0.0.3:8"
+        try await t.db.updateNode(moved)
+        var stale = probed
+        stale.status = .unhealthy
+        try await t.db.recordProbe(of: node, as: stale, at: 20)
+        let now = try #require(try await t.db.node(node.id!))
+        #expect(now.status == .healthy && now.relayURL == "http://127.0.0.3:8")
+
+        let disabled = try await t.channel("auto", status: .autoDisabled)
+        let operatorOff = try await t.channel("off", status: .disabled)
+        #expect(try await t.db.autoDisabledChannelsToRecheck().map(\.id) == [disabled.id])
+        #expect(try await t.db.reEnable(channelId: disabled.id!, at: 30))
+        #expect(try await !t.db.reEnable(channelId: operatorOff.id!, at: 30), "an operator's disable is never undone")
+        #expect(try await t.db.channel(operatorOff.id!)?.status == .disabled)
+        #expect(try await t.db.channel(disabled.id!)?.status == .enabled)
+    }
+
+    @Test func routingMarksMoveWithEveryChangeARouteDependsOn() async throws {
+        let t = try TempStore()
+        var marks = try await t.db.routingMarks()
+        func moved() async throws -> Bool {
+            let now = try await t.db.routingMarks()
+            defer { marks = now }
+            return now != marks
+        }
+        #expect(try await !moved())
+        var channel = try await t.channel("c")
+        #expect(try await moved(), "a channel added")
+        channel.priority = 5
+        channel.updatedAt = 2
+        try await t.db.updateChannel(channel)
+        #expect(try await moved(), "a channel edited")
+        let user = try await t.db.createUser(User(name: "u", quota: nil, now: 1))
+        #expect(try await moved(), "a user added")
+        _ = try await t.db.createKey(APIKey(userId: user.id!, name: "k", keyHash: "h", fingerprint: "f", models: nil, quota: nil, now: 1))
+        #expect(try await moved(), "a key added")
+        try await t.db.savePrice(ModelPrice(name: "gpt-4o-mini", inputPrice: 1, outputPrice: 2, updatedAt: 3))
+        #expect(try await moved(), "a price set")
+        let node = try await t.node("n")
+        #expect(try await moved(), "a node added")
+        try await t.db.recordProbe(of: node, as: node, at: 99)
+        #expect(try await moved(), "a node probed")
+        #expect(try await !moved())
+        let rows = try await t.db.routingRows()
+        let counts: [Int] = [rows.channels.count, rows.users.count, rows.keys.count, rows.prices.count, rows.nodes.count]
+        #expect(counts == [1, 1, 1, 1, 1])
+        #expect(rows.marks == marks)
+        #expect(try await t.db.channels(updatedSince: 2).channels.map(\.id) == [channel.id])
+        #expect(try await t.db.channels(updatedSince: 3).channels.isEmpty)
+    }
+
+    @Test func aRefusedImportLeavesNeitherRowsNorJobs() async throws {
+        let t = try TempStore()
+        let imports = ImportRepository(db: t.db, queue: t.queue)
+        func run(_ digest: String) -> (ImportRun, [ImportItem]) {
+            let id = ImportRun.newID()
+            let items = (0..<3).map {
+                ImportItem(runId: id, index: $0, baseURL: "http://127.0.0.1:9", apiKeySealed: Data([3]), keyFingerprint: "f\($0)",
+                           provider: nil, requestedModels: nil, smokeModel: nil, name: nil, now: 1)
+            }
+            return (ImportRun(id: id, options: ImportOptions(), idempotencyKey: "same-key", requestDigest: digest, total: 3,
+                              search: "", now: 1), items)
+        }
+        let (first, items) = run("digest-1")
+        #expect(try await imports.create(first, items: items).created)
+        #expect(try await t.jobCount() == 3, "one import.item job per item, committed with the run")
+        let jobs = try await t.queue.jobs(JobQuery(kind: ImportJobs.item.name, limit: 10)).jobs
+        #expect(Set(jobs.map(\.uniqueKey)) == Set((0..<3).map { Optional("import.item:\(first.id):\($0)") }))
+        #expect(jobs.allSatisfy { $0.queue == ImportJobs.queue })
+        let (replayed, _) = try await imports.create(run("digest-1").0, items: run("digest-1").1)
+        #expect(replayed.id == first.id, "the same key and request: the first run")
+        let (other, otherItems) = run("digest-2")
+        await #expect(throws: StoreError.self) { try await imports.create(other, items: otherItems) }
+        #expect(try await t.jobCount() == 3, "the refused request enqueued nothing")
+        #expect(try await imports.run(other.id) == nil)
+    }
+}
