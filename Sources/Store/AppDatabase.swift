@@ -11,6 +11,8 @@ public final class AppDatabase: Sendable {
     public let path: String
     /// Opened at background QoS, i.e. beside a gateway: background reads and writes then run at idle CPU priority.
     let yieldsToGateway: Bool
+    /// Background work on this database's write lock, which foreground writes lift (`write`).
+    let idleWork = IdleWork()
     /// The `synchronous` setting every other write commits with.
     let synchronous: SQLiteOptions.Synchronous
 
@@ -70,10 +72,10 @@ public final class AppDatabase: Sendable {
     }
 
     /// A write someone waits for (a request's records, an API call): first lifts any background write that holds
-    /// the lock under `SCHED_IDLE` (`BackgroundExecutor.boostIdleWork`), so a busy machine cannot park it behind
+    /// the lock under `SCHED_IDLE` (`IdleWork.boost`), so a busy machine cannot park it behind
     /// a starved background transaction.
     func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        BackgroundExecutor.boostIdleWork()
+        idleWork.boost()
         return try await pool.write(body)
     }
 
@@ -96,7 +98,7 @@ public final class AppDatabase: Sendable {
     /// `CPUYield.interval` of SQLite work (see `CPUYield`); as it is otherwise.
     private func yielding<T>(_ db: Database, _ body: () throws -> T) rethrows -> T {
         guard yieldsToGateway else { return try body() }
-        return try BackgroundExecutor.whileIdle { try CPUYield.duringStatements(of: db, body) }
+        return try idleWork.run { try CPUYield.duringStatements(of: db, body) }
     }
 
     /// Every migration, numbered and append-only.

@@ -53,53 +53,13 @@ public final class BackgroundExecutor: TaskExecutor, Sendable {
     static let schedIdle: Int32 = 5
 
     /// Whether this process may put a thread back to the normal policy after `SCHED_IDLE` (root, or a nice
-    /// limit that allows it); without that, `whileIdle` leaves threads as they are.
+    /// limit that allows it); without that, `IdleWork` leaves threads as they are.
     static let canLeaveIdle: Bool = {
         if geteuid() == 0 { return true }
         var limit = rlimit()
         let rlimitNice = __rlimit_resource_t(13)  // RLIMIT_NICE
         return getrlimit(rlimitNice, &limit) == 0 && limit.rlim_cur >= 20
     }()
-
-    /// Threads inside `whileIdle` now (thread id → the policy to restore), guarded so a boost cannot slip between
-    /// a thread's lowering and its registration.
-    private static let idleHolders = Mutex<[Int32: Int32]>([:])
-
-    /// Runs `body` with the calling thread under `SCHED_IDLE`, then puts it back: for background database work
-    /// on a database thread shared with the gateway, so a request's thread that wakes up takes the CPU at once.
-    /// Such work holds SQLite's write lock while it runs; `boostIdleWork` lifts it when a foreground writer needs
-    /// the lock (on a saturated machine an idle-policy thread may get no CPU for seconds).
-    public static func whileIdle<T>(_ body: () throws -> T) rethrows -> T {
-        let previous = sched_getscheduler(0)
-        guard canLeaveIdle, previous >= 0, previous != schedIdle, let tid = currentThreadID() else { return try body() }
-        let lowered = idleHolders.withLock { holders -> Bool in
-            var param = sched_param()
-            guard sched_setscheduler(0, schedIdle, &param) == 0 else { return false }
-            holders[tid] = previous
-            return true
-        }
-        guard lowered else { return try body() }
-        defer {
-            idleHolders.withLock { holders in
-                holders[tid] = nil
-                var normal = sched_param()
-                _ = sched_setscheduler(0, previous, &normal)
-            }
-        }
-        return try body()
-    }
-
-    /// Puts every thread inside `whileIdle` back to its normal policy for the rest of its current piece of work:
-    /// priority inheritance by hand, called by a foreground writer about to wait for the write lock such a thread
-    /// may hold. Costs one uncontended lock when no background work is running.
-    public static func boostIdleWork() {
-        idleHolders.withLock { holders in
-            for (tid, policy) in holders {
-                var param = sched_param()
-                _ = sched_setscheduler(tid, policy, &param)
-            }
-        }
-    }
 
     /// The calling thread's kernel id (Swift sees neither gettid nor syscall).
     static func currentThreadID() -> Int32? {
