@@ -39,6 +39,11 @@ public struct ArtifactReader: Sendable {
         return (match.kind, match.summary)
     }
 
+    /// The bytes of a summary at the path its writer returned (as a run records it); nil once the file is gone.
+    public static func summaryData(at path: String) -> Data? {
+        FileManager.default.contents(atPath: path)
+    }
+
     /// The schema of `kind`: the first of `schemaDirs` that holds `<kind>.schema.json`.
     public static func schema(kind: String, in schemaDirs: [String]) throws -> URL {
         let candidates = schemaDirs.map { URL(fileURLWithPath: $0).appendingPathComponent("\(kind).schema.json") }

@@ -125,7 +125,7 @@ struct ImportController {
         guard let path = run.artifactPath else {
             throw Problem(.notFound, "run \(run.id) is \(run.state.rawValue); its artifact is written when it ends")
         }
-        guard let data = try await GatewayApp.offEventLoop({ FileManager.default.contents(atPath: path) }) else {
+        guard let data = try await GatewayApp.offEventLoop({ ArtifactReader.summaryData(at: path) }) else {
             throw Problem(.gone, "the artifact of run \(run.id) is no longer at \(path)")
         }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
