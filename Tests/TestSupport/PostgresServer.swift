@@ -42,7 +42,15 @@ public final class PostgresServer: Sendable {
     /// Creates an empty database on the shared cluster and returns its URL.
     public static func freshDatabase() async throws -> String {
         let server = try await shared()
-        return try server.createDatabase()
+        return try await offCooperativePool { try server.createDatabase() }
+    }
+
+    /// Runs blocking work (a spawned tool and its `waitpid`) on a Dispatch thread: blocking one of Swift's
+    /// cooperative threads, two on a 2-core machine, stalls every other suite's async work meanwhile.
+    static func offCooperativePool<T: Sendable>(_ body: @Sendable @escaping () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
     }
 
     /// Creates an empty database with a random name and returns its URL.
@@ -146,13 +154,19 @@ public final class PostgresServer: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of this process reaches the tool, nor the server `pg_ctl` leaves running: an inherited pipe
+        // or socket of another test would stay open as long as the server lives.
+        // (glibc 2.34's `posix_spawn_file_actions_addclosefrom_np`, which Swift's Glibc module does not declare.)
+        if let closeFrom = Self.addCloseFrom { _ = closeFrom(&actions, 3) }
         let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0)=\($1)" }
         // Through `sh` to start in "/": the postgres account may not enter the caller's directory.
         let argv = (["/bin/sh", "-c", "cd / && exec \"$@\"", "sh", path] + arguments).map { strdup($0) } + [nil]
         let envp = env.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, envp)
+        // Under the launch lock: Foundation's `Process.run()` elsewhere in the test process crashed (a bad pointer in
+        // its memcpy) when this spawn ran at the same moment.
+        let spawned = ProcessLaunch.exclusively { posix_spawn(&pid, "/bin/sh", &actions, nil, argv, envp) }
         guard spawned == 0 else { throw Failure(description: "cannot start \(path): errno \(spawned)") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
@@ -163,6 +177,12 @@ public final class PostgresServer: Sendable {
             throw Failure(description: "\(name) \(arguments.first ?? "") exited with \(exitCode): \(text)")
         }
     }
+
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let addCloseFrom: AddCloseFrom? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
 
     private static func makeDirectory() throws -> String {
         var template = Array("/tmp/switchyard-pg-XXXXXX".utf8CString)
@@ -210,7 +230,7 @@ public final class PostgresServer: Sendable {
         func server() async throws -> PostgresServer {
             if let starting { return try await starting.value }
             let task = Task { () throws -> PostgresServer in
-                let server = try PostgresServer.start()
+                let server = try await PostgresServer.offCooperativePool { try PostgresServer.start() }
                 PostgresServer.atExit.withLock { $0 = server }
                 atexit { PostgresServer.atExit.withLock { $0 }?.stop() }
                 return server
