@@ -6,8 +6,14 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 [ -f /usr/include/sqlite3.h ] || need_apt+=(libsqlite3-dev)
+# The PostgreSQL tests start a private cluster of their own (Tests/TestSupport/PostgresServer.swift).
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
+  if [[ " ${need_apt[*]} " == *" postgresql-15 "* ]] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    # Only the binaries are wanted: no system-wide cluster started on port 5432.
+    mkdir -p /etc/postgresql-common && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+  fi
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 

@@ -1,0 +1,23 @@
+import PostgresNIO
+
+/// Readable text for a PostgresNIO error. `PSQLError`'s own description is deliberately generic; the server's
+/// message and SQLSTATE say what went wrong without the connection's credentials or the query's bound values.
+public enum PostgresErrorText {
+    /// The server's message (with SQLSTATE) when there is one, else the client-side error code.
+    public static func describe(_ error: any Error) -> String {
+        if let transaction = error as? PostgresTransactionError {
+            if let inner = transaction.closureError ?? transaction.commitError ?? transaction.beginError {
+                return describe(inner)
+            }
+            return "transaction failed"
+        }
+        if let error = error as? PSQLError {
+            if let info = error.serverInfo, let message = info[.message] {
+                let state = info[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+                return message + state
+            }
+            return "PostgreSQL client error: \(error.code)"
+        }
+        return "\(error)"
+    }
+}
