@@ -99,7 +99,7 @@ import Testing
         let server = "http://127.0.0.1:\(port)"
         let token = "sya_secret_token_never_printed"
         let list = tmp.path + "/list.txt"
-        try "https://api.example.com sk-secret-upstream-key\n".write(toFile: list, atomically: true, encoding: .utf8)
+        try "http://127.0.0.9:9 sk-secret-upstream-key\n".write(toFile: list, atomically: true, encoding: .utf8)
         for verb in [["jobs", "list"], ["schedules", "list"], ["jobs", "enqueue", "noop"], ["batch-import", list]] {
             let (status, out, err) = try await cli.run(verb + ["--server", server, "--token", token], in: tmp.path)
             #expect(status == 1, "\(verb)")

@@ -5,6 +5,7 @@ import HTTPTypes
 import HummingbirdTesting
 import MockUpstream
 import NIOCore
+import Probe
 import Store
 import Testing
 
@@ -109,6 +110,8 @@ import Testing
             // ever connected to or resolved.
             for base in ["http://127.0.0.1:8080", "http://localhost", "http://10.1.2.3", "http://192.168.0.9/v1", "http://[::1]:9",
                          "http://169.254.169.254", "http://metadata.internal"] {
+                // The refusal is decided from the URL's text, so no connection or lookup can happen on the way.
+                #expect(AddressPolicy.isPrivate(host: try #require(URL(string: base)?.host)), "\(base)")
                 let problem = try await f.api(client, .post, "/api/batch-import/runs", ["items": [["base_url": base, "api_key": "sk-p"]]],
                                               expect: .unprocessableContent)
                 #expect((problem["errors"] as? [[String: Any]])?.first?["message"] as? String ?? "" != "", "\(base)")

@@ -27,7 +27,7 @@ import Testing
         }
 
         func node(_ name: String) async throws -> ExitNode {
-            try await db.createNode(ExitNode(name: name, host: "\(name).example", expectedIP: "127.0.0.2",
+            try await db.createNode(ExitNode(name: name, host: "127.0.0.2", expectedIP: "127.0.0.2",
                                              relayURL: "http://127.0.0.2:8", relayKeySealed: Data([2]), relayKeyFingerprint: "rk", now: 1))
         }
 
