@@ -45,14 +45,6 @@ public final class PostgresServer: Sendable {
         return try await offCooperativePool { try server.createDatabase() }
     }
 
-    /// Runs blocking work (a spawned tool and its `waitpid`) on a Dispatch thread: blocking one of Swift's
-    /// cooperative threads, two on a 2-core machine, stalls every other suite's async work meanwhile.
-    static func offCooperativePool<T: Sendable>(_ body: @Sendable @escaping () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-        }
-    }
-
     /// Creates an empty database with a random name and returns its URL.
     public func createDatabase() throws -> String {
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
@@ -230,7 +222,7 @@ public final class PostgresServer: Sendable {
         func server() async throws -> PostgresServer {
             if let starting { return try await starting.value }
             let task = Task { () throws -> PostgresServer in
-                let server = try await PostgresServer.offCooperativePool { try PostgresServer.start() }
+                let server = try await offCooperativePool { try PostgresServer.start() }
                 PostgresServer.atExit.withLock { $0 = server }
                 atexit { PostgresServer.atExit.withLock { $0 }?.stop() }
                 return server

@@ -15,14 +15,9 @@ public enum PythonSchemaCheck {
     }
 
     /// The violations python finds (empty when valid); throws when python or jsonschema is missing or the schema is
-    /// invalid. Runs on a Dispatch thread: waiting for python (and for the launch lock) on one of Swift's
-    /// cooperative threads, two on this 2-core machine, stalled every other suite's async work for seconds.
+    /// invalid. Waits for python (and for the launch lock) off Swift's cooperative threads.
     public static func violations(_ document: Data, schemaPath: String) async throws -> [String] {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try blockingViolations(document, schemaPath: schemaPath) })
-            }
-        }
+        try await offCooperativePool { try blockingViolations(document, schemaPath: schemaPath) }
     }
 
     static func blockingViolations(_ document: Data, schemaPath: String) throws -> [String] {

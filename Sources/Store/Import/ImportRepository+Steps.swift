@@ -39,8 +39,7 @@ extension ImportRepository {
                          statuses: ChatStatuses? = nil) async throws {
         try await db.backgroundWrite { [clock] db in
             let now = clock.nowMillis()
-            try ImportProgress.record(db, runId: runId, index: index, trail: trail, now: now)
-            if let statuses { try Self.setStatuses(db, runId, index, statuses) }
+            try Self.record(db, runId, index, trail, statuses, now: now)
             if phase == "probe" { try ImportProgress.release(db, runId: runId, index: index, now: now) }
             try ImportEvent.append(db, runId: runId, item: index, type: "item.retrying",
                                    data: ["classification": .string(classification), "phase": .string(phase)], at: now)
@@ -52,8 +51,7 @@ extension ImportRepository {
                      statuses: ChatStatuses? = nil) async throws {
         try await db.backgroundWrite { [clock, queue] db in
             let now = clock.nowMillis()
-            try ImportProgress.record(db, runId: runId, index: index, trail: trail, now: now)
-            if let statuses { try Self.setStatuses(db, runId, index, statuses) }
+            try Self.record(db, runId, index, trail, statuses, now: now)
             try ImportProgress.fail(db, queue: queue, runId: runId, index: index, classification: classification, detail: detail,
                                     phase: phase, now: now)
         }
@@ -64,7 +62,7 @@ extension ImportRepository {
                           probed: ImportProgress.Probed) async throws -> ImportItem.Outcome? {
         try await db.backgroundWrite { [clock, queue] db in
             let now = clock.nowMillis()
-            try ImportProgress.record(db, runId: runId, index: index, trail: trail, now: now)
+            try Self.record(db, runId, index, trail, nil, now: now)
             return try ImportProgress.provision(db, queue: queue, runId: runId, index: index, proposal: proposal, probed: probed, now: now)
         }
     }
@@ -73,8 +71,7 @@ extension ImportRepository {
     public func confirmed(runId: String, index: Int, trail: [TrailEntry], statuses: ChatStatuses) async throws {
         try await db.backgroundWrite { [clock, queue] db in
             let now = clock.nowMillis()
-            try ImportProgress.record(db, runId: runId, index: index, trail: trail, now: now)
-            try Self.setStatuses(db, runId, index, statuses)
+            try Self.record(db, runId, index, trail, statuses, now: now)
             try ImportProgress.succeed(db, queue: queue, runId: runId, index: index, accessStatus: "confirmed", now: now)
         }
     }
@@ -99,7 +96,11 @@ extension ImportRepository {
         return try await db.write { db in try ImportRollback.run(db, runId: runId, dryRun: dryRun, now: now) }
     }
 
-    static func setStatuses(_ db: Database, _ runId: String, _ index: Int, _ statuses: ChatStatuses) throws {
+    /// What every step writes first: the calls it made (its trail) and, for a confirmation, its chat statuses.
+    static func record(_ db: Database, _ runId: String, _ index: Int, _ trail: [TrailEntry], _ statuses: ChatStatuses?,
+                       now: Int64) throws {
+        try ImportProgress.record(db, runId: runId, index: index, trail: trail, now: now)
+        guard let statuses else { return }
         try db.execute(sql: """
             UPDATE import_items SET upstream_chat_status = ?, direct_chat_status = coalesce(?, direct_chat_status)
             WHERE run_id = ? AND idx = ?

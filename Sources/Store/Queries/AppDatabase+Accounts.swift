@@ -7,7 +7,7 @@ extension AppDatabase {
     public func users(_ page: Page) async throws -> [User] { try await rows(User.self, page) }
 
     public func user(_ id: Int64) async throws -> User? {
-        try await pool.read { db in try User.fetchOne(db, key: id) }
+        try await one(User.self, id)
     }
 
     /// Writes what an operator sets on a user; `used` and `exhausted_at` belong to settlement, which may have moved
@@ -24,7 +24,7 @@ extension AppDatabase {
     }
 
     public func key(_ id: Int64) async throws -> APIKey? {
-        try await pool.read { db in try APIKey.fetchOne(db, key: id) }
+        try await one(APIKey.self, id)
     }
 
     /// Writes what an operator sets on a key; `used` belongs to the record writer and is left alone.

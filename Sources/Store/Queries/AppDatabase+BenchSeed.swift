@@ -18,10 +18,7 @@ extension AppDatabase {
     /// Usage logs `seed-<from>` … of key 1, spread over `users` users with costs 1 to 5,000, in one transaction.
     public func seedBenchUsageLogs(from start: Int, to end: Int, users: Int) async throws {
         try await write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO usage_logs (request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens, cost, created_at)
-                VALUES (?, ?, 1, 1, 'gpt-4o-mini', 100, 20, ?, 0)
-                """)
+            let insert = try db.cachedStatement(sql: Self.insertBenchUsageLog)
             for i in start..<end {
                 try insert.execute(arguments: ["seed-\(i)", 1 + (i * 7919) % users, 1 + (i * 104_729) % 5000])
             }
@@ -31,15 +28,18 @@ extension AppDatabase {
     /// `count` usage logs with random ids, users and costs, in one transaction: what a gateway's writer commits.
     public func writeBenchUsageBatch(_ count: Int, users: Int) async throws {
         try await write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO usage_logs (request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens, cost, created_at)
-                VALUES (?, ?, 1, 1, 'gpt-4o-mini', 100, 20, ?, 0)
-                """)
+            let insert = try db.cachedStatement(sql: Self.insertBenchUsageLog)
             for _ in 0..<count {
                 try insert.execute(arguments: [UUID().uuidString, Int.random(in: 1...users), Int.random(in: 1...5000)])
             }
         }
     }
+
+    /// A usage log of key 1 and channel 1 with the request id, user and cost bound.
+    static let insertBenchUsageLog = """
+        INSERT INTO usage_logs (request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens, cost, created_at)
+        VALUES (?, ?, 1, 1, 'gpt-4o-mini', 100, 20, ?, 0)
+        """
 
     /// The totals settlement must keep equal (ledger, checkpoint, users' `used`) and the logs not yet settled.
     public func settlementBooks() async throws -> (ledger: Int64, checkpoint: Int64, used: Int64, unsettled: Int) {

@@ -9,7 +9,7 @@ extension AppDatabase {
 
     /// One channel; `background` for a job's read (see `backgroundRead`).
     public func channel(_ id: Int64, background: Bool = false) async throws -> RelayChannel? {
-        try await read(background: background) { db in try RelayChannel.fetchOne(db, key: id) }
+        try await one(RelayChannel.self, id, background: background)
     }
 
     public func updateChannel(_ channel: RelayChannel) async throws {
@@ -44,7 +44,7 @@ extension AppDatabase {
     }
 
     public func node(_ id: Int64, background: Bool = false) async throws -> ExitNode? {
-        try await read(background: background) { db in try ExitNode.fetchOne(db, key: id) }
+        try await one(ExitNode.self, id, background: background)
     }
 
     public func nodeExists(_ id: Int64) async throws -> Bool {

@@ -55,7 +55,7 @@ extension AppDatabase {
     }
 
     public func trace(_ id: Int64) async throws -> Trace? {
-        try await pool.read { db in try Trace.fetchOne(db, key: id) }
+        try await one(Trace.self, id)
     }
 
     /// Sums of tokens and cost per user, model and UTC day, newest day first; `created_at` in [since, until).

@@ -24,6 +24,12 @@ extension AppDatabase {
         }
     }
 
+    /// One `Record` by id; `background` for a job's read (see `backgroundRead`).
+    func one<Record: FetchableRecord & TableRecord & Sendable>(_ type: Record.Type, _ id: Int64,
+                                                              background: Bool = false) async throws -> Record? {
+        try await read(background: background) { db in try Record.fetchOne(db, key: id) }
+    }
+
     /// Inserts a record and returns it with its new id.
     func inserted<Record: MutablePersistableRecord & Sendable>(_ record: Record) async throws -> Record {
         try await write { db in
