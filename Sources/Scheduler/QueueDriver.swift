@@ -1,4 +1,4 @@
-/// The storage behind the job queue. SQLite now, PostgreSQL later; every call is one short transaction.
+/// The storage behind the job queue (`SQLiteQueue`, `PostgresQueue`); every call is one short transaction.
 public protocol QueueDriver: Sendable {
     /// Inserts jobs in one transaction; a job whose unique key is held by a live job is reported duplicate.
     func enqueue(_ jobs: [NewJob]) async throws -> [EnqueueResult]

@@ -16,6 +16,12 @@ public final class QueueNotifier: Sendable {
         listeners.withLock { $0[queue]?.removeAll { $0 === signal } }
     }
 
+    /// Wakes every subscribed worker, whatever its queue (work may have arrived unannounced).
+    public func notifyAll() {
+        let signals = listeners.withLock { $0.values.flatMap { $0 } }
+        for signal in signals { signal.raise(.work) }
+    }
+
     /// Wakes every worker of the given queues.
     public func notify(queues: some Sequence<String>) {
         let signals = listeners.withLock { map in queues.flatMap { map[$0] ?? [] } }

@@ -3,8 +3,8 @@ import Scheduler
 import Testing
 
 @Suite struct AdminTests {
-    @Test func listFiltersAndPaginatesWithCursor() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func listFiltersAndPaginatesWithCursor(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         _ = try await t.queue.enqueue((0..<25).map { NewJob(kind: $0 % 2 == 0 ? "even" : "odd") })
         var seen: [Int64] = []
         var cursor: Int64?
@@ -19,8 +19,8 @@ import Testing
         #expect(try await t.queue.jobs(JobQuery(state: .running)).jobs.isEmpty)
     }
 
-    @Test func cancelPendingAndRunningButNotFinished() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func cancelPendingAndRunningButNotFinished(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let ids = try await t.queue.enqueue([NewJob(kind: "a"), NewJob(kind: "b")]).map(\.id)
         #expect(try await t.queue.cancel(id: ids[0]).state == .cancelled)
         let running = try #require(try await t.queue.claim().first)
@@ -33,8 +33,8 @@ import Testing
         await #expect(throws: SchedulerError.notFound(999)) { try await t.queue.cancel(id: 999) }
     }
 
-    @Test func retryDiscardedJobRunsAgain() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func retryDiscardedJobRunsAgain(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let id = try await t.queue.enqueue([NewJob(kind: "noop", maxAttempts: 1)])[0].id
         let job = try #require(try await t.queue.claim().first)
         _ = try await t.queue.ack(job, .failed(error: "x", retryAt: nil))
@@ -47,17 +47,17 @@ import Testing
         await #expect(throws: SchedulerError.notFound(12345)) { try await t.queue.retry(id: 12345) }
     }
 
-    @Test func retryRefusedWhenAnotherLiveJobHoldsTheKey() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func retryRefusedWhenAnotherLiveJobHoldsTheKey(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let first = try await t.queue.enqueue([NewJob(kind: "noop", uniqueKey: "u")])[0].id
         _ = try await t.queue.cancel(id: first)
         _ = try await t.queue.enqueue([NewJob(kind: "noop", uniqueKey: "u")])
         await #expect(throws: SchedulerError.self) { try await t.queue.retry(id: first) }
     }
 
-    @Test func pruneDeletesOnlyFinishedJobsOlderThanCutoff() async throws {
+    @Test(arguments: Engine.allCases) func pruneDeletesOnlyFinishedJobsOlderThanCutoff(_ engine: Engine) async throws {
         let clock = ManualWallClock()
-        let t = try TempDatabase(clock: clock)
+        let t = try await TestQueue(engine, clock: clock)
         let ids = try await t.queue.enqueue((0..<4).map { _ in NewJob(kind: "noop") }).map(\.id)
         for job in try await t.queue.claim(2) { _ = try await t.queue.ack(job, .completed) }
         clock.advance(by: .seconds(100))
@@ -69,8 +69,8 @@ import Testing
         #expect(try await t.queue.state(ids[3]) == .available)
     }
 
-    @Test func countsGroupByStateAndKind() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func countsGroupByStateAndKind(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         _ = try await t.queue.enqueue([NewJob(kind: "a"), NewJob(kind: "a"), NewJob(kind: "b")])
         let counts = try await t.queue.counts()
         #expect(counts.contains(JobCount(state: .available, kind: "a", queue: "default", count: 2)))

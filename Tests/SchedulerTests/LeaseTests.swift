@@ -3,9 +3,9 @@ import Scheduler
 import Testing
 
 @Suite struct LeaseTests {
-    @Test func claimTakesABatchInPriorityOrderWithALease() async throws {
+    @Test(arguments: Engine.allCases) func claimTakesABatchInPriorityOrderWithALease(_ engine: Engine) async throws {
         let clock = ManualWallClock()
-        let t = try TempDatabase(clock: clock)
+        let t = try await TestQueue(engine, clock: clock)
         let low = try await t.queue.enqueue([NewJob(kind: "noop", priority: 5)])[0].id
         let high = try await t.queue.enqueue([NewJob(kind: "noop", priority: 0)])[0].id
         _ = try await t.queue.enqueue([NewJob(kind: "noop", queue: "other")])
@@ -17,8 +17,8 @@ import Testing
         #expect(try await t.queue.claim(10).map(\.id) == [low])
     }
 
-    @Test func twoClaimersNeverGetTheSameJob() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func twoClaimersNeverGetTheSameJob(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let other = try t.secondQueue()
         _ = try await t.queue.enqueue((0..<500).map { _ in NewJob(kind: "noop") })
         async let a = drain(t.queue, owner: "a")
@@ -28,7 +28,7 @@ import Testing
         #expect(idsA.count + idsB.count == 500)
     }
 
-    private func drain(_ queue: SQLiteQueue, owner: String) async throws -> [Int64] {
+    private func drain(_ queue: any QueueDriver, owner: String) async throws -> [Int64] {
         var ids: [Int64] = []
         while true {
             let batch = try await queue.claim(7, owner: owner)
@@ -37,9 +37,9 @@ import Testing
         }
     }
 
-    @Test func fencedWorkerCannotCompleteFailOrSnoozeAfterTakeover() async throws {
+    @Test(arguments: Engine.allCases) func fencedWorkerCannotCompleteFailOrSnoozeAfterTakeover(_ engine: Engine) async throws {
         let clock = ManualWallClock()
-        let t = try TempDatabase(clock: clock)
+        let t = try await TestQueue(engine, clock: clock)
         let id = try await t.queue.enqueue([NewJob(kind: "noop")])[0].id
         let stale = try #require(try await t.queue.claim(ttl: .seconds(5)).first)
         clock.advance(by: .seconds(6))
@@ -58,9 +58,9 @@ import Testing
         #expect(try await t.queue.state(id) == .completed)
     }
 
-    @Test func heartbeatExtendsTheLease() async throws {
+    @Test(arguments: Engine.allCases) func heartbeatExtendsTheLease(_ engine: Engine) async throws {
         let clock = ManualWallClock()
-        let t = try TempDatabase(clock: clock)
+        let t = try await TestQueue(engine, clock: clock)
         _ = try await t.queue.enqueue([NewJob(kind: "noop")])
         let job = try #require(try await t.queue.claim(ttl: .seconds(5)).first)
         clock.advance(by: .seconds(4))
@@ -74,9 +74,9 @@ import Testing
         #expect(row.errorMessages.contains { $0.contains("lease expired") } == true)
     }
 
-    @Test func rescueDiscardsWhenOutOfAttempts() async throws {
+    @Test(arguments: Engine.allCases) func rescueDiscardsWhenOutOfAttempts(_ engine: Engine) async throws {
         let clock = ManualWallClock()
-        let t = try TempDatabase(clock: clock)
+        let t = try await TestQueue(engine, clock: clock)
         let id = try await t.queue.enqueue([NewJob(kind: "noop", maxAttempts: 1)])[0].id
         _ = try await t.queue.claim(ttl: .seconds(1))
         clock.advance(by: .seconds(2))
@@ -84,9 +84,9 @@ import Testing
         #expect(try await t.queue.state(id) == .discarded)
     }
 
-    @Test func failureRetriesThenDiscardsKeepingBoundedErrors() async throws {
+    @Test(arguments: Engine.allCases) func failureRetriesThenDiscardsKeepingBoundedErrors(_ engine: Engine) async throws {
         let clock = ManualWallClock()
-        let t = try TempDatabase(clock: clock)
+        let t = try await TestQueue(engine, clock: clock)
         let id = try await t.queue.enqueue([NewJob(kind: "noop", maxAttempts: 12)])[0].id
         for attempt in 1...12 {
             let job = try #require(try await t.queue.claim().first)
@@ -101,9 +101,9 @@ import Testing
         #expect(row.errorMessages.first == "boom 3")
     }
 
-    @Test func snoozeIsNotAnAttemptAndCancelIsFinal() async throws {
+    @Test(arguments: Engine.allCases) func snoozeIsNotAnAttemptAndCancelIsFinal(_ engine: Engine) async throws {
         let clock = ManualWallClock()
-        let t = try TempDatabase(clock: clock)
+        let t = try await TestQueue(engine, clock: clock)
         let id = try await t.queue.enqueue([NewJob(kind: "noop")])[0].id
         let job = try #require(try await t.queue.claim().first)
         _ = try await t.queue.ack(job, .snoozed(until: clock.nowMillis() + 10_000))
@@ -118,8 +118,8 @@ import Testing
         #expect(row.state == .cancelled && row.errorMessages.contains { $0.contains("not needed") } == true)
     }
 
-    @Test func releaseGivesTheJobBackWithoutCountingAnAttempt() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func releaseGivesTheJobBackWithoutCountingAnAttempt(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let id = try await t.queue.enqueue([NewJob(kind: "noop")])[0].id
         let job = try #require(try await t.queue.claim().first)
         _ = try await t.queue.ack(job, .released)

@@ -4,9 +4,9 @@ import Scheduler
 import Testing
 
 @Suite struct ScheduleTests {
-    @Test func oneJobPerSlotAcrossTwoDaemons() async throws {
+    @Test(arguments: Engine.allCases) func oneJobPerSlotAcrossTwoDaemons(_ engine: Engine) async throws {
         let clock = ManualWallClock(1_700_000_000_000)
-        let t = try TempDatabase(clock: clock)
+        let t = try await TestQueue(engine, clock: clock)
         let other = try t.secondQueue()
         let schedule = Schedule(name: "tick", kind: "noop", interval: .seconds(60))
         try await t.queue.register([schedule])
@@ -27,8 +27,8 @@ import Testing
         #expect(Set(jobs.compactMap(\.uniqueKey)).count == 3)
     }
 
-    @Test func disabledScheduleEnqueuesNothingAndOperatorSettingsSurviveRegister() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func disabledScheduleEnqueuesNothingAndOperatorSettingsSurviveRegister(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         try await t.queue.register([Schedule(name: "s", kind: "noop", interval: .seconds(60))])
         let updated = try await t.queue.updateSchedule(name: "s", interval: .seconds(120), enabled: false)
         #expect(updated.intervalMs == 120_000 && !updated.enabled)
@@ -40,8 +40,8 @@ import Testing
         await #expect(throws: SchedulerError.self) { try await t.queue.updateSchedule(name: "s", interval: .milliseconds(5), enabled: nil) }
     }
 
-    @Test func maintenanceServiceEnqueuesAndRescues() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func maintenanceServiceEnqueuesAndRescues(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let maintenance = QueueMaintenance(
             driver: t.queue, schedules: [Schedule(name: "m", kind: "noop", interval: .seconds(3600))], tick: .milliseconds(50), logger: testLogger)
         _ = try await t.queue.enqueue([NewJob(kind: "sleep")])

@@ -1,27 +1,66 @@
 import Foundation
 import Logging
+import PostgresNIO
 import Scheduler
 import GRDB
 import Testing
 @_exported import TestSupport
 
-/// A fresh temp directory with an SQLite file holding only the queue's tables (the queue is tested on its own,
-/// without the store or any job kind), removed when the test ends.
-final class TempDatabase: @unchecked Sendable {  // only `deinit` touches the file system after init
-    let dir: String
-    let pool: DatabasePool
-    let clock: any WallClock
-    let queue: SQLiteQueue
+/// The two engines every queue test runs on.
+enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+}
 
-    init(clock: any WallClock = SystemWallClock()) throws {
-        dir = NSTemporaryDirectory() + "switchyard-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        pool = try Self.open(dir + "/test.sqlite")
+/// A fresh queue on one engine, holding only the queue's tables (the queue is tested on its own, without the store
+/// or any job kind): an SQLite file in a temp directory, or a fresh database on the test process's private
+/// PostgreSQL cluster. Removed, or its clients stopped, when the test ends.
+final class TestQueue: @unchecked Sendable {  // only `deinit` touches the state after init
+    let engine: Engine
+    let clock: any WallClock
+    let queue: any QueueDriver
+    private let location: String
+    private var clients: [Task<Void, Never>] = []
+
+    init(_ engine: Engine = .sqlite, clock: any WallClock = SystemWallClock()) async throws {
+        self.engine = engine
         self.clock = clock
-        queue = SQLiteQueue(pool: pool, clock: clock)
+        switch engine {
+        case .sqlite:
+            let dir = NSTemporaryDirectory() + "switchyard-test-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            location = dir
+            queue = SQLiteQueue(pool: try Self.openSQLite(dir + "/test.sqlite"), clock: clock)
+        case .postgres:
+            location = try await PostgresServer.freshDatabase()
+            let (client, task) = try Self.startClient(location)
+            clients.append(task)
+            var migrator = PostgresMigrator()
+            PostgresQueueSchema.register(in: &migrator)
+            try await migrator.migrate(client, logger: testLogger)
+            queue = PostgresQueue(client: client, clock: clock, logger: testLogger)
+        }
     }
 
-    static func open(_ path: String) throws -> DatabasePool {
+    /// The queue as the SQLite driver (for tests of SQLite's own transactions).
+    var sqlite: SQLiteQueue { queue as! SQLiteQueue }
+    /// The queue as the PostgreSQL driver.
+    var postgres: PostgresQueue { queue as! PostgresQueue }
+
+    /// A second, independent queue on the same database (as another process would have: its own connections and
+    /// its own in-process notifier).
+    func secondQueue() throws -> any QueueDriver {
+        switch engine {
+        case .sqlite:
+            return SQLiteQueue(pool: try Self.openSQLite(location + "/test.sqlite"), clock: clock)
+        case .postgres:
+            let (client, task) = try Self.startClient(location)
+            clients.append(task)
+            return PostgresQueue(client: client, clock: clock, logger: testLogger)
+        }
+    }
+
+    private static func openSQLite(_ path: String) throws -> DatabasePool {
         let pool = try SQLiteDatabase.open(SQLiteOptions(path: path))
         var migrator = DatabaseMigrator()
         SQLiteQueueSchema.register(in: &migrator)
@@ -29,12 +68,17 @@ final class TempDatabase: @unchecked Sendable {  // only `deinit` touches the fi
         return pool
     }
 
-    /// A second, independent connection pool and queue on the same file (as another process would have).
-    func secondQueue() throws -> SQLiteQueue {
-        SQLiteQueue(pool: try Self.open(dir + "/test.sqlite"), clock: clock)
+    private static func startClient(_ url: String) throws -> (PostgresClient, Task<Void, Never>) {
+        var configuration = try DatabaseURL(url).clientConfiguration()
+        configuration.options.maximumConnections = 4
+        let client = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
+        return (client, Task { await client.run() })
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
+    deinit {
+        for task in clients { task.cancel() }
+        if engine == .sqlite { try? FileManager.default.removeItem(atPath: location) }
+    }
 }
 
 let testLogger: Logger = {
@@ -43,7 +87,7 @@ let testLogger: Logger = {
     return logger
 }()
 
-extension SQLiteQueue {
+extension QueueDriver {
     func claim(_ limit: Int = 10, queue: String = "default", owner: String = "test-owner", ttl: Duration = .seconds(30)) async throws -> [ClaimedJob] {
         try await fetch(acks: [], heartbeats: [], leaseTTL: ttl, claim: ClaimRequest(queue: queue, owner: owner, limit: limit, leaseTTL: ttl)).claimed
     }

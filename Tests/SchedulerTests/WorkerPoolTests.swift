@@ -31,7 +31,7 @@ struct ClosureJob: JobHandler {
 
 /// Runs a pool in the background for the length of `body`, then stops it and waits for the drain.
 func withPool(
-    _ queue: SQLiteQueue, _ handlers: [any JobHandler], options: WorkerOptions = WorkerOptions(pollInterval: .seconds(30)),
+    _ queue: any QueueDriver, _ handlers: [any JobHandler], options: WorkerOptions = WorkerOptions(pollInterval: .seconds(30)),
     _ body: (WorkerPool) async throws -> Void
 ) async throws {
     let pool = WorkerPool(driver: queue, registry: JobRegistry(handlers), options: options, logger: testLogger)
@@ -50,8 +50,8 @@ func withPool(
 /// Every wait here is a bound on waiting, not a speed check (60 s): the whole unit suite shares two cores, and a
 /// test that keeps a cooperative thread busy delays every other one for as long.
 @Suite struct WorkerPoolTests {
-    @Test func processesEveryJobOnce() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func processesEveryJobOnce(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let runs = Mutex<[Int64: Int]>([:])
         let handler = ClosureJob(kind: "count") { ctx in
             runs.withLock { $0[ctx.job.id, default: 0] += 1 }
@@ -66,8 +66,8 @@ func withPool(
     }
 
     /// With an executor in its options, a pool runs its handlers on that executor's threads, after their awaits too.
-    @Test func handlersRunOnThePoolsExecutor() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func handlersRunOnThePoolsExecutor(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let threads = Mutex<[String]>([])
         // The kernel's name of the running thread (BackgroundExecutor sets it).
         @Sendable func thread() -> String { (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) ?? "?" }
@@ -88,8 +88,8 @@ func withPool(
         #expect(seen.allSatisfy { $0 == "pool-test-0" }, "handlers ran on \(Set(seen))")
     }
 
-    @Test func enqueueWakesAnIdleWorkerWithoutWaitingForThePoll() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func enqueueWakesAnIdleWorkerWithoutWaitingForThePoll(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let started = Mutex<ContinuousClock.Instant?>(nil)
         let handler = ClosureJob(kind: "mark") { _ in
             started.withLock { $0 = .now }
@@ -106,8 +106,35 @@ func withPool(
         }
     }
 
-    @Test func failedJobRetriesWithBackoffUntilItSucceeds() async throws {
-        let t = try TempDatabase()
+    /// Another process's enqueue (its own client and notifier) wakes this one's idle worker through
+    /// `LISTEN/NOTIFY`, also when it enqueues inside a transaction of its own.
+    @Test func postgresEnqueueInAnotherProcessWakesAnIdleWorker() async throws {
+        let t = try await TestQueue(.postgres)
+        let other = try #require(try t.secondQueue() as? PostgresQueue)
+        let listening = Mutex(false)
+        let listener = PostgresJobListener(queue: t.postgres, retryDelay: .milliseconds(100)) { listening.withLock { $0 = true } }
+        let listenerTask = Task { try await listener.run() }
+        defer { listenerTask.cancel() }
+        #expect(await eventually(timeout: .seconds(30)) { listening.withLock { $0 } })
+        let started = Mutex<[Int64]>([])
+        let handler = ClosureJob(kind: "mark") { context in
+            started.withLock { $0.append(context.job.id) }
+            return .completed
+        }
+        try await withPool(t.queue, [handler], options: WorkerOptions(pollInterval: .seconds(600))) { _ in
+            try await Task.sleep(for: .milliseconds(200))  // the pool is idle now
+            let first = try await other.enqueue([NewJob(kind: "mark")])[0].id
+            #expect(await eventually(timeout: .seconds(30)) { started.withLock { $0 == [first] } })
+            let second = try await other.client.inTransaction(logger: testLogger) { connection in
+                try await other.enqueue([NewJob(kind: "mark")], in: connection)[0].id
+            }
+            // The 600 s poll cannot explain either run: only the notification can.
+            #expect(await eventually(timeout: .seconds(30)) { started.withLock { $0 == [first, second] } })
+        }
+    }
+
+    @Test(arguments: Engine.allCases) func failedJobRetriesWithBackoffUntilItSucceeds(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let id = try await t.queue.enqueue([NewJob(kind: "noop", args: #"{"fail_times":2}"#)])[0].id
         let options = WorkerOptions(pollInterval: .milliseconds(20), retry: RetryPolicy(base: .milliseconds(10), jitter: 0))
         try await withPool(t.queue, [ClosureJob.failing], options: options) { _ in
@@ -118,11 +145,11 @@ func withPool(
         #expect(row.errorMessages.contains { $0.contains("planned failure 2 of 2") } == true)
     }
 
-    @Test func retryWindowEndsRetriesBeforeMaxAttempts() async throws {
+    @Test(arguments: Engine.allCases) func retryWindowEndsRetriesBeforeMaxAttempts(_ engine: Engine) async throws {
         // Queue time moves by hand, one retry delay per step once the attempt before has run: a 1 s window with
         // 300 ms retries allows attempts at 0, 300, 600 and 900 ms, then the next retry (1,200 ms) is past it.
         let clock = ManualWallClock()
-        let t = try TempDatabase(clock: clock)
+        let t = try await TestQueue(engine, clock: clock)
         let handler = ClosureJob(kind: "fail") { _ in throw JobError.retryAfter(.milliseconds(300), "upstream 503") }
         let id = try await t.queue.enqueue([NewJob(kind: "fail", maxAttempts: 100, retryUntil: clock.nowMillis() + 1000)])[0].id
         try await withPool(t.queue, [handler], options: WorkerOptions(pollInterval: .milliseconds(20))) { _ in
@@ -143,8 +170,8 @@ func withPool(
         #expect(row.attempt == 4, "the window, not max_attempts (100), ended the retries")
     }
 
-    @Test func handlerCanDiscardSnoozeAndCancel() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func handlerCanDiscardSnoozeAndCancel(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let snoozed = Mutex(false)
         let handlers: [any JobHandler] = [
             ClosureJob(kind: "discard") { _ in throw JobError.discard("bad input") },
@@ -163,8 +190,8 @@ func withPool(
         #expect(try await t.queue.job(id: ids[1])?.attempt == 1)
     }
 
-    @Test func unknownKindIsRetriedNotLost() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func unknownKindIsRetriedNotLost(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let id = try await t.queue.enqueue([NewJob(kind: "mystery")])[0].id
         try await withPool(t.queue, []) { _ in
             #expect(await eventually(timeout: .seconds(60)) { try await t.queue.state(id) == .retryable })
@@ -172,8 +199,8 @@ func withPool(
         #expect(try await t.queue.job(id: id)?.errorMessages.contains { $0.contains("no handler for kind mystery") } == true)
     }
 
-    @Test func drainLetsShortJobsFinishAndReleasesLongOnes() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func drainLetsShortJobsFinishAndReleasesLongOnes(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let short = try await t.queue.enqueue((0..<3).map { _ in NewJob(kind: "sleep", args: #"{"ms":100}"#) }).map(\.id)
         let long = try await t.queue.enqueue([NewJob(kind: "sleep", args: #"{"ms":60000}"#)])[0].id
         let options = WorkerOptions(concurrency: 10, pollInterval: .seconds(30), drainTimeout: .seconds(3))
@@ -188,8 +215,8 @@ func withPool(
         #expect(row.state == .available && row.attempt == 0 && row.leaseExpiresAt == nil)
     }
 
-    @Test func operatorCancelStopsARunningJob() async throws {
-        let t = try TempDatabase()
+    @Test(arguments: Engine.allCases) func operatorCancelStopsARunningJob(_ engine: Engine) async throws {
+        let t = try await TestQueue(engine)
         let cancelled = Mutex(false)
         let handler = ClosureJob(kind: "long") { _ in
             do { try await Task.sleep(for: .seconds(60)) } catch { cancelled.withLock { $0 = true }; throw error }
@@ -206,11 +233,11 @@ func withPool(
         #expect(try await t.queue.state(id) == .cancelled)
     }
 
-    @Test func longJobKeepsItsLeaseThroughHeartbeats() async throws {
+    @Test(arguments: Engine.allCases) func longJobKeepsItsLeaseThroughHeartbeats(_ engine: Engine) async throws {
         // Queue time is moved by hand, so a slow machine cannot expire the lease between heartbeats: each step moves
         // the clock half a TTL, waits for a heartbeat to push the expiry past it, and rescues (nothing to rescue).
         let clock = ManualWallClock()
-        let t = try TempDatabase(clock: clock)
+        let t = try await TestQueue(engine, clock: clock)
         let done = Mutex(false)
         let hold = ClosureJob(kind: "hold") { _ in
             while !done.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }

@@ -100,25 +100,55 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible, CustomD
 
     /// The PostgresNIO client configuration this URL selects.
     public func clientConfiguration() throws(DatabaseURLError) -> PostgresClient.Configuration {
-        var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
-        if let sslRootCert { tlsConfiguration.trustRoots = .file(sslRootCert) }
-        let tls: PostgresClient.Configuration.TLS
-        switch sslMode {
-        case .disable:
-            tls = .disable
-        case .allow, .prefer, .require:
-            // libpq encrypts in these modes without checking the certificate.
-            tlsConfiguration.certificateVerification = .none
-            tls = sslMode == .require ? .require(tlsConfiguration) : .prefer(tlsConfiguration)
-        case .verifyCA:
-            tlsConfiguration.certificateVerification = .noHostnameVerification
-            tls = .require(tlsConfiguration)
-        case .verifyFull:
-            tlsConfiguration.certificateVerification = .fullVerification
-            tls = .require(tlsConfiguration)
+        let tls: PostgresClient.Configuration.TLS = switch tlsMode() {
+        case .none: .disable
+        case .prefer(let configuration): .prefer(configuration)
+        case .require(let configuration): .require(configuration)
         }
         return PostgresClient.Configuration(host: host, port: port, username: user, password: password,
                                             database: database, tls: tls)
+    }
+
+    /// The configuration of one connection outside the pool (the reachability check at start).
+    public func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        let tls: PostgresConnection.Configuration.TLS = switch tlsMode() {
+        case .none: .disable
+        case .prefer(let configuration): .prefer(try NIOSSLContext(configuration: configuration))
+        case .require(let configuration): .require(try NIOSSLContext(configuration: configuration))
+        }
+        return PostgresConnection.Configuration(host: host, port: port, username: user, password: password,
+                                                database: database, tls: tls)
+    }
+
+    private enum TLSMode {
+        case none
+        case prefer(TLSConfiguration)
+        case require(TLSConfiguration)
+    }
+
+    /// What `sslmode` (and `sslrootcert`) ask of the connection, as libpq reads them.
+    private func tlsMode() -> TLSMode {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let sslRootCert { configuration.trustRoots = .file(sslRootCert) }
+        switch sslMode {
+        case .disable:
+            return .none
+        case .allow, .prefer, .require:
+            // libpq encrypts in these modes without checking the certificate.
+            configuration.certificateVerification = .none
+            return sslMode == .require ? .require(configuration) : .prefer(configuration)
+        case .verifyCA:
+            configuration.certificateVerification = .noHostnameVerification
+            return .require(configuration)
+        case .verifyFull:
+            configuration.certificateVerification = .fullVerification
+            return .require(configuration)
+        }
+    }
+
+    /// Where the database is, for messages: host, port and database name, without user or password.
+    public var location: String {
+        "\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)"
     }
 
     private static func decode(_ text: Substring, _ what: String) throws(DatabaseURLError) -> String {

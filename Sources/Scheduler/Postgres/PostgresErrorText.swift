@@ -16,6 +16,7 @@ public enum PostgresErrorText {
                 let state = info[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
                 return message + state
             }
+            if let underlying = error.underlying { return "\(underlying)" }
             return "PostgreSQL client error: \(error.code)"
         }
         return "\(error)"
