@@ -20,15 +20,11 @@ protocol ControlBackend: Sendable {
     func updateSchedule(_ name: String, _ patch: SchedulePatch) async throws -> ScheduleView
 }
 
-/// Acts on the SQLite file directly (works with or without a daemon running on it). The file must exist: only
-/// `serve` creates one, so a mistyped `--data-dir` is refused instead of answered from a new empty database.
+/// Acts on the database directly (works with or without a daemon running on it): the SQLite file, which must
+/// exist (only `serve` creates one, so a mistyped `--data-dir` is refused instead of answered from a new empty
+/// database), or PostgreSQL.
 struct LocalBackend: ControlBackend {
     let driver: any QueueDriver
-
-    init(database: DatabaseOptions) throws {
-        let db = try AppDatabase.openExisting(dataDir: database.dataDir, synchronous: database.synchronous)
-        driver = Storage.queue(db)
-    }
 
     func list(_ query: JobQuery) async throws -> JobPage { try await driver.jobs(query) }
 

@@ -4,9 +4,10 @@ import Gateway
 import Probe
 import Scheduler
 
-/// How a control verb reaches the queue: `--server URL` (a daemon) or the database file.
+/// How a control verb reaches the queue: `--server URL` (a daemon) or the database (the SQLite file or
+/// `--database-url`).
 struct TargetOptions: ParsableArguments {
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var engine: EngineOptions
 
     @Option(help: "A running daemon's base URL, e.g. http://127.0.0.1:8080 (env SWITCHYARD_SERVER); default: the database file.")
     var server: String? = Env.optional("SWITCHYARD_SERVER")
@@ -22,9 +23,13 @@ struct TargetOptions: ParsableArguments {
     }
 
     /// Runs `body` with the backend `--server` chooses; a remote one's HTTP client is shut down however it ends.
-    func withBackend<T>(_ body: (any ControlBackend) async throws -> T) async throws -> T {
-        guard let server else { return try await body(try LocalBackend(database: database)) }
-        return try await AdminHTTP.with(base: server, token: try Self.adminToken(token, dataDir: database.dataDir)) { http in
+    func withBackend<T: Sendable>(_ body: (any ControlBackend) async throws -> T) async throws -> T {
+        guard let server else {
+            return try await Storage.withQueue(engine, logger: makeLogger("switchyard", level: .error)) { driver in
+                try await body(LocalBackend(driver: driver))
+            }
+        }
+        return try await AdminHTTP.with(base: server, token: try Self.adminToken(token, dataDir: engine.sqlite.dataDir)) { http in
             try await body(RemoteBackend(http: http))
         }
     }
@@ -40,7 +45,7 @@ struct TargetOptions: ParsableArguments {
     }
 
     /// Runs `body` against the backend, printing errors as one line and exiting 1.
-    func run<T: Encodable>(_ body: (any ControlBackend) async throws -> T, text: (T) -> String) async throws {
+    func run<T: Encodable & Sendable>(_ body: (any ControlBackend) async throws -> T, text: (T) -> String) async throws {
         let value: T
         do {
             value = try await withBackend(body)

@@ -1,3 +1,4 @@
+import Logging
 import Scheduler
 @_spi(Engine) import Store
 
@@ -17,5 +18,26 @@ enum Storage {
     /// The SQLite library's version.
     static func sqliteVersion(_ db: AppDatabase) async throws -> String {
         try await SQLiteDatabase.version(of: db.pool)
+    }
+
+    /// The PostgreSQL migrations a process applies at start.
+    static var postgresMigrator: PostgresMigrator {
+        var migrator = PostgresMigrator()
+        PostgresQueueSchema.register(in: &migrator)
+        return migrator
+    }
+
+    /// Runs `body` with the queue of the database `engine` selects: an existing SQLite file (a mistyped
+    /// `--data-dir` is refused, not created), or PostgreSQL, checked reachable and migrated.
+    static func withQueue<T: Sendable>(_ engine: EngineOptions, logger: Logger,
+                                       _ body: (any QueueDriver) async throws -> T) async throws -> T {
+        guard let url = engine.postgresURL else {
+            let db = try AppDatabase.openExisting(dataDir: engine.sqlite.dataDir, synchronous: engine.sqlite.synchronous)
+            return try await body(queue(db))
+        }
+        return try await PostgresDatabase.withOpened(url: url, poolSize: engine.databasePool, migrator: postgresMigrator,
+                                                     logger: logger) { database in
+            try await body(PostgresQueue(client: database.client, logger: logger))
+        }
     }
 }

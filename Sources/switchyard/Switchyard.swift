@@ -9,7 +9,7 @@ struct Switchyard: AsyncParsableCommand {
         commandName: "switchyard",
         abstract: "An AI API relay gateway with a leased job queue in SQLite.",
         subcommands: [ServeCommand.self, JobsCommand.self, SchedulesCommand.self, MockUpstreamCommand.self, BenchCommand.self,
-                      BatchImportCommand.self, ArtifactsCommand.self])
+                      BatchImportCommand.self, ArtifactsCommand.self, DbCommand.self])
 
     /// Parses and runs the command. Exit codes: 0 success, 1 a failure (one line on stderr), 2 a usage error
     /// (ArgumentParser's own code for those is 64, EX_USAGE).

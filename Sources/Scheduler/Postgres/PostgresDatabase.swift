@@ -31,18 +31,47 @@ public final class PostgresDatabase: Sendable {
         }
     }
 
-    /// Runs `body` with `database` reachable, migrated by `migrator` and its pool running; shuts the pool down after.
+    /// Runs `body` with `database` reachable, migrated by `migrator` (unless nil) and its pool running; shuts the
+    /// pool down after.
     public static func withOpened<T: Sendable>(
-        url: DatabaseURL, poolSize: Int = 10, migrator: PostgresMigrator, logger: Logger,
-        _ body: @Sendable (PostgresDatabase) async throws -> T
+        url: DatabaseURL, poolSize: Int = 10, migrator: PostgresMigrator?, logger: Logger,
+        _ body: (PostgresDatabase) async throws -> T
     ) async throws -> T {
         let database = try PostgresDatabase(url: url, poolSize: poolSize, logger: logger)
         try await database.checkReachable()
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
             defer { group.cancelAll() }
-            try await migrator.migrate(database.client, logger: logger)
+            try await migrator?.migrate(database.client, logger: logger)
             return try await body(database)
         }
+    }
+
+    /// The server's version, e.g. `15.10 (Debian 15.10-0+deb12u1)`.
+    public func serverVersion() async throws -> String {
+        for try await version in try await client.query("SHOW server_version", logger: logger).decode(String.self) {
+            return version
+        }
+        return ""
+    }
+}
+
+extension PostgresDatabase {
+    /// The server's durability settings, e.g. `fsync=on synchronous_commit=on`.
+    public func durability() async throws -> String {
+        var parts: [String] = []
+        for setting in ["fsync", "synchronous_commit"] {
+            for try await value in try await client.query("SELECT current_setting(\(setting))", logger: logger).decode(String.self) {
+                parts.append("\(setting)=\(value)")
+            }
+        }
+        return parts.joined(separator: " ")
+    }
+}
+
+extension PostgresQueue {
+    /// Deletes every job of the queues matching the `LIKE` pattern (the benchmarks' own queues).
+    public func deleteJobs(queuesLike pattern: String) async throws {
+        try await client.query("DELETE FROM jobs WHERE queue LIKE \(pattern)", logger: logger)
     }
 }

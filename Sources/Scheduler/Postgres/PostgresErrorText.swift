@@ -1,3 +1,6 @@
+import Foundation
+import NIOCore
+import NIOPosix
 import PostgresNIO
 
 /// Readable text for a PostgresNIO error. `PSQLError`'s own description is deliberately generic; the server's
@@ -16,9 +19,19 @@ public enum PostgresErrorText {
                 let state = info[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
                 return message + state
             }
-            if let underlying = error.underlying { return "\(underlying)" }
+            if let underlying = error.underlying { return describeConnection(underlying) }
             return "PostgreSQL client error: \(error.code)"
         }
+        return "\(error)"
+    }
+
+    /// A failed connection in a few words ("Connection refused", "no address for host db"), not NIO's structure dump.
+    static func describeConnection(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError {
+            if let last = error.connectionErrors.last { return describeConnection(last.error) }
+            if error.dnsAError != nil || error.dnsAAAAError != nil { return "no address for host \(error.host)" }
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
         return "\(error)"
     }
 }

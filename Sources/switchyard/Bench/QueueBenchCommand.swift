@@ -5,9 +5,11 @@ import Logging
 import Scheduler
 import Store
 
-/// `switchyard bench queue`: enqueue and processing figures for the SQLite queue on a fresh file.
+/// `switchyard bench queue`: enqueue and processing figures for the job queue, on fresh SQLite files or, with
+/// `--database-url`, on PostgreSQL (each phase on a `bench*` queue of its own, emptied before and after).
 struct QueueBenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "queue", abstract: "Benchmark the SQLite job queue.")
+    static let configuration = CommandConfiguration(
+        commandName: "queue", abstract: "Benchmark the job queue (SQLite files, or PostgreSQL with --database-url).")
 
     @Option(help: "Jobs per phase.") var jobs: Int = 20000
     @Option(help: "Concurrent jobs per worker process.") var workers: Int = 100
@@ -17,6 +19,8 @@ struct QueueBenchCommand: AsyncParsableCommand {
     @Option(help: "Enqueue-to-start samples with an idle worker.") var latencySamples: Int = 300
     @Option(help: "SQLite durability: full or normal.") var synchronous: SQLiteOptions.Synchronous = .full
     @Option(help: "Directory for the benchmark files (default: a new temp dir, removed after).") var dir: String?
+    @Option(help: "Benchmark PostgreSQL at this URL instead of SQLite (env SWITCHYARD_DATABASE_URL); use a scratch database.")
+    var databaseURL: String? = Env.optional("SWITCHYARD_DATABASE_URL")
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     struct Result: Codable {
@@ -24,9 +28,10 @@ struct QueueBenchCommand: AsyncParsableCommand {
         var workers: Int
         var batch: Int
         var processes: Int
-        var journalMode: String
-        var synchronous: String
-        var sqliteVersion: String
+        /// `sqlite` or `postgresql`.
+        var engine: String
+        /// The engine's version and durability settings.
+        var settings: String
         var fsyncP50Ms: Double
         var fsyncP99Ms: Double
         var bulkEnqueuePerSec: Double
@@ -48,27 +53,74 @@ struct QueueBenchCommand: AsyncParsableCommand {
         var peakRSSMiB: Double
     }
 
+    func validate() throws {
+        if let databaseURL {
+            do { _ = try DatabaseURL(databaseURL) } catch { throw ValidationError(error.description) }
+        }
+    }
+
     func run() async throws {
         let root = dir ?? NSTemporaryDirectory() + "switchyard-bench-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { if dir == nil { try? FileManager.default.removeItem(atPath: root) } }
-        let progress = { (line: String) in if !json { printError("… " + line) } }
-
-        // Settings and the disk's fsync cost right now.
-        let first = try AppDatabase(options: SQLiteOptions(path: root + "/one.sqlite", synchronous: synchronous))
-        let durability = try Storage.durability(first)
-        let version = try await Storage.sqliteVersion(first)
         let fsync = fsyncProbe(dir: root)
-        let queue = Storage.queue(first)
+        let result: Result
+        if let databaseURL, let url = try? DatabaseURL(databaseURL) {
+            var logger = Logger(label: "bench")
+            logger.logLevel = .error
+            let migrator = Storage.postgresMigrator
+            result = try await PostgresDatabase.withOpened(url: url, poolSize: 8, migrator: migrator, logger: logger) { database in
+                let settings = "postgresql \(try await database.serverVersion()), " + (try await database.durability())
+                let main = PostgresQueue(client: database.client, logger: logger)
+                try await main.deleteJobs(queuesLike: "bench%")
+                // The idle worker of the latency phase is another process's in all but address space: its own
+                // client and notifier, woken by LISTEN/NOTIFY.
+                let wakeClient = try PostgresDatabase(url: url, poolSize: 2, logger: logger)
+                let wakeTask = Task { await wakeClient.client.run() }
+                defer { wakeTask.cancel() }
+                let waker = PostgresQueue(client: wakeClient.client, logger: logger)
+                let listener = PostgresJobListener(queue: waker)
+                let listenTask = Task { try await listener.run() }
+                defer { listenTask.cancel() }
+                let result = try await measure(
+                    engine: "postgresql", settings: settings, fsync: fsync, main: main, latencyWorker: waker,
+                    multiTarget: ["--database-url", databaseURL], multiQueue: main, root: root)
+                try await main.deleteJobs(queuesLike: "bench%")
+                return result
+            }
+        } else {
+            let first = try AppDatabase(options: SQLiteOptions(path: root + "/one.sqlite", synchronous: synchronous))
+            let durability = try Storage.durability(first)
+            let settings = "sqlite \(try await Storage.sqliteVersion(first)), journal_mode=\(durability.journalMode) "
+                + "synchronous=\(durability.synchronous)"
+            let queue = Storage.queue(first)
+            let multiPath = root + "/multi.sqlite"
+            let multi = Storage.queue(try AppDatabase(options: SQLiteOptions(path: multiPath, synchronous: synchronous)))
+            result = try await measure(
+                engine: "sqlite", settings: settings, fsync: fsync, main: queue, latencyWorker: queue,
+                multiTarget: ["--db", multiPath, "--synchronous", synchronous.rawValue.lowercased()], multiQueue: multi,
+                root: root)
+        }
+        if json {
+            print(String(decoding: try JSONEncoder.sortedKeys.encode(result), as: UTF8.self))
+        } else {
+            print(render(result))
+        }
+    }
 
+    /// The phases, on `main` (and `multiQueue`, which `multiTarget` names to the worker processes).
+    private func measure(engine: String, settings: String, fsync: (p50: Double, p99: Double), main queue: any QueueDriver,
+                         latencyWorker: any QueueDriver, multiTarget: [String], multiQueue: any QueueDriver,
+                         root: String) async throws -> Result {
+        let progress = { (line: String) in if !json { printError("… " + line) } }
         progress("bulk enqueue of \(jobs) jobs")
         var start = ContinuousClock.now
-        _ = try await queue.enqueue((0..<jobs).map { _ in NewJob(kind: "noop") })
+        _ = try await queue.enqueue((0..<jobs).map { _ in NewJob(kind: "noop", queue: "bench") })
         let bulkRate = Double(jobs) / (ContinuousClock.now - start).seconds
 
         progress("processing \(jobs) jobs in 1 process, \(workers) workers, batch \(batch)")
         start = .now
-        let one = try await QueueBenchWorker.drain(pool: first, workers: workers, batch: batch)
+        let one = try await QueueBenchWorker.drain(driver: queue, queue: "bench", workers: workers, batch: batch)
         let oneRate = Double(one.report.processed) / (ContinuousClock.now - start).seconds
 
         progress("\(singles) single enqueues, one transaction each")
@@ -78,14 +130,14 @@ struct QueueBenchCommand: AsyncParsableCommand {
         let singleRate = Double(singles) / (ContinuousClock.now - start).seconds
 
         progress("enqueue→start latency, \(latencySamples) samples with an idle worker")
-        let latency = try await measureLatency(queue: queue)
+        let latency = try await measureLatency(queue: queue, worker: latencyWorker)
 
-        progress("processing \(jobs) jobs with \(processes) processes on one file")
-        let multi = try await runProcesses(root: root)
+        progress("processing \(jobs) jobs with \(processes) processes on one database")
+        let multi = try await runProcesses(queue: multiQueue, target: multiTarget, root: root)
 
-        let result = Result(
-            jobs: jobs, workers: workers, batch: batch, processes: processes, journalMode: durability.journalMode,
-            synchronous: durability.synchronous, sqliteVersion: version, fsyncP50Ms: fsync.p50, fsyncP99Ms: fsync.p99,
+        return Result(
+            jobs: jobs, workers: workers, batch: batch, processes: processes, engine: engine, settings: settings,
+            fsyncP50Ms: fsync.p50, fsyncP99Ms: fsync.p99,
             bulkEnqueuePerSec: bulkRate, singleEnqueuePerSec: singleRate, singleEnqueueCount: singles,
             processedPerSec1Process: oneRate, claimWaitP99Ms1Process: one.report.claimWaitP99Ms,
             enqueueToStartP50Ms: latency.fromCall.percentile(50), enqueueToStartP99Ms: latency.fromCall.percentile(99),
@@ -94,21 +146,17 @@ struct QueueBenchCommand: AsyncParsableCommand {
             multiClaimWaitP99Ms: multi.reports.map(\.claimWaitP99Ms), multiClaimWaitMaxMs: multi.reports.map(\.claimWaitMaxMs),
             lockErrors: one.report.lockErrors + multi.reports.reduce(0) { $0 + $1.lockErrors },
             duplicateCompletions: multi.duplicates, lostJobs: multi.lost, peakRSSMiB: peakRSSMiB())
-        if json {
-            print(String(decoding: try JSONEncoder.sortedKeys.encode(result), as: UTF8.self))
-        } else {
-            print(render(result))
-        }
     }
 
-    private func measureLatency(queue: any QueueDriver) async throws -> (fromCall: Samples, fromCommit: Samples) {
+    /// Enqueues on `queue` one job at a time and times its start by an idle pool on `worker`.
+    private func measureLatency(queue: any QueueDriver, worker: any QueueDriver) async throws -> (fromCall: Samples, fromCommit: Samples) {
         let recorder = BenchRecorder(trackStarts: true)
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let options = WorkerOptions(queue: "bench-latency", concurrency: 10, pollInterval: .seconds(5), onEvent: { recorder.handle($0) })
-        let pool = WorkerPool(driver: queue, registry: JobRegistry([TestJob.noop]), options: options, logger: logger)
+        let pool = WorkerPool(driver: worker, registry: JobRegistry([TestJob.noop]), options: options, logger: logger)
         let task = Task { try await pool.run() }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Task.sleep(for: .milliseconds(300))
         var fromCall = Samples()
         var fromCommit = Samples()
         for _ in 0..<latencySamples {
@@ -129,11 +177,9 @@ struct QueueBenchCommand: AsyncParsableCommand {
         return (fromCall, fromCommit)
     }
 
-    private func runProcesses(root: String) async throws -> (rate: Double, reports: [WorkerReport], duplicates: Int, lost: Int) {
-        let path = root + "/multi.sqlite"
-        let database = try AppDatabase(options: SQLiteOptions(path: path, synchronous: synchronous))
-        let queue = Storage.queue(database)
-        _ = try await queue.enqueue((0..<jobs).map { _ in NewJob(kind: "noop") })
+    private func runProcesses(queue: any QueueDriver, target: [String], root: String)
+        async throws -> (rate: Double, reports: [WorkerReport], duplicates: Int, lost: Int) {
+        _ = try await queue.enqueue((0..<jobs).map { _ in NewJob(kind: "noop", queue: "bench-multi") })
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).path
         let start = ContinuousClock.now
         var children: [(Process, Pipe, String)] = []
@@ -141,8 +187,8 @@ struct QueueBenchCommand: AsyncParsableCommand {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             let idsPath = root + "/ids-\(index)"
-            process.arguments = ["bench", "queue-worker", "--db", path, "--workers", "\(workers)", "--batch", "\(batch)",
-                                 "--synchronous", synchronous.rawValue.lowercased(), "--ids-out", idsPath]
+            process.arguments = ["bench", "queue-worker", "--queue", "bench-multi", "--workers", "\(workers)",
+                                 "--batch", "\(batch)", "--ids-out", idsPath] + target
             let pipe = Pipe()
             process.standardOutput = pipe
             try process.run()
@@ -162,7 +208,8 @@ struct QueueBenchCommand: AsyncParsableCommand {
             all += ids
         }
         let elapsed = (ContinuousClock.now - start).seconds
-        let completed = try await queue.counts().filter { $0.state == .completed }.reduce(0) { $0 + $1.count }
+        let completed = try await queue.counts().filter { $0.state == .completed && $0.queue == "bench-multi" }
+            .reduce(0) { $0 + $1.count }
         let duplicates = all.count - Set(all).count
         return (Double(completed) / elapsed, reports, duplicates, jobs - completed)
     }
@@ -170,7 +217,7 @@ struct QueueBenchCommand: AsyncParsableCommand {
     private func render(_ r: Result) -> String {
         """
         switchyard bench queue: \(r.jobs) no-op jobs, \(r.workers) workers/process, batch \(r.batch)
-        settings          journal_mode=\(r.journalMode) synchronous=\(r.synchronous) sqlite=\(r.sqliteVersion)
+        settings          \(r.settings)
         disk flush probe  fsync p50 \(format(r.fsyncP50Ms, 3)) ms, p99 \(format(r.fsyncP99Ms, 3)) ms
         bulk enqueue      \(format(r.bulkEnqueuePerSec, 0)) jobs/s (one transaction)
         single enqueue    \(format(r.singleEnqueuePerSec, 0)) jobs/s (\(r.singleEnqueueCount) transactions)

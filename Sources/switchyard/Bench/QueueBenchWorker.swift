@@ -80,39 +80,53 @@ final class BenchRecorder: Sendable {
     }
 }
 
-/// Runs a no-op worker pool on `--db` until no job is pending or running, then prints a `WorkerReport`
-/// and writes the ids it completed to `--ids-out`. Spawned by `bench queue --processes P`.
+/// Runs a no-op worker pool on `--db` (or `--database-url`) until no job of `--queue` is pending or running, then
+/// prints a `WorkerReport` and writes the ids it completed to `--ids-out`. Spawned by `bench queue --processes P`.
 struct QueueBenchWorker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "queue-worker", abstract: "One process of `bench queue` (internal).", shouldDisplay: false)
 
-    @Option var db: String
+    @Option var db: String?
+    @Option var databaseURL: String?
+    @Option var queue: String = "bench-multi"
     @Option var workers: Int = 100
     @Option var batch: Int = 100
     @Option var synchronous: SQLiteOptions.Synchronous = .full
     @Option var idsOut: String
 
     func run() async throws {
-        let database = try AppDatabase(options: SQLiteOptions(path: db, synchronous: synchronous))
-        let report = try await Self.drain(pool: database, workers: workers, batch: batch)
+        let report: (report: WorkerReport, ids: [Int64])
+        if let databaseURL {
+            var logger = Logger(label: "bench")
+            logger.logLevel = .error
+            report = try await PostgresDatabase.withOpened(url: try DatabaseURL(databaseURL), poolSize: 4, migrator: nil,
+                                                           logger: logger) { database in
+                try await Self.drain(driver: PostgresQueue(client: database.client, logger: logger), queue: queue,
+                                     workers: workers, batch: batch)
+            }
+        } else if let db {
+            let database = try AppDatabase(options: SQLiteOptions(path: db, synchronous: synchronous))
+            report = try await Self.drain(driver: Storage.queue(database), queue: queue, workers: workers, batch: batch)
+        } else {
+            throw ValidationError("give --db or --database-url")
+        }
         try report.ids.map(String.init).joined(separator: "\n").write(toFile: idsOut, atomically: true, encoding: .utf8)
         print(String(decoding: try JSONEncoder().encode(report.report), as: UTF8.self))
     }
 
-    /// Processes every job on the file with one pool; returns when nothing is pending or running.
-    static func drain(pool database: AppDatabase, workers: Int, batch: Int) async throws -> (report: WorkerReport, ids: [Int64]) {
-        let driver = Storage.queue(database)
+    /// Processes every job of `queue` with one pool; returns when none is pending or running.
+    static func drain(driver: any QueueDriver, queue: String, workers: Int, batch: Int) async throws -> (report: WorkerReport, ids: [Int64]) {
         let recorder = BenchRecorder()
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let options = WorkerOptions(
-            queue: "default", concurrency: workers, batchSize: batch, pollInterval: .milliseconds(20),
+            queue: queue, concurrency: workers, batchSize: batch, pollInterval: .milliseconds(20),
             onEvent: { recorder.handle($0) })
         let pool = WorkerPool(driver: driver, registry: JobRegistry([TestJob.noop]), options: options, logger: logger)
         let task = Task { try await pool.run() }
         while true {
             try await Task.sleep(for: .milliseconds(20))
             let counts = try await driver.counts()
-            let open = counts.filter { !$0.state.isFinal }.reduce(0) { $0 + $1.count }
+            let open = counts.filter { !$0.state.isFinal && $0.queue == queue }.reduce(0) { $0 + $1.count }
             if open == 0 { break }
         }
         pool.stop()
