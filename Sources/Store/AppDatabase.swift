@@ -52,9 +52,9 @@ public final class AppDatabase: Sendable {
     /// `durable: false` is for work that is simply done again if a power cut loses it (deleting expired rows,
     /// returning free pages): the transaction commits with `synchronous = NORMAL` (atomic and consistent in WAL
     /// mode, no fsync per commit), sparing the gateway's disk and CPU a thousand fsyncs per million rows purged.
-    func backgroundWrite<T: Sendable>(durable: Bool = true, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    func backgroundWrite<T: Sendable>(durable: Bool = true, _ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
         guard !durable && synchronous != .normal else {
-            return try await pool.write { db in try self.yielding(db) { try body(db) } }
+            return try await pool.write { db in try self.yielding(db) { try body(SQLiteStoreConnection(db)) } }
         }
         let restore = synchronous.rawValue
         return try await pool.writeWithoutTransaction { db in
@@ -63,7 +63,7 @@ public final class AppDatabase: Sendable {
             return try self.yielding(db) {
                 var result: T?
                 try db.inTransaction(.immediate) {
-                    result = try body(db)
+                    result = try body(SQLiteStoreConnection(db))
                     return .commit
                 }
                 return result!
@@ -74,24 +74,29 @@ public final class AppDatabase: Sendable {
     /// A write someone waits for (a request's records, an API call): first lifts any background write that holds
     /// the lock under `SCHED_IDLE` (`IdleWork.boost`), so a busy machine cannot park it behind
     /// a starved background transaction.
-    func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+    public func write<T: Sendable>(_ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
         idleWork.boost()
-        return try await pool.write(body)
+        return try await pool.write { db in try body(SQLiteStoreConnection(db)) }
     }
 
     /// A read for background work, under the same policy as `backgroundWrite`.
-    func backgroundRead<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        try await pool.read { db in try self.yielding(db) { try body(db) } }
+    func backgroundRead<T: Sendable>(_ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
+        try await pool.read { db in try self.yielding(db) { try body(SQLiteStoreConnection(db)) } }
+    }
+
+    /// A read someone waits for.
+    public func read<T: Sendable>(_ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
+        try await pool.read { db in try body(SQLiteStoreConnection(db)) }
     }
 
     /// `backgroundRead` when `background`, an ordinary read otherwise: for queries shared by jobs and API handlers.
-    func read<T: Sendable>(background: Bool, _ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        background ? try await backgroundRead(body) : try await pool.read(body)
+    func read<T: Sendable>(background: Bool, _ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
+        background ? try await backgroundRead(body) : try await read(body)
     }
 
     /// `backgroundWrite` outside a transaction (vacuum and checkpoints).
-    func backgroundWriteWithoutTransaction<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        try await pool.writeWithoutTransaction { db in try self.yielding(db) { try body(db) } }
+    func backgroundWriteWithoutTransaction<T: Sendable>(_ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
+        try await pool.writeWithoutTransaction { db in try self.yielding(db) { try body(SQLiteStoreConnection(db)) } }
     }
 
     /// Runs `body` on `db`'s thread beside a gateway under `SCHED_IDLE` and handing the CPU over every

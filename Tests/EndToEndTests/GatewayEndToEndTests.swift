@@ -125,7 +125,7 @@ import Testing
         let missing = settled.filter { !logged.contains($0) }
         #expect(missing.isEmpty, "\(missing.count) of \(settled.count) requests completed >1.5 s before the kill lost their usage log")
         // Nothing half-written: every usage log has its trace.
-        let orphans = try await AppDatabase.open(dataDir: g.dataDir).pool.read { db in
+        let orphans = try await AppDatabase.open(dataDir: g.dataDir).read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM usage_logs u LEFT JOIN traces t ON t.request_id = u.request_id WHERE t.id IS NULL")
         }
         #expect(orphans == 0)
@@ -137,7 +137,7 @@ import Testing
 
     func usageRequestIds(_ dataDir: String) async throws -> Set<String> {
         let db = try AppDatabase.open(dataDir: dataDir)
-        return try await db.pool.read { db in Set(try String.fetchAll(db, sql: "SELECT request_id FROM usage_logs")) }
+        return try await db.read { db in Set(try String.fetchAll(db, sql: "SELECT request_id FROM usage_logs")) }
     }
 }
 
@@ -153,11 +153,11 @@ import Testing
         g.daemon.signal(SIGTERM)
         #expect(await g.daemon.waitForExit(timeout: .seconds(20)) == 0)
         let db = try AppDatabase.open(dataDir: g.dataDir)
-        let (trace, payload) = try await db.pool.read { db in
-            (try Row.fetchOne(db, sql: "SELECT created_at, expires_at FROM traces")!, try Int64.fetchOne(db, sql: "SELECT expires_at FROM payloads")!)
+        let (trace, payload) = try await db.read { db in
+            (try SQLRow.fetchOne(db, sql: "SELECT created_at, expires_at FROM traces")!, try Int64.fetchOne(db, sql: "SELECT expires_at FROM payloads")!)
         }
-        let created: Int64 = trace["created_at"]
-        #expect((trace["expires_at"] as Int64) - created == 2 * 86_400_000)
+        let created: Int64 = try trace["created_at"], expires: Int64 = try trace["expires_at"]
+        #expect(expires - created == 2 * 86_400_000)
         #expect(payload - created == 43_200_000)
     }
 }

@@ -7,10 +7,10 @@ import Testing
 @Suite(.serialized, .processDiagnostics) struct SettlementCrashTests {
     /// ledger total, checkpoint total and the sum of users.used, plus the checkpoint's log id and count.
     func books(_ db: AppDatabase) async throws -> (ledger: Int64, checkpoint: Int64, used: Int64, lastLogId: Int64, logs: Int64) {
-        try await db.pool.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT * FROM settlement_checkpoint")!
-            return (try Int64.fetchOne(db, sql: "SELECT coalesce(sum(amount), 0) FROM ledger")!, row["settled_amount"],
-                    try Int64.fetchOne(db, sql: "SELECT sum(used) FROM users")!, row["last_log_id"], row["settled_logs"])
+        try await db.read { db in
+            let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM settlement_checkpoint")!
+            return (try Int64.fetchOne(db, sql: "SELECT coalesce(sum(amount), 0) FROM ledger")!, try row["settled_amount"],
+                    try Int64.fetchOne(db, sql: "SELECT sum(used) FROM users")!, try row["last_log_id"], try row["settled_logs"])
         }
     }
 
@@ -21,16 +21,17 @@ import Testing
         let dataDir = tmp.path + "/data"
         let db = try AppDatabase.open(dataDir: dataDir)
         let total = 100_000, userCount = 200
-        try await db.pool.write { db in
+        try await db.write { db in
             for u in 0..<userCount {
                 try db.execute(sql: "INSERT INTO users (name, quota, rate_multiplier_ppm, created_at, updated_at) VALUES (?, NULL, ?, 0, 0)",
                                arguments: ["u\(u)", 500_000 + u * 12_345])
             }
-            let insert = try db.makeStatement(sql: """
-                INSERT INTO usage_logs (request_id, user_id, key_id, model, prompt_tokens, completion_tokens, cost, created_at)
-                VALUES (?, ?, 1, 'm', 1, 1, ?, 0)
-                """)
-            for i in 0..<total { try insert.execute(arguments: ["r\(i)", 1 + (i * 7919) % userCount, 1 + (i * 104_729) % 9999]) }
+            for i in 0..<total {
+                try db.execute(sql: """
+                    INSERT INTO usage_logs (request_id, user_id, key_id, model, prompt_tokens, completion_tokens, cost, created_at)
+                    VALUES (?, ?, 1, 'm', 1, 1, ?, 0)
+                    """, arguments: ["r\(i)", 1 + (i * 7919) % userCount, 1 + (i * 104_729) % 9999])
+            }
         }
         let queue = SQLiteQueue(pool: db.pool)
         _ = try await queue.enqueue([NewJob(kind: "usage.settle", args: #"{"batch_size":500}"#, queue: "maintenance")])
@@ -53,15 +54,15 @@ import Testing
 
         let end = try await books(db)
         #expect(end.logs == Int64(total), "every log settled once")
-        let owed = try await db.pool.read { db in
+        let owed = try await db.read { db in
             try Int64.fetchOne(db, sql: """
                 SELECT sum((l.cost * u.rate_multiplier_ppm + 999999) / 1000000) FROM usage_logs l JOIN users u ON u.id = l.user_id
                 """)!
         }
         #expect(end.ledger == owed && end.checkpoint == owed && end.used == owed)
-        let ranges = try await db.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT DISTINCT after_log_id, through_log_id FROM ledger ORDER BY after_log_id")
-                .map { ($0[0] as Int64, $0[1] as Int64) }
+        let ranges = try await db.read { db in
+            try SQLRow.fetchAll(db, sql: "SELECT DISTINCT after_log_id, through_log_id FROM ledger ORDER BY after_log_id")
+                .map { (try $0.get(0, as: Int64.self), try $0.get(1, as: Int64.self)) }
         }
         #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.1 == $1.0 }, "no range settled twice")
         #expect(!second.stderr.contains("database is locked"))

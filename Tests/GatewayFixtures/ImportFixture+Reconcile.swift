@@ -23,7 +23,7 @@ extension ImportFixture {
         channel.capabilities = capabilities
         if status == .autoDisabled { channel.statusReason = "5 consecutive failures" }
         let stored = channel
-        return try await db.pool.write { db in
+        return try await db.write { db in
             var row = stored
             try row.insert(db)
             return row.id!
@@ -32,7 +32,7 @@ extension ImportFixture {
 
     /// Every channel row by id, as stored.
     public func channelRows() async throws -> [Int64: RelayChannel] {
-        try await db.pool.read { db in
+        try await db.read { db in
             Dictionary(uniqueKeysWithValues: try RelayChannel.fetchAll(db).map { ($0.id!, $0) })
         }
     }

@@ -164,7 +164,7 @@ public final class ImportFixture: @unchecked Sendable {  // set up once, then re
 
     /// Rows in a table (to prove nothing was stored).
     public func count(_ table: String) async throws -> Int {
-        try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
+        try await db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0 }
     }
 }
 

@@ -107,7 +107,7 @@ public final class RelayFixture: @unchecked Sendable {  // set up once, then rea
     /// Writes queued records now and returns every usage log and trace.
     public func flushed() async throws -> (usage: [UsageLog], traces: [Trace]) {
         try await deps.writer.flush()
-        return try await db.pool.read { db in (try UsageLog.fetchAll(db), try Trace.fetchAll(db)) }
+        return try await db.read { db in (try UsageLog.fetchAll(db), try Trace.fetchAll(db)) }
     }
 }
 

@@ -177,7 +177,7 @@ func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, sour
             let response = try await client.execute(uri: "/api/users", method: .post, headers: RelayFixture.admin, body: ByteBuffer(bytes: big))
             try expectProblem(response, .contentTooLarge)
             #expect(try decode(Problem.self, response).detail.contains("4096"))
-            let users = try await f.db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM users") }
+            let users = try await f.db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM users") }
             #expect(users == 0)
             // Under the limit it still works.
             try await f.api(client, .post, "/api/users", ["name": "bob"], expect: .created)

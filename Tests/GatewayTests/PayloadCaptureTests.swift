@@ -21,7 +21,7 @@ import Testing
             let (_, traces) = try await f.flushed()
             let trace = try #require(traces.first)
             #expect(trace.hasPayload)
-            let stored = try await f.db.pool.read { db in try Payload.fetchOne(db, key: trace.id!) }
+            let stored = try await f.db.read { db in try Payload.fetchOne(db, key: trace.id!) }
             let payload = try #require(stored)
             #expect(payload.requestTruncated && payload.responseTruncated)
             #expect(payload.expiresAt > trace.createdAt + 6 * 86_400_000)
@@ -36,8 +36,9 @@ import Testing
             #expect(request.contains("SECRET-PROMPT-"))
             #expect(request.utf8.count == 100 && opened["request_truncated"] as? Bool == true)
             #expect((opened["response"] as? String)?.hasPrefix(#"{"choices":"#) == true)
-            let audit = try await f.db.pool.read { db in try Row.fetchAll(db, sql: "SELECT trace_id, reason FROM payload_audit") }
-            #expect(audit.count == 1 && audit.first?["reason"] == "customer ticket 42")
+            let audit = try await f.db.read { db in try SQLRow.fetchAll(db, sql: "SELECT trace_id, reason FROM payload_audit") }
+            let reason = try audit.first?.get("reason", as: String.self)
+            #expect(audit.count == 1 && reason == "customer ticket 42")
             try await f.api(client, .post, "/api/traces/999999/payload", ["reason": "x"], expect: .notFound)
         }
     }
@@ -49,7 +50,7 @@ import Testing
             _ = try await f.setUp(client)
             let response = try await f.post(client, "/v1/chat/completions", chatBody(stream: true))
             let (_, traces) = try await f.flushed()
-            let stored = try await f.db.pool.read { db in try Payload.fetchOne(db, key: traces[0].id!) }
+            let stored = try await f.db.read { db in try Payload.fetchOne(db, key: traces[0].id!) }
             let payload = try #require(stored)
             let delivered = try box.open(try #require(payload.responseSealed))
             #expect(String(decoding: delivered, as: UTF8.self) == String(buffer: response.body))

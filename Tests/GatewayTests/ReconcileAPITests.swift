@@ -76,7 +76,7 @@ import Testing
         let id = try await f.channel("sk-rec-held-00001")
         // A run that has started (its pending results hold the channel) but whose job has not finished.
         let run = ReconcileRun(dryRun: true, trigger: .api, now: 1)
-        try await f.db.pool.write { db in try run.insert(db) }
+        try await f.db.write { db in try run.insert(db) }
         _ = try await f.deps.reconciles.begin(run.id, jobId: 1)
         try await f.run { client in
             let problem = try await f.api(client, .delete, "/api/channels/\(id)", expect: .conflict)

@@ -17,7 +17,7 @@ import Testing
     func state(_ channels: [(models: [String], priority: Int, weight: Int, status: RelayChannel.Status)],
                key: @escaping @Sendable (Int) -> String = { "sk-\($0)" }) async throws -> GatewayState {
         let secrets = self.secrets
-        try await db.pool.write { db in
+        try await db.write { db in
             for (index, spec) in channels.enumerated() {
                 var channel = RelayChannel(name: "c\(index)", type: .openai, baseURL: "http://127.0.0.1:9", apiKeySealed: try secrets.seal(key(index)),
                                            keyFingerprint: "x", models: spec.models, modelMapping: [:], priority: spec.priority,
@@ -70,12 +70,12 @@ import Testing
     @Test func reloadOnlyWhenTheDatabaseChangedAndPinnedChannelsRefreshInPlace() async throws {
         let s = try await state([(["m"], 0, 1, .enabled)])
         #expect(try await s.reloadIfChanged() == false)
-        try await db.pool.write { db in try db.execute(sql: "UPDATE channels SET status = 'auto_disabled', updated_at = 5") }
+        try await db.write { db in try db.execute(sql: "UPDATE channels SET status = 'auto_disabled', updated_at = 5") }
         #expect(try await s.reloadIfChanged() == true)
         #expect(s.candidates(for: "m", limit: 3).channels.isEmpty)
         #expect(try await s.reloadIfChanged(maxAge: .zero) == true, "an old snapshot is read again anyway")
         // Only channels added: read incrementally, index included.
-        try await db.pool.write { [secrets] db in
+        try await db.write { [secrets] db in
             var channel = RelayChannel(name: "more", type: .openai, baseURL: "http://127.0.0.1:9", apiKeySealed: try secrets.seal("sk-more"),
                                        keyFingerprint: "x", models: ["m"], modelMapping: [:], priority: 0, weight: 1, status: .enabled, now: 9)
             try channel.insert(db)
@@ -85,7 +85,7 @@ import Testing
         #expect(try await s.reloadIfChanged() == false)
 
         // A channel added and changed behind the snapshot's back: a refresh by id brings it in, index included.
-        let id = try await db.pool.write { [secrets] db -> Int64 in
+        let id = try await db.write { [secrets] db -> Int64 in
             var channel = RelayChannel(name: "new", type: .openai, baseURL: "http://127.0.0.1:9", apiKeySealed: try secrets.seal("sk-new"),
                                        keyFingerprint: "x", models: ["n"], modelMapping: [:], priority: 0, weight: 1, status: .enabled, now: 0)
             try channel.insert(db)
@@ -93,32 +93,32 @@ import Testing
         }
         try await s.refresh(channelId: id)
         #expect(s.candidates(for: "n", limit: 3).channels.map(\.1) == ["sk-new"])
-        try await db.pool.write { db in try db.execute(sql: "UPDATE channels SET models = '[\"o\"]' WHERE id = ?", arguments: [id]) }
+        try await db.write { db in try db.execute(sql: "UPDATE channels SET models = '[\"o\"]' WHERE id = ?", arguments: [id]) }
         try await s.refresh(channelId: id)
         #expect(s.candidates(for: "n", limit: 3).channels.isEmpty && s.candidates(for: "o", limit: 3).channels.count == 1)
         // Changes that only routing reads (priority, status) rebuild the routes; re-reading an unchanged channel
         // keeps them.
-        try await db.pool.write { [secrets] db in
+        try await db.write { [secrets] db in
             var channel = RelayChannel(name: "low", type: .openai, baseURL: "http://127.0.0.1:9", apiKeySealed: try secrets.seal("sk-low"),
                                        keyFingerprint: "x", models: ["o"], modelMapping: [:], priority: -1, weight: 1, status: .enabled, now: 0)
             try channel.insert(db)
         }
         try await s.reloadIfChanged(maxAge: .zero)
         #expect(s.candidates(for: "o", limit: 3).channels.map(\.1) == ["sk-new", "sk-low"])
-        try await db.pool.write { db in try db.execute(sql: "UPDATE channels SET priority = 5 WHERE name = 'low'") }
+        try await db.write { db in try db.execute(sql: "UPDATE channels SET priority = 5 WHERE name = 'low'") }
         try await s.refresh(channelId: id)
         #expect(s.candidates(for: "o", limit: 3).channels.map(\.1) == ["sk-new", "sk-low"], "only channel \(id) was re-read")
-        try await db.pool.write { db in try db.execute(sql: "UPDATE channels SET updated_at = 100 WHERE name = 'low'") }
+        try await db.write { db in try db.execute(sql: "UPDATE channels SET updated_at = 100 WHERE name = 'low'") }
         #expect(try await s.reloadIfChanged() == true)
         #expect(s.candidates(for: "o", limit: 3).channels.map(\.1) == ["sk-low", "sk-new"])
-        try await db.pool.write { db in try db.execute(sql: "UPDATE channels SET status = 'auto_disabled', updated_at = 101 WHERE id = ?", arguments: [id]) }
+        try await db.write { db in try db.execute(sql: "UPDATE channels SET status = 'auto_disabled', updated_at = 101 WHERE id = ?", arguments: [id]) }
         #expect(try await s.reloadIfChanged() == true)
         #expect(s.candidates(for: "o", limit: 3).channels.map(\.1) == ["sk-low"])
-        try await db.pool.write { db in try db.execute(sql: "UPDATE channels SET status = 'enabled', updated_at = 102 WHERE id = ?", arguments: [id]) }
+        try await db.write { db in try db.execute(sql: "UPDATE channels SET status = 'enabled', updated_at = 102 WHERE id = ?", arguments: [id]) }
         try await s.refresh(channelId: id)
         #expect(s.candidates(for: "o", limit: 3).channels.map(\.1) == ["sk-low", "sk-new"])
 
-        try await db.pool.write { db in _ = try RelayChannel.deleteOne(db, key: id) }
+        try await db.write { db in _ = try RelayChannel.deleteOne(db, key: id) }
         try await s.refresh(channelId: id)
         #expect(s.candidates(for: "o", limit: 3).channels.map(\.1) == ["sk-low"])
     }

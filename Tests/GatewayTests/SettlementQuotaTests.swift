@@ -41,11 +41,11 @@ import Testing
             #expect(error?["type"] as? String == (proto == .openai ? "insufficient_quota" : "rate_limit_error"))
             #expect((error?["message"] as? String)?.contains("account has used its quota") == true)
 
-            let user = try await f.db.pool.read { db in try User.fetchOne(db, key: f.userId)! }
+            let user = try await f.db.read { db in try User.fetchOne(db, key: f.userId)! }
             let (logs, _) = try await f.flushed()
             let owed = logs.reduce(Int64(0)) { $0 + ($1.cost * 2_000_000 + 999_999) / 1_000_000 }
             #expect(user.used == owed && user.used >= 1_000_000 && user.exhaustedAt != nil)
-            let ledger = try await f.db.pool.read { db in try Int64.fetchOne(db, sql: "SELECT sum(amount) FROM ledger") }
+            let ledger = try await f.db.read { db in try Int64.fetchOne(db, sql: "SELECT sum(amount) FROM ledger") }
             #expect(ledger == owed)
 
             // Raising the quota (an operator's top-up) lets the key through again.

@@ -30,7 +30,7 @@ final class MaintenanceFixture: @unchecked Sendable {  // set up in init, then o
 
     /// Inserts users with the given multipliers (ppm) and quotas; returns their ids in order.
     func users(_ specs: [(ppm: Int64, quota: Int64?)]) async throws -> [Int64] {
-        try await db.pool.write { db in
+        try await db.write { db in
             try specs.enumerated().map { index, spec in
                 var user = User(name: "u\(index)", quota: spec.quota, rateMultiplierPpm: spec.ppm, now: 0)
                 try user.insert(db)
@@ -41,7 +41,7 @@ final class MaintenanceFixture: @unchecked Sendable {  // set up in init, then o
 
     /// Inserts usage logs (user, cost) in order, as the record writer would.
     func logs(_ entries: [(user: Int64, cost: Int64)]) async throws {
-        try await db.pool.write { db in
+        try await db.write { db in
             for (user, cost) in entries {
                 var log = UsageLog(requestId: UUID().uuidString, userId: user, keyId: 1, channelId: 1, model: "m",
                                    promptTokens: 1, completionTokens: 1, cost: cost, createdAt: 0)
@@ -60,30 +60,30 @@ final class MaintenanceFixture: @unchecked Sendable {  // set up in init, then o
     }
 
     func books() async throws -> Books {
-        try await db.pool.read { db in
-            let checkpoint = try Row.fetchOne(db, sql: "SELECT * FROM settlement_checkpoint")!
+        try await db.read { db in
+            let checkpoint = try SQLRow.fetchOne(db, sql: "SELECT * FROM settlement_checkpoint")!
             return Books(
                 ledger: try Int64.fetchOne(db, sql: "SELECT coalesce(sum(amount), 0) FROM ledger")!,
-                checkpointAmount: checkpoint["settled_amount"], used: try Int64.fetchOne(db, sql: "SELECT sum(used) FROM users")!,
-                settledLogs: checkpoint["settled_logs"], lastLogId: checkpoint["last_log_id"])
+                checkpointAmount: try checkpoint["settled_amount"], used: try Int64.fetchOne(db, sql: "SELECT sum(used) FROM users")!,
+                settledLogs: try checkpoint["settled_logs"], lastLogId: try checkpoint["last_log_id"])
         }
     }
 
     /// What each user should owe, computed here from the logs with the plain formula ceil(cost × ppm / 1e6).
     func expectedDebits() async throws -> [Int64: Int64] {
-        try await db.pool.read { db in
+        try await db.read { db in
             var owed: [Int64: Int64] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT l.user_id, l.cost, u.rate_multiplier_ppm FROM usage_logs l JOIN users u ON u.id = l.user_id") {
-                let cost: Int64 = row[1], ppm: Int64 = row[2]
-                owed[row[0], default: 0] += (cost * ppm + 999_999) / 1_000_000
+            for row in try SQLRow.fetchAll(db, sql: "SELECT l.user_id, l.cost, u.rate_multiplier_ppm FROM usage_logs l JOIN users u ON u.id = l.user_id") {
+                let cost: Int64 = try row[1], ppm: Int64 = try row[2]
+                owed[try row[0], default: 0] += (cost * ppm + 999_999) / 1_000_000
             }
             return owed
         }
     }
 
     func usedByUser() async throws -> [Int64: Int64] {
-        try await db.pool.read { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, used FROM users").map { ($0[0] as Int64, $0[1] as Int64) })
+        try await db.read { db in
+            Dictionary(uniqueKeysWithValues: try SQLRow.fetchAll(db, sql: "SELECT id, used FROM users").map { (try $0.get(0, as: Int64.self), try $0.get(1, as: Int64.self)) })
         }
     }
 }

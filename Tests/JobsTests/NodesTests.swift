@@ -108,13 +108,13 @@ import TestSupport
         try await f.test { client in
             let ids = try await f.setUp(client, channels: [[:], [:], ["api_key": "sk-still-broken-01"]])
             f.mock.script.replace([FaultRule(key: "sk-still-broken-01", fault: Fault(status: 401))])
-            try await f.db.pool.write { db in
+            try await f.db.write { db in
                 try db.execute(sql: "UPDATE channels SET status = 'auto_disabled', status_reason = 'failures' WHERE id IN (?, ?)",
                                arguments: [ids[0], ids[2]])
             }
             try await f.api(client, .patch, "/api/channels/\(ids[1])", ["status": "disabled"], expect: .ok)
             try await probe(f)
-            let statuses = try await f.db.pool.read { db in try String.fetchAll(db, sql: "SELECT status FROM channels ORDER BY id") }
+            let statuses = try await f.db.read { db in try String.fetchAll(db, sql: "SELECT status FROM channels ORDER BY id") }
             #expect(statuses == ["enabled", "disabled", "auto_disabled"])
         }
     }

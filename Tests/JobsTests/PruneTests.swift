@@ -18,7 +18,7 @@ import Testing
                                   leaseTTL: .seconds(30), claim: nil)
         // Two finished import runs: one that ended before the retention (its events go), one that ended after.
         let oldEnd = f.clock.nowMillis()
-        try await f.db.pool.write { db in
+        try await f.db.write { db in
             for (id, finished) in [("run_000000000000old1", oldEnd), ("run_000000000000new1", oldEnd + 3_590_000)] {
                 var run = ImportRun(id: id, options: ImportOptions(), idempotencyKey: nil, requestDigest: "d", total: 0, search: "", now: oldEnd)
                 run.state = .succeeded
@@ -35,7 +35,7 @@ import Testing
         let summary = try await ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "yard.prune", id: 99), kind: "yard.prune")
         #expect(summary["jobs_deleted"] as? Int == 20)
         #expect(summary["run_events_deleted"] as? Int == 3)
-        let left = try await f.db.pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT run_id FROM import_events") }
+        let left = try await f.db.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT run_id FROM import_events") }
         #expect(left == ["run_000000000000new1"])
         #expect(summary["retention_s"] as? Int == 60)
         let after = summary["database_after"] as! [String: Any]

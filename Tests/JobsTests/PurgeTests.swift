@@ -9,7 +9,7 @@ import Testing
     /// Inserts a trace expiring at `traceExpires` with, when `payloadExpires` is set, a payload of `bytes` bytes.
     func trace(_ f: MaintenanceFixture, _ name: String, expires traceExpires: Int64, payload payloadExpires: Int64? = nil,
                bytes: Int = 100) async throws -> Int64 {
-        try await f.db.pool.write { db in
+        try await f.db.write { db in
             var trace = Trace(requestId: name, endpoint: "/v1/chat/completions", createdAt: 0, expiresAt: traceExpires)
             trace.hasPayload = payloadExpires != nil
             try trace.insert(db)
@@ -35,8 +35,8 @@ import Testing
         let job = PurgeJob(db: f.db, artifacts: f.artifacts, clock: f.clock)
         #expect(try await job.run(jobContext(kind: "payloads.purge", id: 11)) == .completed)
 
-        let (traces, payloads) = try await f.db.pool.read { db in
-            (try Trace.order(Column("id")).fetchAll(db), try Payload.order(Column("trace_id")).fetchAll(db))
+        let (traces, payloads) = try await f.db.read { db in
+            (try Trace.fetchAll(db, sql: "SELECT * FROM traces ORDER BY id"), try Payload.fetchAll(db, sql: "SELECT * FROM payloads ORDER BY trace_id"))
         }
         #expect(traces.map(\.id!) == [keptTraceGonePayload, keptBoth, keptTraceOnly])
         #expect(payloads.map(\.traceId) == [keptBoth])
@@ -57,7 +57,7 @@ import Testing
         let f = try MaintenanceFixture()
         let now = f.clock.nowMillis()
         let blob = Data(repeating: 0xAB, count: 2000)
-        try await f.db.pool.write { db in
+        try await f.db.write { db in
             for i in 0..<3000 {
                 let expired = i % 3 != 0   // 2,000 expired, 1,000 live
                 var trace = Trace(requestId: "r\(i)", endpoint: "/v1/chat/completions", createdAt: 0,
@@ -74,7 +74,7 @@ import Testing
         #expect(summary["payloads_deleted"] as? Int == 2000 && summary["traces_deleted"] as? Int == 2000)
         #expect(summary["payload_bytes_deleted"] as? Int == 2000 * 4000)
         #expect(summary["batches"] as? Int == 8 + 8, "payloads, then traces, 250 a transaction")
-        let counts = try await f.db.pool.read { db in
+        let counts = try await f.db.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM traces")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM payloads")!)
         }
         #expect(counts == (1000, 1000))

@@ -74,9 +74,9 @@ import Testing
         #expect(settled.reduce(0, +) == 6000, "every log settled once in all: \(settled)")
         let total = try await f.expectedDebits().values.reduce(0, +)
         #expect(try await f.books() == .init(ledger: total, checkpointAmount: total, used: total, settledLogs: 6000, lastLogId: 6000))
-        let ranges = try await f.db.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT DISTINCT after_log_id, through_log_id FROM ledger ORDER BY after_log_id")
-                .map { ($0[0] as Int64, $0[1] as Int64) }
+        let ranges = try await f.db.read { db in
+            try SQLRow.fetchAll(db, sql: "SELECT DISTINCT after_log_id, through_log_id FROM ledger ORDER BY after_log_id")
+                .map { (try $0.get(0, as: Int64.self), try $0.get(1, as: Int64.self)) }
         }
         #expect(ranges.first?.0 == 0 && ranges.last?.1 == 6000)
         #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.1 == $1.0 }, "ledger ranges tile the log ids without overlap")
@@ -111,13 +111,13 @@ import Testing
         let summary = try await ArtifactCheck.validSummary(in: try ArtifactCheck.folder(f.artifacts, kind: "usage.settle", id: 7), kind: "usage.settle")
         #expect(summary["users_exhausted"] as? [Int] == [Int(users[0])])
         #expect(summary["amount_settled"] as? Int == 100 + 30 + 5000 && summary["logs_settled"] as? Int == 4)
-        let marked = try await f.db.pool.read { db in try User.fetchAll(db).map { ($0.used, $0.exhaustedAt) } }
+        let marked = try await f.db.read { db in try User.fetchAll(db).map { ($0.used, $0.exhaustedAt) } }
         #expect(marked.map(\.0) == [100, 30, 5000])
         #expect(marked.map { $0.1 != nil } == [true, false, false])
 
-        try await f.db.pool.write { db in try db.execute(sql: "UPDATE users SET quota = 1000 WHERE id = ?", arguments: [users[0]]) }
+        try await f.db.write { db in try db.execute(sql: "UPDATE users SET quota = 1000 WHERE id = ?", arguments: [users[0]]) }
         _ = try await job.run(jobContext(kind: "usage.settle", id: 8))
-        #expect(try await f.db.pool.read { db in try User.fetchOne(db, key: users[0])?.exhaustedAt } == nil)
+        #expect(try await f.db.read { db in try User.fetchOne(db, key: users[0])?.exhaustedAt } == nil)
         #expect(f.artifacts.existing(kind: "usage.settle", id: "8") == nil, "an idle run leaves no artifact")
     }
 }

@@ -32,7 +32,7 @@ import Testing
         }
 
         func jobCount() async throws -> Int {
-            try await db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs") ?? -1 }
+            try await db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs") ?? -1 }
         }
     }
 
@@ -91,7 +91,7 @@ import Testing
         let t = try TempStore()
         let trace = try await t.db.inserted(Trace(requestId: "p", endpoint: "/v1/chat/completions", createdAt: 1, expiresAt: 2))
         func audits() async throws -> Int {
-            try await t.db.pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM payload_audit") ?? -1 }
+            try await t.db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM payload_audit") ?? -1 }
         }
         #expect(try await t.db.auditedPayload(traceId: trace.id!, actor: "admin", reason: "support ticket", at: 5) == nil)
         #expect(try await audits() == 0, "no payload, nothing read, no audit row")
@@ -101,10 +101,10 @@ import Testing
         }
         let payload = try await t.db.auditedPayload(traceId: trace.id!, actor: "admin", reason: "support ticket", at: 5)
         #expect(payload?.requestSealed == Data([9]))
-        let row = try #require(try await t.db.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT trace_id, actor, reason, at FROM payload_audit")
+        let row = try #require(try await t.db.read { db in
+            try SQLRow.fetchOne(db, sql: "SELECT trace_id, actor, reason, at FROM payload_audit")
         })
-        let (traceId, actor, reason, at): (Int64, String, String, Int64) = (row["trace_id"], row["actor"], row["reason"], row["at"])
+        let (traceId, actor, reason, at): (Int64, String, String, Int64) = (try row["trace_id"], try row["actor"], try row["reason"], try row["at"])
         #expect(traceId == trace.id! && actor == "admin" && reason == "support ticket" && at == 5)
     }
 

@@ -1,10 +1,9 @@
 import Foundation
-import GRDB
 import Scheduler
 
 /// A change a run made to a channel, with the channel as it was before (for rollback) and a digest of the
 /// channel as the run left it (so a rollback can tell whether someone changed it since).
-public struct ImportChange: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct ImportChange: Codable, Sendable, Equatable, IdentifiedRecord {
     public static let databaseTableName = "import_changes"
 
     public enum Action: String, Codable, Sendable { case created, patched, replaced, reactivated }
@@ -36,7 +35,6 @@ public struct ImportChange: Codable, Sendable, Equatable, FetchableRecord, Mutab
         self.afterDigest = after.digest
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 extension RelayChannel {

@@ -1,9 +1,8 @@
 import Foundation
-import GRDB
 import Scheduler
 
 /// One line of a run's event stream (`GET …/events`, `events.jsonl`).
-public struct ImportEvent: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct ImportEvent: Codable, Sendable, Equatable, IdentifiedRecord {
     public static let databaseTableName = "import_events"
 
     public var id: Int64?
@@ -28,10 +27,9 @@ public struct ImportEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         self.at = at
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
     /// Deletes up to `limit` events of runs that finished before `cutoff` (UTC ms); returns how many.
-    static func prune(_ db: Database, runsFinishedBefore cutoff: Int64, limit: Int) throws -> Int {
+    static func prune(_ db: any StoreConnection, runsFinishedBefore cutoff: Int64, limit: Int) throws -> Int {
         try db.execute(sql: """
             DELETE FROM import_events WHERE id IN (
                 SELECT e.id FROM import_events e JOIN import_runs r ON r.id = e.run_id
@@ -41,7 +39,7 @@ public struct ImportEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     }
 
     /// Appends an event inside the caller's transaction.
-    static func append(_ db: Database, runId: String, item: Int?, type: String, data: [String: JSONScalar] = [:], at: Int64) throws {
+    static func append(_ db: any StoreConnection, runId: String, item: Int?, type: String, data: [String: JSONScalar] = [:], at: Int64) throws {
         var event = ImportEvent(runId: runId, itemIndex: item, type: type, data: data, at: at)
         try event.insert(db)
     }

@@ -1,9 +1,9 @@
 import Foundation
-import GRDB
 
 /// One `base_url` + key of a run, and everything learned about it.
-public struct ImportItem: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct ImportItem: Codable, Sendable, Equatable, StoreRecord {
     public static let databaseTableName = "import_items"
+    public static let primaryKey = ["run_id", "idx"]
 
     public enum State: String, Codable, Sendable {
         case queued, probing, confirming, succeeded, failed, cancelled

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Scheduler
 
 extension ImportProgress {
@@ -17,7 +16,7 @@ extension ImportProgress {
     /// moves the item to `confirming` and schedules its `import.confirm`; a dry run decides and changes nothing.
     /// Returns the decision's outcome, or nil when the item had already moved on.
     @discardableResult
-    static func provision(_ db: Database, queue: StoreQueue, runId: String, index: Int, proposal: ChannelProposal,
+    static func provision(_ db: any StoreConnection, queue: StoreQueue, runId: String, index: Int, proposal: ChannelProposal,
                                  probed: Probed, now: Int64) throws -> ImportItem.Outcome? {
         guard let run = try ImportRun.fetchOne(db, key: runId),
               var item = try ImportItem.fetchOne(db, key: ["run_id": runId, "idx": index]), item.state == .probing else { return nil }
@@ -57,20 +56,25 @@ extension ImportProgress {
     /// The few channels the reuse policy needs, without reading every channel of the provider and family (an
     /// import of a thousand keys of one provider would read them all a thousand times): those with the same key,
     /// and the oldest one at the same base URL that no item of this run already created, changed or reused.
-    static func reuseCandidates(_ db: Database, _ proposal: ChannelProposal, runId: String) throws -> [RelayChannel] {
-        let identity = Column("provider") == proposal.provider && Column("family") == proposal.family
-        var found = try RelayChannel.filter(identity && Column("key_fingerprint") == proposal.keyFingerprint).fetchAll(db)
-        let others = try RelayChannel.fetchCursor(db, sql: """
-            SELECT * FROM channels WHERE provider = ? AND family = ? AND key_fingerprint != ?
-              AND id NOT IN (SELECT channel_id FROM import_items WHERE run_id = ? AND channel_id IS NOT NULL)
-              AND id NOT IN (SELECT channel_id FROM import_changes WHERE run_id = ?)
-            ORDER BY id
-            """, arguments: [proposal.provider, proposal.family, proposal.keyFingerprint, runId, runId])
-        while let channel = try others.next() {
-            if ReusePolicy.sameBase(channel.baseURL, proposal.baseURL) {
+    static func reuseCandidates(_ db: any StoreConnection, _ proposal: ChannelProposal, runId: String) throws -> [RelayChannel] {
+        var found = try RelayChannel.fetchAll(db, sql: """
+            SELECT * FROM channels WHERE provider = ? AND family = ? AND key_fingerprint = ?
+            """, arguments: [proposal.provider, proposal.family, proposal.keyFingerprint])
+        // Read in pages: the first channel at the same base usually comes early.
+        var after: Int64 = 0
+        while true {
+            let page = try RelayChannel.fetchAll(db, sql: """
+                SELECT * FROM channels WHERE provider = ? AND family = ? AND key_fingerprint != ? AND id > ?
+                  AND id NOT IN (SELECT channel_id FROM import_items WHERE run_id = ? AND channel_id IS NOT NULL)
+                  AND id NOT IN (SELECT channel_id FROM import_changes WHERE run_id = ?)
+                ORDER BY id LIMIT 100
+                """, arguments: [proposal.provider, proposal.family, proposal.keyFingerprint, after, runId, runId])
+            if let channel = page.first(where: { ReusePolicy.sameBase($0.baseURL, proposal.baseURL) }) {
                 found.append(channel)
                 break
             }
+            guard page.count == 100, let last = page.last?.id else { break }
+            after = last
         }
         return found
     }
@@ -82,7 +86,7 @@ extension ImportProgress {
         }
     }
 
-    private static func apply(_ decision: ReusePolicy.Decision, _ proposal: ChannelProposal, db: Database, runId: String,
+    private static func apply(_ decision: ReusePolicy.Decision, _ proposal: ChannelProposal, db: any StoreConnection, runId: String,
                               index: Int, now: Int64) throws -> RelayChannel {
         let action: ImportChange.Action
         let before: RelayChannel?

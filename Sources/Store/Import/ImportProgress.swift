@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Scheduler
 
 /// The state changes of an import item, each inside the caller's write transaction, so an item's state, its
@@ -17,7 +16,7 @@ public enum ImportProgress {
     }
 
     /// Takes a concurrency slot for a probe of `index` (slots expire, so a crashed worker frees its own).
-    static func begin(_ db: Database, runId: String, index: Int, now: Int64, slotTTL: Int64) throws -> Begin {
+    static func begin(_ db: any StoreConnection, runId: String, index: Int, now: Int64, slotTTL: Int64) throws -> Begin {
         guard var run = try ImportRun.fetchOne(db, key: runId),
               var item = try ImportItem.fetchOne(db, key: ["run_id": runId, "idx": index]),
               !run.state.isFinal, item.state == .queued || item.state == .probing else { return .skip }
@@ -52,7 +51,7 @@ public enum ImportProgress {
     }
 
     /// Appends trail entries to an item (probe or confirmation calls), leaving its state alone.
-    static func record(_ db: Database, runId: String, index: Int, trail: [TrailEntry], now: Int64) throws {
+    static func record(_ db: any StoreConnection, runId: String, index: Int, trail: [TrailEntry], now: Int64) throws {
         guard var item = try ImportItem.fetchOne(db, key: ["run_id": runId, "idx": index]) else { return }
         item.trail += trail
         item.updatedAt = now
@@ -60,7 +59,7 @@ public enum ImportProgress {
     }
 
     /// A probe that will be retried gives its concurrency slot back while it waits (the retry takes one again).
-    static func release(_ db: Database, runId: String, index: Int, now: Int64) throws {
+    static func release(_ db: any StoreConnection, runId: String, index: Int, now: Int64) throws {
         try db.execute(sql: """
             UPDATE import_items SET state = 'queued', probe_until = NULL, start_at = NULL, updated_at = ?
             WHERE run_id = ? AND idx = ? AND state = 'probing'
@@ -69,7 +68,7 @@ public enum ImportProgress {
 
     /// The item failed for good: outcome `failed` with its classification. A channel the run left in
     /// `confirming` is auto-disabled with the reason (recorded, so a rollback can undo it).
-    static func fail(_ db: Database, queue: StoreQueue, runId: String, index: Int, classification: String, detail: String?,
+    static func fail(_ db: any StoreConnection, queue: StoreQueue, runId: String, index: Int, classification: String, detail: String?,
                             phase: String, now: Int64) throws {
         guard var item = try ImportItem.fetchOne(db, key: ["run_id": runId, "idx": index]), !item.state.isFinal else { return }
         if let channelId = item.channelId, item.state == .confirming {
@@ -90,7 +89,7 @@ public enum ImportProgress {
     }
 
     /// The item is done: its planned outcome becomes final; a channel still `confirming` is enabled.
-    static func succeed(_ db: Database, queue: StoreQueue, runId: String, index: Int, accessStatus: String, now: Int64) throws {
+    static func succeed(_ db: any StoreConnection, queue: StoreQueue, runId: String, index: Int, accessStatus: String, now: Int64) throws {
         guard var item = try ImportItem.fetchOne(db, key: ["run_id": runId, "idx": index]), !item.state.isFinal else { return }
         if let channelId = item.channelId, item.state == .confirming {
             try settleChannel(db, runId: runId, item: index, channelId: channelId, to: .enabled, reason: nil, now: now)
@@ -109,11 +108,12 @@ public enum ImportProgress {
 
     /// Moves a channel this run left in `confirming` to its final status and re-records the run's change, so a
     /// later rollback sees the channel as the run left it. A channel changed by someone else is not touched.
-    static func settleChannel(_ db: Database, runId: String, item: Int, channelId: Int64, to status: RelayChannel.Status,
+    static func settleChannel(_ db: any StoreConnection, runId: String, item: Int, channelId: Int64, to status: RelayChannel.Status,
                               reason: String?, now: Int64) throws {
         guard var channel = try RelayChannel.fetchOne(db, key: channelId), channel.status == .confirming else { return }
-        var change = try ImportChange.filter(Column("run_id") == runId && Column("channel_id") == channelId)
-            .order(Column("id").desc).fetchOne(db)
+        var change = try ImportChange.fetchOne(db, sql: """
+            SELECT * FROM import_changes WHERE run_id = ? AND channel_id = ? ORDER BY id DESC LIMIT 1
+            """, arguments: [runId, channelId])
         guard change == nil || change?.afterDigest == channel.digest else { return }
         channel.status = status
         channel.statusReason = reason
@@ -127,7 +127,7 @@ public enum ImportProgress {
     }
 
     /// When every item of the run is final, enqueues its `import.finalize` (once: a unique key per run).
-    static func enqueueFinalizeIfDone(_ db: Database, runId: String, queue: StoreQueue) throws {
+    static func enqueueFinalizeIfDone(_ db: any StoreConnection, runId: String, queue: StoreQueue) throws {
         let open = try Int.fetchOne(db, sql: """
             SELECT count(*) FROM import_items WHERE run_id = ? AND state NOT IN ('succeeded','failed','cancelled')
             """, arguments: [runId]) ?? 0

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Scheduler
 
 /// The steps of the import jobs, each one background transaction: an item's state, its trail, its channel, its
@@ -97,7 +96,7 @@ extension ImportRepository {
     }
 
     /// What every step writes first: the calls it made (its trail) and, for a confirmation, its chat statuses.
-    static func record(_ db: Database, _ runId: String, _ index: Int, _ trail: [TrailEntry], _ statuses: ChatStatuses?,
+    static func record(_ db: any StoreConnection, _ runId: String, _ index: Int, _ trail: [TrailEntry], _ statuses: ChatStatuses?,
                        now: Int64) throws {
         try ImportProgress.record(db, runId: runId, index: index, trail: trail, now: now)
         guard let statuses else { return }

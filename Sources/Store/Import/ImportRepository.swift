@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Scheduler
 
 /// The repository of batch imports: runs, items, events and the jobs that drive them, written together.
@@ -23,14 +22,14 @@ public struct ImportRepository: Sendable {
         let now = clock.nowMillis()
         let options = run.options
         return try await db.write { db in
-            if let key = run.idempotencyKey, let existing = try ImportRun.filter(Column("idempotency_key") == key).fetchOne(db) {
+            if let key = run.idempotencyKey, let existing = try ImportRun.fetchOne(db, sql: "SELECT * FROM import_runs WHERE idempotency_key = ?", arguments: [key]) {
                 guard existing.requestDigest == run.requestDigest else {
                     throw StoreError.conflict("Idempotency-Key \(key) was used for a different request (run \(existing.id))")
                 }
                 return (existing, false)
             }
             try run.insert(db)
-            for item in items { try item.insert(db) }
+            try ImportItem.insertAll(db, items)
             let jobs = try items.map { item in
                 // No queue-level window: the handler opens each item's window at its first probe.
                 try ImportJobs.item.job(ImportJobs.ItemArgs(runId: run.id, index: item.index), maxAttempts: options.maxAttempts + 2,
@@ -43,27 +42,28 @@ public struct ImportRepository: Sendable {
     }
 
     public func run(_ id: String) async throws -> ImportRun? {
-        try await db.pool.read { db in try ImportRun.fetchOne(db, key: id) }
+        try await db.read { db in try ImportRun.fetchOne(db, key: id) }
     }
 
     /// Items of a run from `index` on; `background` for a job's read (see `AppDatabase.backgroundRead`).
     public func items(_ runId: String, from index: Int = 0, limit: Int = 10_000, background: Bool = false) async throws -> [ImportItem] {
         try await db.read(background: background) { db in
-            try ImportItem.filter(Column("run_id") == runId && Column("idx") >= index).order(Column("idx")).limit(limit).fetchAll(db)
+            try ImportItem.fetchAll(db, sql: "SELECT * FROM import_items WHERE run_id = ? AND idx >= ? ORDER BY idx LIMIT ?",
+                                   arguments: [runId, index, limit])
         }
     }
 
     /// Item counts by state and by outcome.
     public func counts(_ runId: String) async throws -> (states: [String: Int], outcomes: [String: Int]) {
-        try await db.pool.read { db in
+        try await db.read { db in
             var states: [String: Int] = [:]
             var outcomes: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: """
+            for row in try SQLRow.fetchAll(db, sql: """
                 SELECT state, outcome, count(*) AS n FROM import_items WHERE run_id = ? GROUP BY state, outcome
                 """, arguments: [runId]) {
-                let n: Int = row["n"]
-                states[row["state"], default: 0] += n
-                if let outcome: String = row["outcome"] { outcomes[outcome, default: 0] += n }
+                let n: Int = try row["n"]
+                states[try row["state"], default: 0] += n
+                if let outcome: String = try row["outcome"] { outcomes[outcome, default: 0] += n }
             }
             return (states, outcomes)
         }
@@ -72,30 +72,30 @@ public struct ImportRepository: Sendable {
     /// Events of a run after `afterId`, oldest first; `background` as for `items`.
     public func events(_ runId: String, after afterId: Int64 = 0, limit: Int = 500, background: Bool = false) async throws -> [ImportEvent] {
         try await db.read(background: background) { db in
-            try ImportEvent.filter(Column("run_id") == runId && Column("id") > afterId).order(Column("id")).limit(limit).fetchAll(db)
+            try ImportEvent.fetchAll(db, sql: "SELECT * FROM import_events WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?",
+                                    arguments: [runId, afterId, limit])
         }
     }
 
     /// Runs newest first: filtered by state and by `q` (run id, provider or host), before the cursor (a run's
     /// `created_at:id`), `limit + 1` rows for the caller's next cursor.
     public func list(state: ImportRun.State?, q: String?, before cursor: (Int64, String)?, limit: Int) async throws -> [ImportRun] {
-        try await db.pool.read { db in
-            var query = ImportRun.order(Column("created_at").desc, Column("id").desc).limit(limit + 1)
-            if let state { query = query.filter(Column("state") == state.rawValue) }
+        try await db.read { db in
+            var filter = SQLFilter()
+            if let state { filter.add("state = ?", [state.rawValue]) }
             if let q, !q.isEmpty {
-                let needle = q.lowercased()
-                query = query.filter(Column("id").like("%\(needle)%") || Column("search").like("%\(needle)%"))
+                let needle = "%" + q.lowercased() + "%"
+                filter.add("lower(id) LIKE ? OR lower(search) LIKE ?", [needle, needle])
             }
-            if let (createdAt, id) = cursor {
-                query = query.filter(Column("created_at") < createdAt || (Column("created_at") == createdAt && Column("id") < id))
-            }
-            return try query.fetchAll(db)
+            if let (createdAt, id) = cursor { filter.add("created_at < ? OR (created_at = ? AND id < ?)", [createdAt, createdAt, id]) }
+            return try ImportRun.fetchAll(db, sql: "SELECT * FROM import_runs\(filter.whereClause) ORDER BY created_at DESC, id DESC LIMIT ?",
+                                          arguments: filter.arguments + [limit + 1])
         }
     }
 
     /// The unfinished run that references a channel, if any (a channel in use cannot be deleted).
     public func runHolding(channelId: Int64) async throws -> String? {
-        try await db.pool.read { db in
+        try await db.read { db in
             try String.fetchOne(db, sql: """
                 SELECT r.id FROM import_items i JOIN import_runs r ON r.id = i.run_id
                 WHERE i.channel_id = ? AND r.state IN ('queued','running') LIMIT 1
@@ -108,11 +108,12 @@ public struct ImportRepository: Sendable {
     /// undo them). Returns false when the run had already ended.
     public func cancel(_ runId: String) async throws -> Bool {
         let now = clock.nowMillis()
-        return try await db.pool.write { db in
+        return try await db.write { db in
             guard let run = try ImportRun.fetchOne(db, key: runId) else { throw StoreError.notFound("run \(runId) not found") }
             guard !run.state.isFinal else { return false }
-            let open = try ImportItem.filter(Column("run_id") == runId && !["succeeded", "failed", "cancelled"].contains(Column("state")))
-                .fetchAll(db)
+            let open = try ImportItem.fetchAll(db, sql: """
+                SELECT * FROM import_items WHERE run_id = ? AND state NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY idx
+                """, arguments: [runId])
             for var item in open {
                 if let channelId = item.channelId, item.state == .confirming {
                     try ImportProgress.settleChannel(db, runId: runId, item: item.index, channelId: channelId,

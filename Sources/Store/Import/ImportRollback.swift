@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Undoes exactly what a run recorded, newest change first: channels it created are removed, patched, replaced
 /// and reactivated ones get their recorded previous state back. A channel changed by someone else since the
@@ -33,10 +32,10 @@ public enum ImportRollback {
         }
     }
 
-    static func run(_ db: Database, runId: String, dryRun: Bool, now: Int64) throws -> [Entry] {
+    static func run(_ db: any StoreConnection, runId: String, dryRun: Bool, now: Int64) throws -> [Entry] {
         guard let run = try ImportRun.fetchOne(db, key: runId) else { throw StoreError.notFound("run \(runId) not found") }
         guard run.state.isFinal else { throw StoreError.conflict("run \(runId) is still \(run.state.rawValue); cancel it first") }
-        let changes = try ImportChange.filter(Column("run_id") == runId).order(Column("id").desc).fetchAll(db)
+        let changes = try ImportChange.fetchAll(db, sql: "SELECT * FROM import_changes WHERE run_id = ? ORDER BY id DESC", arguments: [runId])
         var entries: [Entry] = []
         for var change in changes {
             var entry = Entry(changeId: change.id!, itemIndex: change.itemIndex, channelId: change.channelId,

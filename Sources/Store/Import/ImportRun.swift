@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// The knobs of one batch import, stored with the run.
 public struct ImportOptions: Codable, Sendable, Equatable {
@@ -40,7 +39,7 @@ public struct ImportOptions: Codable, Sendable, Equatable {
 }
 
 /// One batch import: its state, options and where its artifact went.
-public struct ImportRun: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct ImportRun: Codable, Sendable, Equatable, StoreRecord {
     public static let databaseTableName = "import_runs"
 
     public enum State: String, Codable, Sendable, CaseIterable {

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Scheduler
 
 /// A string, integer, boolean or null: the values event data carries.

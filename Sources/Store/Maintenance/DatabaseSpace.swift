@@ -69,8 +69,9 @@ public struct DatabaseSpace: Sendable {
     /// Copies the WAL into the main file and truncates the WAL to zero bytes when no reader still needs it.
     public func checkpointWAL() async throws -> Checkpoint {
         try await db.backgroundWriteWithoutTransaction { db in
-            let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-            return Checkpoint(busy: (row?[0] as Int64? ?? 0) != 0, walFrames: row?[1] ?? 0, checkpointedFrames: row?[2] ?? 0)
+            let row = try SQLRow.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            return Checkpoint(busy: (try row?.get(0, as: Int64.self) ?? 0) != 0, walFrames: try row?.get(1) ?? 0,
+                              checkpointedFrames: try row?.get(2) ?? 0)
         }
     }
 

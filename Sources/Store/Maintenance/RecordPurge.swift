@@ -1,4 +1,3 @@
-import GRDB
 import Scheduler
 
 /// Deletes captured payloads and traces past their expiry, a small batch per write transaction with a yield
@@ -53,28 +52,28 @@ public struct RecordPurge: Sendable {
         return removed
     }
 
-    static func deletePayloads(_ db: Database, expiredAt now: Int64, limit: Int) throws -> (rows: Int64, bytes: Int64) {
-        let rows = try Row.fetchAll(db, sql: """
+    static func deletePayloads(_ db: any StoreConnection, expiredAt now: Int64, limit: Int) throws -> (rows: Int64, bytes: Int64) {
+        let rows = try SQLRow.fetchAll(db, sql: """
             DELETE FROM payloads WHERE trace_id IN (SELECT trace_id FROM payloads WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)
             RETURNING trace_id, bytes
             """, arguments: [now, limit])
         guard !rows.isEmpty else { return (0, 0) }
-        let ids = rows.map { $0[0] as Int64 }
-        try db.execute(sql: "UPDATE traces SET has_payload = 0 WHERE id IN (SELECT value FROM json_each(?))",
+        let ids = try rows.map { try $0.get(0, as: Int64.self) }
+        try db.execute(sql: "UPDATE traces SET has_payload = 0 WHERE id IN (\(db.engine.idsFromJSON))",
                        arguments: [jsonArray(ids)])
-        return (Int64(rows.count), rows.reduce(0) { $0 + ($1[1] as Int64) })
+        return (Int64(rows.count), try rows.reduce(0) { $0 + (try $1.get(1, as: Int64.self)) })
     }
 
-    static func deleteTraces(_ db: Database, expiredAt now: Int64, limit: Int) throws -> (rows: Int64, payloads: Int64, bytes: Int64) {
+    static func deleteTraces(_ db: any StoreConnection, expiredAt now: Int64, limit: Int) throws -> (rows: Int64, payloads: Int64, bytes: Int64) {
         let ids = try Int64.fetchAll(db, sql: "SELECT id FROM traces WHERE expires_at <= ? ORDER BY expires_at LIMIT ?",
                                      arguments: [now, limit])
         guard !ids.isEmpty else { return (0, 0, 0) }
         let list = jsonArray(ids)
         // Payloads first and explicitly (not by cascade), so their bytes are counted.
         let payloads = try Int64.fetchAll(db, sql: """
-            DELETE FROM payloads WHERE trace_id IN (SELECT value FROM json_each(?)) RETURNING bytes
+            DELETE FROM payloads WHERE trace_id IN (\(db.engine.idsFromJSON)) RETURNING bytes
             """, arguments: [list])
-        try db.execute(sql: "DELETE FROM traces WHERE id IN (SELECT value FROM json_each(?))", arguments: [list])
+        try db.execute(sql: "DELETE FROM traces WHERE id IN (\(db.engine.idsFromJSON))", arguments: [list])
         return (Int64(db.changesCount), Int64(payloads.count), payloads.reduce(0, +))
     }
 

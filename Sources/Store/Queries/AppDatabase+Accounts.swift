@@ -1,4 +1,3 @@
-import GRDB
 
 /// Users, their keys and model prices, as the control plane reads and changes them.
 extension AppDatabase {
@@ -20,7 +19,7 @@ extension AppDatabase {
 
     /// Keys newest first, of one user or all.
     public func keys(userId: Int64?, _ page: Page) async throws -> [APIKey] {
-        try await rows(APIKey.self, page, where: userId.map { [Column("user_id") == $0] } ?? [])
+        try await rows(APIKey.self, page, where: userId.map { SQLFilter("user_id = ?", [$0]) } ?? SQLFilter())
     }
 
     public func key(_ id: Int64) async throws -> APIKey? {
@@ -39,6 +38,6 @@ extension AppDatabase {
 
     /// Every model price by name.
     public func prices() async throws -> [ModelPrice] {
-        try await pool.read { db in try ModelPrice.order(Column("name")).fetchAll(db) }
+        try await read { db in try ModelPrice.fetchAll(db, sql: "SELECT * FROM model_prices ORDER BY name") }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Synthetic rows for the benchmark programs (`switchyard bench settle|maintenance`): bulk inserts that no
 /// request path makes, kept here so the benches reach the database only through the store.
@@ -18,9 +17,8 @@ extension AppDatabase {
     /// Usage logs `seed-<from>` … of key 1, spread over `users` users with costs 1 to 5,000, in one transaction.
     public func seedBenchUsageLogs(from start: Int, to end: Int, users: Int) async throws {
         try await write { db in
-            let insert = try db.cachedStatement(sql: Self.insertBenchUsageLog)
             for i in start..<end {
-                try insert.execute(arguments: ["seed-\(i)", 1 + (i * 7919) % users, 1 + (i * 104_729) % 5000])
+                try db.execute(sql: Self.insertBenchUsageLog, arguments: ["seed-\(i)", 1 + (i * 7919) % users, 1 + (i * 104_729) % 5000])
             }
         }
     }
@@ -28,9 +26,8 @@ extension AppDatabase {
     /// `count` usage logs with random ids, users and costs, in one transaction: what a gateway's writer commits.
     public func writeBenchUsageBatch(_ count: Int, users: Int) async throws {
         try await write { db in
-            let insert = try db.cachedStatement(sql: Self.insertBenchUsageLog)
             for _ in 0..<count {
-                try insert.execute(arguments: [UUID().uuidString, Int.random(in: 1...users), Int.random(in: 1...5000)])
+                try db.execute(sql: Self.insertBenchUsageLog, arguments: [UUID().uuidString, Int.random(in: 1...users), Int.random(in: 1...5000)])
             }
         }
     }
@@ -43,7 +40,7 @@ extension AppDatabase {
 
     /// The totals settlement must keep equal (ledger, checkpoint, users' `used`) and the logs not yet settled.
     public func settlementBooks() async throws -> (ledger: Int64, checkpoint: Int64, used: Int64, unsettled: Int) {
-        try await pool.read { db in
+        try await read { db in
             let ledger = try Int64.fetchOne(db, sql: "SELECT coalesce(sum(amount), 0) FROM ledger") ?? -1
             let checkpoint = try Int64.fetchOne(db, sql: "SELECT settled_amount FROM settlement_checkpoint") ?? -1
             let used = try Int64.fetchOne(db, sql: "SELECT coalesce(sum(used), 0) FROM users") ?? -1
@@ -74,12 +71,13 @@ extension AppDatabase {
                 case .expiredTraces:
                     try db.execute(sql: """
                         \(sequence) INSERT INTO traces (request_id, endpoint, status, latency_ms, created_at, expires_at, has_payload)
-                        SELECT 'seed-' || i, '/v1/chat/completions', 200, 5, \(expired), \(expired), i % 5 = 0 FROM seq
+                        SELECT 'seed-' || i, '/v1/chat/completions', 200, 5, \(expired), \(expired), CASE WHEN i % 5 = 0 THEN 1 ELSE 0 END FROM seq
                         """)
+                    let kilobyte = db.engine == .sqlite ? "randomblob(1024)" : "decode(repeat(md5(random()::text), 32), 'hex')"
                     try db.execute(sql: """
                         INSERT INTO payloads (trace_id, request_sealed, response_sealed, bytes, expires_at)
-                        SELECT id, randomblob(1024), randomblob(1024), 2048, \(expired) FROM traces
-                        WHERE has_payload = 1 AND id > (SELECT ifnull(max(trace_id), 0) FROM payloads)
+                        SELECT id, \(kilobyte), \(kilobyte), 2048, \(expired) FROM traces
+                        WHERE has_payload = 1 AND id > (SELECT coalesce(max(trace_id), 0) FROM payloads)
                         """)
                 case .unsettledLogs:
                     try db.execute(sql: """

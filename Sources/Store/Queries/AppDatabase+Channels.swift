@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Channels and exit nodes, as the control plane and the jobs read and change them.
 extension AppDatabase {
@@ -31,7 +30,7 @@ extension AppDatabase {
     public func createNode(_ node: ExitNode) async throws -> ExitNode {
         do {
             return try await inserted(node)
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+        } catch let error as StoreError where error.code == .conflict {
             throw StoreError.conflict("a node named \(node.name) exists")
         }
     }
@@ -40,7 +39,7 @@ extension AppDatabase {
 
     /// Every node by id (the health probe's list).
     public func allNodes() async throws -> [ExitNode] {
-        try await backgroundRead { db in try ExitNode.order(Column("id")).fetchAll(db) }
+        try await backgroundRead { db in try ExitNode.fetchAll(db, sql: "SELECT * FROM nodes ORDER BY id") }
     }
 
     public func node(_ id: Int64, background: Bool = false) async throws -> ExitNode? {
@@ -48,7 +47,7 @@ extension AppDatabase {
     }
 
     public func nodeExists(_ id: Int64) async throws -> Bool {
-        try await pool.read { db in try ExitNode.exists(db, key: id) }
+        try await read { db in try ExitNode.exists(db, key: id) }
     }
 
     public func updateNode(_ node: ExitNode) async throws {
@@ -57,7 +56,7 @@ extension AppDatabase {
 
     /// The channels bound to a node, by id.
     public func channelIds(boundTo nodeId: Int64) async throws -> [Int64] {
-        try await pool.read { db in
+        try await read { db in
             try Int64.fetchAll(db, sql: "SELECT id FROM channels WHERE node_id = ? ORDER BY id", arguments: [nodeId])
         }
     }

@@ -1,4 +1,3 @@
-import GRDB
 
 /// What a reload of the gateway's in-memory routing state read, in brief: equal marks mean a reload would read
 /// the same thing.
@@ -26,45 +25,46 @@ public struct RoutingRows: Sendable {
 /// The gateway's reads: all of its routing state, what changed since, one channel with its node.
 extension AppDatabase {
     public func routingRows() async throws -> RoutingRows {
-        try await pool.read { db in
+        try await read { db in
             RoutingRows(keys: try APIKey.fetchAll(db), users: try User.fetchAll(db),
-                        channels: try RelayChannel.order(Column("priority").desc, Column("id")).fetchAll(db),
+                        channels: try RelayChannel.fetchAll(db, sql: "SELECT * FROM channels ORDER BY priority DESC, id"),
                         nodes: try Self.nodesById(db), prices: try ModelPrice.fetchAll(db), marks: try Self.routingMarks(db))
         }
     }
 
     public func routingMarks() async throws -> RoutingMarks {
-        try await pool.read { db in try Self.routingMarks(db) }
+        try await read { db in try Self.routingMarks(db) }
     }
 
     /// Channels updated at or after `updatedAt`, with every node (to route them).
     public func channels(updatedSince updatedAt: Int64) async throws -> (channels: [RelayChannel], nodes: [Int64: ExitNode]) {
-        try await pool.read { db in
-            (try RelayChannel.filter(Column("updated_at") >= updatedAt).fetchAll(db), try Self.nodesById(db))
+        try await read { db in
+            (try RelayChannel.fetchAll(db, sql: "SELECT * FROM channels WHERE updated_at >= ?", arguments: [updatedAt]), try Self.nodesById(db))
         }
     }
 
     /// One channel and the node it is bound to, if any.
     public func channelWithNode(_ id: Int64) async throws -> (channel: RelayChannel, node: ExitNode?)? {
-        try await pool.read { db in
+        try await read { db in
             guard let channel = try RelayChannel.fetchOne(db, key: id) else { return nil }
             return (channel, try channel.nodeId.flatMap { try ExitNode.fetchOne(db, key: $0) })
         }
     }
 
-    static func nodesById(_ db: Database) throws -> [Int64: ExitNode] {
+    static func nodesById(_ db: any StoreConnection) throws -> [Int64: ExitNode] {
         Dictionary(uniqueKeysWithValues: try ExitNode.fetchAll(db).map { ($0.id!, $0) })
     }
 
-    static func routingMarks(_ db: Database) throws -> RoutingMarks {
-        let row = try Row.fetchOne(db, sql: """
-            SELECT (SELECT count(*) FROM channels) AS n, (SELECT ifnull(max(updated_at), 0) FROM channels) AS updated,
-                (SELECT total(failure_streak) || '/' || total(length(status)) FROM channels) AS rest,
-                (SELECT count(*) || '/' || ifnull(max(updated_at), 0) || '/' || total(used) || '/' || count(exhausted_at) FROM users)
-                || '|' || (SELECT count(*) || '/' || ifnull(max(updated_at), 0) FROM api_keys)
-                || '|' || (SELECT count(*) || '/' || ifnull(max(updated_at), 0) FROM model_prices)
-                || '|' || (SELECT count(*) || '/' || ifnull(max(updated_at), 0) || '/' || ifnull(max(last_checked_at), 0) FROM nodes) AS others
+    static func routingMarks(_ db: any StoreConnection) throws -> RoutingMarks {
+        let row = try SQLRow.fetchOne(db, sql: """
+            SELECT (SELECT count(*) FROM channels) AS n, (SELECT coalesce(max(updated_at), 0) FROM channels) AS updated,
+                (SELECT coalesce(sum(failure_streak), 0) || '/' || coalesce(sum(length(status)), 0) FROM channels) AS rest,
+                (SELECT count(*) || '/' || coalesce(max(updated_at), 0) || '/' || coalesce(sum(used), 0) || '/' || count(exhausted_at) FROM users)
+                || '|' || (SELECT count(*) || '/' || coalesce(max(updated_at), 0) FROM api_keys)
+                || '|' || (SELECT count(*) || '/' || coalesce(max(updated_at), 0) FROM model_prices)
+                || '|' || (SELECT count(*) || '/' || coalesce(max(updated_at), 0) || '/' || coalesce(max(last_checked_at), 0) FROM nodes) AS others
             """)!
-        return RoutingMarks(channelCount: row["n"], channelsUpdated: row["updated"], channelsRest: row["rest"], others: row["others"])
+        return RoutingMarks(channelCount: try row["n"], channelsUpdated: try row["updated"], channelsRest: try row["rest"],
+                            others: try row["others"])
     }
 }

@@ -1,4 +1,3 @@
-import GRDB
 
 /// What `/api/traces` filters on; nil fields do not filter.
 public struct TraceFilter: Sendable {
@@ -16,19 +15,19 @@ public struct TraceFilter: Sendable {
 
     public init() {}
 
-    var expressions: [SQLExpression] {
-        var filters: [SQLExpression] = []
+    var sql: SQLFilter {
+        var filter = SQLFilter()
         let exact: [(String, Int64?)] = [("key_id", keyId), ("channel_id", channelId), ("user_id", userId), ("status", status)]
-        for (name, value) in exact { if let value { filters.append(Column(name) == value) } }
-        if let model { filters.append(Column("model") == model) }
-        if let stream { filters.append(Column("stream") == stream) }
+        for (name, value) in exact { if let value { filter.add("\(name) = ?", [value]) } }
+        if let model { filter.add("model = ?", [model]) }
+        if let stream { filter.add("stream = ?", [stream]) }
         if let billed {
-            let expression = Column("user_id") != nil && (Column("prompt_tokens") > 0 || Column("completion_tokens") > 0)
-            filters.append(billed ? expression : !expression)
+            let billedRow = "user_id IS NOT NULL AND (prompt_tokens > 0 OR completion_tokens > 0)"
+            filter.add(billed ? billedRow : "NOT (\(billedRow))")
         }
-        if let since { filters.append(Column("created_at") >= since) }
-        if let until { filters.append(Column("created_at") < until) }
-        return filters
+        if let since { filter.add("created_at >= ?", [since]) }
+        if let until { filter.add("created_at < ?", [until]) }
+        return filter
     }
 }
 
@@ -51,7 +50,7 @@ public struct UsageDay: Sendable, Equatable, Codable {
 /// Traces, usage sums and the audited read of captured payloads.
 extension AppDatabase {
     public func traces(_ filter: TraceFilter, _ page: Page) async throws -> [Trace] {
-        try await rows(Trace.self, page, where: filter.expressions)
+        try await rows(Trace.self, page, where: filter.sql)
     }
 
     public func trace(_ id: Int64) async throws -> Trace? {
@@ -60,22 +59,21 @@ extension AppDatabase {
 
     /// Sums of tokens and cost per user, model and UTC day, newest day first; `created_at` in [since, until).
     public func usageByDay(userId: Int64?, since: Int64?, until: Int64?) async throws -> [UsageDay] {
-        var conditions = ["1"]
-        var arguments = StatementArguments()
-        if let userId { conditions.append("user_id = ?"); arguments += [userId] }
-        if let since { conditions.append("created_at >= ?"); arguments += [since] }
-        if let until { conditions.append("created_at < ?"); arguments += [until] }
-        let sql = """
-            SELECT user_id, model, date(created_at / 1000, 'unixepoch') AS day, count(*) AS requests,
-                   sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(cost) AS cost
-            FROM usage_logs WHERE \(conditions.joined(separator: " AND "))
-            GROUP BY user_id, model, day ORDER BY day DESC, user_id, model
-            """
-        let bound = arguments
-        return try await pool.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: bound).map { row in
-                UsageDay(userId: row["user_id"], model: row["model"], day: row["day"], requests: row["requests"],
-                         promptTokens: row["prompt_tokens"], completionTokens: row["completion_tokens"], cost: row["cost"])
+        var filter = SQLFilter()
+        if let userId { filter.add("user_id = ?", [userId]) }
+        if let since { filter.add("created_at >= ?", [since]) }
+        if let until { filter.add("created_at < ?", [until]) }
+        return try await read { [filter] db in
+            let sql = """
+                SELECT user_id, model, \(db.engine.utcDay(ofMillis: "created_at")) AS day, count(*) AS requests,
+                       sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(cost) AS cost
+                FROM usage_logs\(filter.whereClause)
+                GROUP BY user_id, model, day ORDER BY day DESC, user_id, model
+                """
+            return try SQLRow.fetchAll(db, sql: sql, arguments: filter.arguments).map { row in
+                UsageDay(userId: try row["user_id"], model: try row["model"], day: try row["day"], requests: try row["requests"],
+                         promptTokens: try row["prompt_tokens"], completionTokens: try row["completion_tokens"],
+                         cost: try row["cost"])
             }
         }
     }

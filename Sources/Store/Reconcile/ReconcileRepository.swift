@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Scheduler
 
 /// The repository of reconcile runs: runs, their per-channel results, the channel fixes and the jobs that drive
@@ -19,7 +18,7 @@ public struct ReconcileRepository: Sendable {
     /// Stores a queued run and its job in one transaction.
     public func create(dryRun: Bool) async throws -> ReconcileRun {
         let run = ReconcileRun(dryRun: dryRun, trigger: .api, now: clock.nowMillis())
-        return try await db.pool.write { [queue] db in
+        return try await db.write { [queue] db in
             try run.insert(db)
             _ = try queue.enqueue([try ReconcileJobs.run.job(ReconcileJobs.Args(runId: run.id), uniqueKey: ReconcileJobs.runKey(run.id))],
                                   in: db)
@@ -30,8 +29,8 @@ public struct ReconcileRepository: Sendable {
     /// The run a scheduled job works on: the one it started before (a re-run after a crash), else a new one.
     public func run(forJob jobId: Int64) async throws -> ReconcileRun {
         let now = clock.nowMillis()
-        return try await db.pool.write { db in
-            if let existing = try ReconcileRun.filter(Column("job_id") == jobId).fetchOne(db) { return existing }
+        return try await db.write { db in
+            if let existing = try ReconcileRun.fetchOne(db, sql: "SELECT * FROM reconcile_runs WHERE job_id = ?", arguments: [jobId]) { return existing }
             let run = ReconcileRun(dryRun: false, trigger: .schedule, jobId: jobId, now: now)
             try run.insert(db)
             return run
@@ -42,11 +41,11 @@ public struct ReconcileRepository: Sendable {
     /// Returns the run and the channels still to check (all of them, or what a crashed attempt left); nil once final.
     public func begin(_ runId: String, jobId: Int64) async throws -> (run: ReconcileRun, pending: [Int64])? {
         let now = clock.nowMillis()
-        return try await db.pool.write { db in
+        return try await db.write { db in
             guard var run = try ReconcileRun.fetchOne(db, key: runId) else { throw StoreError.notFound("reconcile run \(runId) not found") }
             guard !run.state.isFinal else { return nil }
             if run.state == .queued {
-                let channels = try RelayChannel.order(Column("id")).fetchAll(db)
+                let channels = try RelayChannel.fetchAll(db, sql: "SELECT * FROM channels ORDER BY id")
                 for channel in channels { try ReconcileResult(runId: runId, channel: channel).insert(db) }
                 run.state = .running
                 run.total = channels.count
@@ -63,7 +62,7 @@ public struct ReconcileRepository: Sendable {
 
     /// A channel as stored now (nil once deleted).
     public func channel(_ id: Int64) async throws -> RelayChannel? {
-        try await db.pool.read { db in try RelayChannel.fetchOne(db, key: id) }
+        try await db.read { db in try RelayChannel.fetchOne(db, key: id) }
     }
 
     /// Decides the channel's drift against the row as it is now, applies the fix unless a dry run, and records
@@ -72,7 +71,7 @@ public struct ReconcileRepository: Sendable {
     public func record(_ runId: String, channelId: Int64, observation: ReconcileObservation?, dryRun: Bool,
                        unreachableAfter: Int) async throws -> ReconcileResult? {
         let now = clock.nowMillis()
-        return try await db.pool.write { db in
+        return try await db.write { db in
             guard var result = try ReconcileResult.fetchOne(db, key: ["run_id": runId, "channel_id": channelId]),
                   result.drift == nil else { return nil }
             guard let channel = try RelayChannel.fetchOne(db, key: channelId) else {
@@ -102,7 +101,7 @@ public struct ReconcileRepository: Sendable {
     }
 
     /// Consecutive earlier applied runs (not dry runs) that found the channel unreachable, newest first.
-    static func unreachableStreak(_ db: Database, channelId: Int64) throws -> Int {
+    static func unreachableStreak(_ db: any StoreConnection, channelId: Int64) throws -> Int {
         let drifts = try String.fetchAll(db, sql: """
             SELECT r.drift FROM reconcile_results r JOIN reconcile_runs u ON u.id = r.run_id
             WHERE r.channel_id = ? AND r.drift IS NOT NULL AND u.dry_run = 0 ORDER BY r.finished_at DESC, u.created_at DESC LIMIT 100
@@ -113,7 +112,7 @@ public struct ReconcileRepository: Sendable {
     /// Ends a run: its artifact path, or the error that stopped it.
     public func finish(_ runId: String, artifactPath: String?, error: String? = nil) async throws {
         let now = clock.nowMillis()
-        try await db.pool.write { db in
+        try await db.write { db in
             guard var run = try ReconcileRun.fetchOne(db, key: runId), !run.state.isFinal else { return }
             run.state = error == nil ? .succeeded : .failed
             run.artifactPath = artifactPath
@@ -124,24 +123,24 @@ public struct ReconcileRepository: Sendable {
     }
 
     public func run(_ id: String) async throws -> ReconcileRun? {
-        try await db.pool.read { db in try ReconcileRun.fetchOne(db, key: id) }
+        try await db.read { db in try ReconcileRun.fetchOne(db, key: id) }
     }
 
     /// A run's results by channel id (pending ones included).
     public func results(_ runId: String) async throws -> [ReconcileResult] {
-        try await db.pool.read { db in
-            try ReconcileResult.filter(Column("run_id") == runId).order(Column("channel_id")).fetchAll(db)
+        try await db.read { db in
+            try ReconcileResult.fetchAll(db, sql: "SELECT * FROM reconcile_results WHERE run_id = ? ORDER BY channel_id", arguments: [runId])
         }
     }
 
     /// Finished results of a run by drift kind, and how many are still pending.
     public func counts(_ runId: String) async throws -> (drifts: [String: Int], pending: Int) {
-        try await db.pool.read { db in
+        try await db.read { db in
             var drifts: [String: Int] = [:]
             var pending = 0
-            for row in try Row.fetchAll(db, sql: "SELECT drift, count(*) AS n FROM reconcile_results WHERE run_id = ? GROUP BY drift",
+            for row in try SQLRow.fetchAll(db, sql: "SELECT drift, count(*) AS n FROM reconcile_results WHERE run_id = ? GROUP BY drift",
                                         arguments: [runId]) {
-                if let drift: String = row["drift"] { drifts[drift] = row["n"] } else { pending = row["n"] }
+                if let drift: String = try row["drift"] { drifts[drift] = try row["n"] } else { pending = try row["n"] }
             }
             return (drifts, pending)
         }
@@ -149,18 +148,17 @@ public struct ReconcileRepository: Sendable {
 
     /// Runs newest first, before the cursor (a run's `created_at:id`), `limit + 1` rows for the caller's next cursor.
     public func list(before cursor: (Int64, String)?, limit: Int) async throws -> [ReconcileRun] {
-        try await db.pool.read { db in
-            var query = ReconcileRun.order(Column("created_at").desc, Column("id").desc).limit(limit + 1)
-            if let (createdAt, id) = cursor {
-                query = query.filter(Column("created_at") < createdAt || (Column("created_at") == createdAt && Column("id") < id))
-            }
-            return try query.fetchAll(db)
+        try await db.read { db in
+            var filter = SQLFilter()
+            if let (createdAt, id) = cursor { filter.add("created_at < ? OR (created_at = ? AND id < ?)", [createdAt, createdAt, id]) }
+            return try ReconcileRun.fetchAll(db, sql: "SELECT * FROM reconcile_runs\(filter.whereClause) ORDER BY created_at DESC, id DESC LIMIT ?",
+                                             arguments: filter.arguments + [limit + 1])
         }
     }
 
     /// The unfinished run that references a channel, if any, inside the caller's transaction (so a delete that
     /// checks it cannot race a run starting).
-    static func runHolding(_ db: Database, channelId: Int64) throws -> String? {
+    static func runHolding(_ db: any StoreConnection, channelId: Int64) throws -> String? {
         try String.fetchOne(db, sql: """
             SELECT u.id FROM reconcile_results r JOIN reconcile_runs u ON u.id = r.run_id
             WHERE r.channel_id = ? AND u.state IN ('queued','running') LIMIT 1

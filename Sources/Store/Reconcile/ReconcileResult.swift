@@ -1,9 +1,9 @@
 import Foundation
-import GRDB
 
 /// One channel's line in a reconcile run: pending (`drift == nil`) until its upstream was checked.
-public struct ReconcileResult: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct ReconcileResult: Codable, Sendable, Equatable, StoreRecord {
     public static let databaseTableName = "reconcile_results"
+    public static let primaryKey = ["run_id", "channel_id"]
 
     public var runId: String
     public var channelId: Int64

@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 
 /// One reconcile run: every channel's stored truth compared with its upstream's, fixed unless a dry run.
-public struct ReconcileRun: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct ReconcileRun: Codable, Sendable, Equatable, StoreRecord {
     public static let databaseTableName = "reconcile_runs"
 
     public enum State: String, Codable, Sendable, CaseIterable {

@@ -1,7 +1,6 @@
-import GRDB
 
 /// A client key. Only its SHA-256 is stored; the plain key is shown once at creation.
-public struct APIKey: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct APIKey: Codable, Sendable, Equatable, IdentifiedRecord {
     public static let databaseTableName = "api_keys"
 
     public var id: Int64?
@@ -38,5 +37,4 @@ public struct APIKey: Codable, Sendable, Equatable, FetchableRecord, MutablePers
         self.updatedAt = now
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

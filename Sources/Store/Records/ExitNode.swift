@@ -1,9 +1,8 @@
 import Foundation
-import GRDB
 
 /// An exit node: a relay that channels bound to it send their traffic through. Traffic uses the node's IP
 /// first and moves to its host name only once DNS matched the expected IP and the relay answered healthy.
-public struct ExitNode: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct ExitNode: Codable, Sendable, Equatable, IdentifiedRecord {
     public static let databaseTableName = "nodes"
 
     public enum Status: String, Codable, Sendable, CaseIterable {
@@ -62,7 +61,6 @@ public struct ExitNode: Codable, Sendable, Equatable, FetchableRecord, MutablePe
         self.updatedAt = now
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
     /// The relay URL with its host replaced by the expected IP: where traffic goes until promotion.
     public var ipURL: String {

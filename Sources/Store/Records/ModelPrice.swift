@@ -1,8 +1,8 @@
-import GRDB
 
 /// A model's price in micro-units per million tokens.
-public struct ModelPrice: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct ModelPrice: Codable, Sendable, Equatable, StoreRecord {
     public static let databaseTableName = "model_prices"
+    public static let primaryKey = ["name"]
 
     public var name: String
     public var inputPrice: Int64

@@ -1,9 +1,9 @@
 import Foundation
-import GRDB
 
 /// A captured request/response pair, sealed with the payload key and capped in size.
-public struct Payload: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct Payload: Codable, Sendable, Equatable, StoreRecord {
     public static let databaseTableName = "payloads"
+    public static let primaryKey = ["trace_id"]
 
     public var traceId: Int64
     public var requestSealed: Data?

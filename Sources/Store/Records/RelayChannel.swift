@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 
 /// An upstream the gateway relays to. Its key is sealed at rest and never returned (a fingerprint instead).
-public struct RelayChannel: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct RelayChannel: Codable, Sendable, Equatable, IdentifiedRecord {
     public static let databaseTableName = "channels"
 
     public enum Kind: String, Codable, Sendable { case openai, anthropic }
@@ -71,7 +70,6 @@ public struct RelayChannel: Codable, Sendable, Equatable, FetchableRecord, Mutab
         self.updatedAt = now
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
     /// Whether the channel serves `model` (a listed name or a mapped alias).
     public func serves(_ model: String) -> Bool { models.contains(model) || modelMapping[model] != nil }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What one relayed request left behind: metadata for operators, usage for billing, an optional payload.
 public struct RequestRecord: Sendable {

@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 
 /// One request's trace row.
-public struct Trace: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct Trace: Codable, Sendable, Equatable, IdentifiedRecord {
     public static let databaseTableName = "traces"
 
     public var id: Int64?
@@ -55,5 +54,4 @@ public struct Trace: Codable, Sendable, Equatable, FetchableRecord, MutablePersi
         self.expiresAt = expiresAt
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

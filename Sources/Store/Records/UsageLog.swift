@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 
 /// One billable request; settled later by `usage.settle`.
-public struct UsageLog: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct UsageLog: Codable, Sendable, Equatable, IdentifiedRecord {
     public static let databaseTableName = "usage_logs"
 
     public var id: Int64?
@@ -40,5 +39,4 @@ public struct UsageLog: Codable, Sendable, Equatable, FetchableRecord, MutablePe
         self.createdAt = createdAt
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

@@ -1,7 +1,6 @@
-import GRDB
 
 /// A customer of the relay: owns keys; billed in micro-units.
-public struct User: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct User: Codable, Sendable, Equatable, IdentifiedRecord {
     public static let databaseTableName = "users"
 
     public var id: Int64?
@@ -36,5 +35,4 @@ public struct User: Codable, Sendable, Equatable, FetchableRecord, MutablePersis
         self.updatedAt = now
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

@@ -1,4 +1,3 @@
-import GRDB
 import Scheduler
 
 /// Settles usage logs in id order: for each log, `settled = ceil(cost × the user's rate multiplier)` in integer
@@ -6,8 +5,10 @@ import Scheduler
 /// row per user and advances the checkpoint with a compare-and-set. Either all of that commits or none of it, so
 /// two racing settlers, or a process killed mid-batch, never settle a log twice.
 ///
-/// The checkpoint relies on usage log ids growing in commit order, which holds on SQLite (ids are taken under
-/// the single writer lock, and usage logs are never deleted).
+/// The checkpoint relies on every usage log with an id below the ones a batch reads being committed. On SQLite
+/// ids are taken under the single writer lock; on PostgreSQL a sequence hands ids out before commit, so a batch
+/// first locks `usage_logs` against writers (`EXCLUSIVE`: reads go on), which waits for every transaction that
+/// inserted logs to end and makes later inserts take higher ids. Usage logs are never deleted.
 public struct Settlement: Sendable {
     let db: AppDatabase
     let clock: any WallClock
@@ -37,7 +38,9 @@ public struct Settlement: Sendable {
     }
 
     /// Where settlement stands.
-    public struct Checkpoint: Sendable, Equatable, Codable, FetchableRecord {
+    public struct Checkpoint: Sendable, Equatable, StoreRecord {
+        public static let databaseTableName = "settlement_checkpoint"
+
         public var lastLogId: Int64
         public var settledLogs: Int64
         public var settledAmount: Int64
@@ -65,10 +68,10 @@ public struct Settlement: Sendable {
 
     /// The current checkpoint.
     public func checkpoint() async throws -> Checkpoint {
-        try await db.pool.read { db in try Self.checkpoint(db) }
+        try await db.read { db in try Self.checkpoint(db) }
     }
 
-    static func checkpoint(_ db: Database) throws -> Checkpoint {
+    static func checkpoint(_ db: any StoreConnection) throws -> Checkpoint {
         guard let row = try Checkpoint.fetchOne(db, sql: "SELECT * FROM settlement_checkpoint WHERE id = 1") else {
             throw StoreError.database("settlement checkpoint row is missing")
         }
@@ -97,7 +100,7 @@ public struct Settlement: Sendable {
     /// is out and clears users who have balance again (an operator raised the quota). Returns (marked, cleared).
     public func refreshExhaustedMarks() async throws -> (marked: Int, cleared: Int) {
         let now = clock.nowMillis()
-        return try await db.pool.write { db in
+        return try await db.write { db in
             try db.execute(sql: """
                 UPDATE users SET exhausted_at = ? WHERE exhausted_at IS NULL AND quota IS NOT NULL AND used >= quota
                 """, arguments: [now])
@@ -114,23 +117,24 @@ public struct Settlement: Sendable {
         var ratePpm: Int64
     }
 
-    static func settleBatch(_ db: Database, limit: Int, now: Int64) throws -> Batch? {
+    static func settleBatch(_ db: any StoreConnection, limit: Int, now: Int64) throws -> Batch? {
+        if db.engine == .postgresql { try db.execute(sql: "LOCK TABLE usage_logs IN EXCLUSIVE MODE") }
         let before = try checkpoint(db).lastLogId
-        let rates = try db.cachedStatement(sql: "SELECT rate_multiplier_ppm FROM users WHERE id = ?")
         var totals: [Int64: UserTotal] = [:]
         var order: [Int64] = []
         var last = before
         var count = 0
         var amount: Int64 = 0
         var cost: Int64 = 0
-        let logs = try Row.fetchCursor(db, sql: "SELECT id, user_id, cost FROM usage_logs WHERE id > ? ORDER BY id LIMIT ?",
-                                       arguments: [before, limit])
-        while let row = try logs.next() {
-            let id: Int64 = row[0], userId: Int64 = row[1], logCost: Int64 = row[2]
+        let logs = try SQLRow.fetchAll(db, sql: """
+            SELECT l.id, l.user_id, l.cost, u.rate_multiplier_ppm FROM usage_logs l LEFT JOIN users u ON u.id = l.user_id
+            WHERE l.id > ? ORDER BY l.id LIMIT ?
+            """, arguments: [before, limit])
+        for row in logs {
+            let id: Int64 = try row.get(0), userId: Int64 = try row.get(1), logCost: Int64 = try row.get(2)
             if totals[userId] == nil {
                 // A log whose user no longer exists is settled at 1× so the debt stays on the ledger.
-                let ppm = try Int64.fetchOne(rates, arguments: [userId]) ?? 1_000_000
-                totals[userId] = UserTotal(ratePpm: ppm)
+                totals[userId] = UserTotal(ratePpm: try row.get(3, as: Int64?.self) ?? 1_000_000)
                 order.append(userId)
             }
             let settled = try settledAmount(cost: logCost, ratePpm: totals[userId]!.ratePpm)
@@ -143,23 +147,21 @@ public struct Settlement: Sendable {
             count += 1
         }
         guard count > 0 else { return nil }
-        let debit = try db.cachedStatement(sql: """
-            UPDATE users SET used = used + ?1,
-                exhausted_at = CASE WHEN quota IS NOT NULL AND used + ?1 >= quota THEN coalesce(exhausted_at, ?2) ELSE exhausted_at END
-            WHERE id = ?3 RETURNING quota - used, exhausted_at
-            """)
-        let ledger = try db.cachedStatement(sql: """
-            INSERT INTO ledger (user_id, kind, amount, cost, rate_multiplier_ppm, log_count, after_log_id, through_log_id,
-                                balance_after, created_at)
-            VALUES (?, 'settle', ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
         var exhausted: [Int64] = []
         for userId in order {
             let total = totals[userId]!
-            let after = try Row.fetchOne(debit, arguments: [total.amount, now, userId])
-            let balance: Int64? = after?[0]
-            if let balance, balance <= 0, (after?[1] as Int64?) == now { exhausted.append(userId) }
-            try ledger.execute(arguments: [userId, total.amount, total.cost, total.ratePpm, total.logs, before, last, balance, now])
+            let after = try SQLRow.fetchOne(db, sql: """
+                UPDATE users SET used = used + ?1,
+                    exhausted_at = CASE WHEN quota IS NOT NULL AND used + ?1 >= quota THEN coalesce(exhausted_at, ?2) ELSE exhausted_at END
+                WHERE id = ?3 RETURNING quota - used, exhausted_at
+                """, arguments: [total.amount, now, userId])
+            let balance = try after?.get(0, as: Int64?.self)
+            if let balance, balance <= 0, try after?.get(1, as: Int64?.self) == now { exhausted.append(userId) }
+            try db.execute(sql: """
+                INSERT INTO ledger (user_id, kind, amount, cost, rate_multiplier_ppm, log_count, after_log_id, through_log_id,
+                                    balance_after, created_at)
+                VALUES (?, 'settle', ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [userId, total.amount, total.cost, total.ratePpm, total.logs, before, last, balance, now])
         }
         // Compare-and-set: only the settler that read `before` may move the checkpoint (the write lock already
         // guarantees it on SQLite; the check keeps that true on any engine).

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import Scheduler
 import ServiceLifecycle
@@ -114,39 +113,60 @@ public final class RecordWriter: Service {
             bytes: Int64(captured.request.count + captured.response.count), expiresAt: captured.expiresAt)
     }
 
-    static func write(_ records: [RequestRecord], _ payloads: [Payload?], _ health: some Sequence<ChannelHealthChange>, in db: Database) throws {
-        // Cached statements and no read-back: this runs for every request the gateway serves.
-        let insertTrace = try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO traces (request_id, user_id, key_id, channel_id, model, endpoint, stream, status, attempts,
-                latency_ms, ttft_ms, prompt_tokens, completion_tokens, cost, error, has_payload, created_at, expires_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        let insertUsage = try db.cachedStatement(sql: """
-            INSERT INTO usage_logs (request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens, cost, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        let addSpend = try db.cachedStatement(sql: "UPDATE api_keys SET used = used + ? WHERE id = ?")
+    static func write(_ records: [RequestRecord], _ payloads: [Payload?], _ health: some Sequence<ChannelHealthChange>, in db: any StoreConnection) throws {
+        // Multi-row inserts, a few statements per batch: this runs for every request the gateway serves.
         var spend: [Int64: Int64] = [:]
-        for (record, payload) in zip(records, payloads) {
-            let t = record.trace
-            try insertTrace.execute(arguments: [
-                t.requestId, t.userId, t.keyId, t.channelId, t.model, t.endpoint, t.stream, t.status, t.attempts, t.latencyMs,
-                t.ttftMs, t.promptTokens, t.completionTokens, t.cost, t.error, payload != nil, t.createdAt, t.expiresAt])
-            // A flush retried after a failed commit must not write a request twice: request ids are unique.
-            guard db.changesCount == 1 else { continue }
-            let traceId = db.lastInsertedRowID
-            if var payload {
-                payload.traceId = traceId
-                try payload.insert(db)
+        for start in stride(from: 0, to: records.count, by: rowsPerStatement) {
+            let chunk = start..<min(start + rowsPerStatement, records.count)
+            // A flush retried after a failed commit must not write a request twice: request ids are unique, and only
+            // the traces inserted now get their usage log and payload.
+            var arguments = SQLArguments()
+            for index in chunk {
+                let t = records[index].trace
+                arguments += [t.requestId, t.userId, t.keyId, t.channelId, t.model, t.endpoint, t.stream, t.status, t.attempts,
+                              t.latencyMs, t.ttftMs, t.promptTokens, t.completionTokens, t.cost, t.error, payloads[index] != nil,
+                              t.createdAt, t.expiresAt]
             }
-            if let u = record.usage {
-                try insertUsage.execute(arguments: [u.requestId, u.userId, u.keyId, u.channelId, u.model, u.promptTokens,
-                                                    u.completionTokens, u.cost, u.createdAt])
-                spend[u.keyId, default: 0] += u.cost
+            var inserted: [String: Int64] = [:]
+            for row in try SQLRow.fetchAll(db, sql: """
+                INSERT INTO traces (request_id, user_id, key_id, channel_id, model, endpoint, stream, status, attempts,
+                    latency_ms, ttft_ms, prompt_tokens, completion_tokens, cost, error, has_payload, created_at, expires_at)
+                VALUES \(placeholders(rows: chunk.count, columns: 18))
+                ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id
+                """, arguments: arguments) {
+                inserted[try row["request_id"]] = try row["id"]
+            }
+            var usage = SQLArguments(), usageRows = 0
+            var sealed = SQLArguments(), sealedRows = 0
+            for index in chunk {
+                guard let traceId = inserted[records[index].trace.requestId] else { continue }
+                if let p = payloads[index] {
+                    sealed += [traceId, p.requestSealed, p.responseSealed, p.requestTruncated, p.responseTruncated, p.bytes, p.expiresAt]
+                    sealedRows += 1
+                }
+                if let u = records[index].usage {
+                    usage += [u.requestId, u.userId, u.keyId, u.channelId, u.model, u.promptTokens, u.completionTokens, u.cost, u.createdAt]
+                    usageRows += 1
+                    spend[u.keyId, default: 0] += u.cost
+                }
+            }
+            if sealedRows > 0 {
+                try db.execute(sql: """
+                    INSERT INTO payloads (trace_id, request_sealed, response_sealed, request_truncated, response_truncated, bytes, expires_at)
+                    VALUES \(placeholders(rows: sealedRows, columns: 7))
+                    """, arguments: sealed)
+            }
+            if usageRows > 0 {
+                try db.execute(sql: """
+                    INSERT INTO usage_logs (request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens, cost, created_at)
+                    VALUES \(placeholders(rows: usageRows, columns: 9))
+                    """, arguments: usage)
             }
         }
         // One update per key per batch, not per request.
-        for (keyId, cost) in spend where cost != 0 { try addSpend.execute(arguments: [cost, keyId]) }
+        for (keyId, cost) in spend where cost != 0 {
+            try db.execute(sql: "UPDATE api_keys SET used = used + ? WHERE id = ?", arguments: [cost, keyId])
+        }
         for change in health {
             if change.autoDisable {
                 // Only an enabled channel is auto-disabled: an operator's decision is never overwritten.
@@ -158,5 +178,14 @@ public final class RecordWriter: Service {
                 try db.execute(sql: "UPDATE channels SET failure_streak = ? WHERE id = ?", arguments: [change.failureStreak, change.channelId])
             }
         }
+    }
+
+    /// Rows per multi-row `INSERT`: 18 columns × 500 stays far below either engine's limit on bound parameters.
+    static let rowsPerStatement = 500
+
+    /// `(?, …), (?, …)`: `rows` groups of `columns` placeholders.
+    static func placeholders(rows: Int, columns: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        return Array(repeating: row, count: rows).joined(separator: ", ")
     }
 }

@@ -1,0 +1,78 @@
+import GRDB
+import Scheduler
+
+/// `StoreConnection` on SQLite: GRDB's `Database` inside one of its reads or writes. Statements are prepared once
+/// per connection (GRDB's statement cache); a script of several statements runs as GRDB runs scripts.
+final class SQLiteStoreConnection: StoreConnection {
+    let database: Database
+
+    init(_ database: Database) { self.database = database }
+
+    var engine: StoreEngineKind { .sqlite }
+
+    var changesCount: Int { database.changesCount }
+
+    func execute(sql: String, arguments: SQLArguments) throws {
+        try translatingErrors {
+            if arguments.isEmpty && Self.isScript(sql) {
+                try database.execute(sql: sql)
+            } else {
+                try database.cachedStatement(sql: sql).execute(arguments: Self.statementArguments(arguments))
+            }
+        }
+    }
+
+    func fetchRows(sql: String, arguments: SQLArguments) throws -> [SQLRow] {
+        try translatingErrors {
+            let statement = try database.cachedStatement(sql: sql)
+            let columns = statement.columnNames
+            let cursor = try Row.fetchCursor(statement, arguments: Self.statementArguments(arguments))
+            var rows: [SQLRow] = []
+            while let row = try cursor.next() {
+                rows.append(SQLRow(columns: columns, values: row.databaseValues.map(SQLValue.init)))
+            }
+            return rows
+        }
+    }
+
+    static func statementArguments(_ arguments: SQLArguments) -> StatementArguments {
+        StatementArguments(arguments.values.map(\.databaseValue))
+    }
+
+    /// Whether `sql` holds more than one statement (a `;` before trailing whitespace).
+    private static func isScript(_ sql: String) -> Bool {
+        guard let last = sql.lastIndex(where: { !$0.isWhitespace && $0 != ";" }) else { return false }
+        return sql[..<last].contains(";")
+    }
+
+    /// A constraint SQLite refuses becomes `StoreError.conflict`, as PostgreSQL's does.
+    private func translatingErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw StoreError.conflict(SQLiteDatabase.describe(error))
+        }
+    }
+}
+
+extension SQLValue {
+    init(_ value: DatabaseValue) {
+        switch value.storage {
+        case .null: self = .null
+        case .int64(let number): self = .integer(number)
+        case .double(let number): self = .real(number)
+        case .string(let text): self = .text(text)
+        case .blob(let data): self = .blob(data)
+        }
+    }
+
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: .null
+        case .integer(let number): number.databaseValue
+        case .real(let number): number.databaseValue
+        case .text(let text): text.databaseValue
+        case .blob(let data): data.databaseValue
+        }
+    }
+}

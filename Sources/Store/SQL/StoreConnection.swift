@@ -1,0 +1,71 @@
+/// Which engine a connection speaks to, for the few statements whose SQL differs between them.
+public enum StoreEngineKind: String, Sendable {
+    case sqlite
+    case postgresql
+
+    /// A subquery of the integers in a JSON array bound as its one parameter: `id IN (\(idsFromJSON))`.
+    public var idsFromJSON: String {
+        switch self {
+        case .sqlite: "SELECT value FROM json_each(?)"
+        case .postgresql: "SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST(? AS jsonb))"
+        }
+    }
+
+    /// The UTC day (`YYYY-MM-DD`) of a column holding milliseconds since the epoch.
+    public func utcDay(ofMillis column: String) -> String {
+        switch self {
+        case .sqlite: "date(\(column) / 1000, 'unixepoch')"
+        case .postgresql: "to_char(to_timestamp(\(column) / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        }
+    }
+}
+
+/// A connection inside a transaction of the store's engine. The store's code is written once against it, in the
+/// SQL both engines accept (`?` placeholders, `RETURNING`, `ON CONFLICT … DO`, `CAST(? AS BIGINT)` where a bare
+/// parameter's type must be known), with `engine` for the rare statement that must differ.
+///
+/// Calls are synchronous, as GRDB's transactions are: on SQLite they run on GRDB's writer or reader thread, on
+/// PostgreSQL on a thread of the store's own pool that waits for each statement's answer. A constraint the
+/// database refuses surfaces as `StoreError.conflict`, other failures as `StoreError.database`, on both engines.
+public protocol StoreConnection: AnyObject {
+    var engine: StoreEngineKind { get }
+
+    /// How many rows the last `execute` changed.
+    var changesCount: Int { get }
+
+    /// Runs one statement (or, without arguments, several separated by `;`).
+    func execute(sql: String, arguments: SQLArguments) throws
+
+    /// Runs a query and returns its rows.
+    func fetchRows(sql: String, arguments: SQLArguments) throws -> [SQLRow]
+}
+
+extension StoreConnection {
+    public func execute(sql: String) throws { try execute(sql: sql, arguments: []) }
+}
+
+extension SQLRow {
+    public static func fetchAll(_ db: any StoreConnection, sql: String, arguments: SQLArguments = []) throws -> [SQLRow] {
+        try db.fetchRows(sql: sql, arguments: arguments)
+    }
+
+    public static func fetchOne(_ db: any StoreConnection, sql: String, arguments: SQLArguments = []) throws -> SQLRow? {
+        try db.fetchRows(sql: sql, arguments: arguments).first
+    }
+}
+
+extension SQLValueConvertible {
+    /// The first column of the first row; nil when there is no row or it holds NULL.
+    public static func fetchOne(_ db: any StoreConnection, sql: String, arguments: SQLArguments = []) throws -> Self? {
+        guard let row = try db.fetchRows(sql: sql, arguments: arguments).first, let first = row.values.first,
+              first != .null else { return nil }
+        return try row.get(0, as: Self.self)
+    }
+
+    /// The first column of every row (NULLs skipped).
+    public static func fetchAll(_ db: any StoreConnection, sql: String, arguments: SQLArguments = []) throws -> [Self] {
+        try db.fetchRows(sql: sql, arguments: arguments).compactMap { row in
+            row.values.first == .null ? nil : try row.get(0, as: Self.self)
+        }
+    }
+}
