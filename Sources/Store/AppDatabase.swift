@@ -1,14 +1,42 @@
 import Foundation
 import GRDB
+import Logging
+import PostgresNIO
 import Scheduler
 
 /// The one database of a Switchyard process: opens the SQLite file, runs every migration (the queue's and the
 /// domain's) in one place, and hands the same pool to the queue so business writes and enqueues commit together.
 public final class AppDatabase: Sendable {
-    /// The SQLite pool: the store's own, and the queue driver's (both write in the same transactions). Outside
-    /// this module only the executable's wiring (and tests) see it, through `@_spi(Engine) import Store`.
-    @_spi(Engine) public let pool: DatabasePool
+    enum Backend {
+        case sqlite(DatabasePool)
+        case postgres(PostgresStore)
+    }
+
+    let backend: Backend
+    /// The SQLite file, or PostgreSQL's `host:port/database` (never the password).
     public let path: String
+
+    /// Which engine the store runs on.
+    public var engine: StoreEngineKind {
+        switch backend {
+        case .sqlite: .sqlite
+        case .postgres: .postgresql
+        }
+    }
+
+    /// The SQLite pool: the store's own, and the queue driver's (both write in the same transactions). Outside
+    /// this module only the executable's wiring (and tests) see it, through `@_spi(Engine) import Store`; nil on
+    /// PostgreSQL.
+    @_spi(Engine) public var sqlitePool: DatabasePool? {
+        guard case .sqlite(let pool) = backend else { return nil }
+        return pool
+    }
+
+    /// The SQLite pool, for code that runs only on SQLite (file space, WAL checkpoints).
+    @_spi(Engine) public var pool: DatabasePool {
+        guard case .sqlite(let pool) = backend else { preconditionFailure("\(path) is a PostgreSQL database, not a SQLite file") }
+        return pool
+    }
     /// Opened at background QoS, i.e. beside a gateway: background reads and writes then run at idle CPU priority.
     let yieldsToGateway: Bool
     /// Background work on this database's write lock, which foreground writes lift (`write`).
@@ -36,7 +64,8 @@ public final class AppDatabase: Sendable {
         path = options.path
         yieldsToGateway = options.qos == .background
         synchronous = options.synchronous
-        pool = try SQLiteDatabase.open(options)
+        let pool = try SQLiteDatabase.open(options)
+        backend = .sqlite(pool)
         do {
             try Self.migrator.migrate(pool)
         } catch let error as DatabaseError {
@@ -53,6 +82,7 @@ public final class AppDatabase: Sendable {
     /// returning free pages): the transaction commits with `synchronous = NORMAL` (atomic and consistent in WAL
     /// mode, no fsync per commit), sparing the gateway's disk and CPU a thousand fsyncs per million rows purged.
     func backgroundWrite<T: Sendable>(durable: Bool = true, _ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
+        guard case .sqlite(let pool) = backend else { return try await write(body) }
         guard !durable && synchronous != .normal else {
             return try await pool.write { db in try self.yielding(db) { try body(SQLiteStoreConnection(db)) } }
         }
@@ -75,18 +105,27 @@ public final class AppDatabase: Sendable {
     /// the lock under `SCHED_IDLE` (`IdleWork.boost`), so a busy machine cannot park it behind
     /// a starved background transaction.
     public func write<T: Sendable>(_ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
-        idleWork.boost()
-        return try await pool.write { db in try body(SQLiteStoreConnection(db)) }
+        switch backend {
+        case .sqlite(let pool):
+            idleWork.boost()
+            return try await pool.write { db in try body(SQLiteStoreConnection(db)) }
+        case .postgres(let store):
+            return try await store.transaction(write: true, body)
+        }
     }
 
     /// A read for background work, under the same policy as `backgroundWrite`.
     func backgroundRead<T: Sendable>(_ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
-        try await pool.read { db in try self.yielding(db) { try body(SQLiteStoreConnection(db)) } }
+        guard case .sqlite(let pool) = backend else { return try await read(body) }
+        return try await pool.read { db in try self.yielding(db) { try body(SQLiteStoreConnection(db)) } }
     }
 
     /// A read someone waits for.
     public func read<T: Sendable>(_ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
-        try await pool.read { db in try body(SQLiteStoreConnection(db)) }
+        switch backend {
+        case .sqlite(let pool): try await pool.read { db in try body(SQLiteStoreConnection(db)) }
+        case .postgres(let store): try await store.transaction(write: false, body)
+        }
     }
 
     /// `backgroundRead` when `background`, an ordinary read otherwise: for queries shared by jobs and API handlers.
@@ -104,6 +143,23 @@ public final class AppDatabase: Sendable {
     private func yielding<T>(_ db: Database, _ body: () throws -> T) rethrows -> T {
         guard yieldsToGateway else { return try body() }
         return try idleWork.run { try CPUYield.duringStatements(of: db, body) }
+    }
+
+    /// The store on PostgreSQL through `client` (which the caller runs, and has migrated with `postgresMigrator`);
+    /// `threads` is the number of transactions that may run at once, normally the client's pool size.
+    public init(postgres client: PostgresClient, location: String, threads: Int, logger: Logger) {
+        path = location
+        yieldsToGateway = false
+        synchronous = .full
+        backend = .postgres(PostgresStore(client: client, threads: threads, logger: logger))
+    }
+
+    /// Every PostgreSQL migration (the queue's and the domain's), under the same names as SQLite's.
+    public static var postgresMigrator: PostgresMigrator {
+        var migrator = PostgresMigrator()
+        PostgresQueueSchema.register(in: &migrator)
+        PostgresStoreSchema.register(in: &migrator)
+        return migrator
     }
 
     /// Every migration, numbered and append-only.

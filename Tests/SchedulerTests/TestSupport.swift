@@ -6,12 +6,6 @@ import GRDB
 import Testing
 @_exported import TestSupport
 
-/// The two engines every queue test runs on.
-enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sqlite, postgres
-    var testDescription: String { rawValue }
-}
-
 /// A fresh queue on one engine, holding only the queue's tables (the queue is tested on its own, without the store
 /// or any job kind): an SQLite file in a temp directory, or a fresh database on the test process's private
 /// PostgreSQL cluster. Removed, or its clients stopped, when the test ends.
@@ -81,11 +75,6 @@ final class TestQueue: @unchecked Sendable {  // only `deinit` touches the state
     }
 }
 
-let testLogger: Logger = {
-    var logger = Logger(label: "test")
-    logger.logLevel = .warning
-    return logger
-}()
 
 extension QueueDriver {
     func claim(_ limit: Int = 10, queue: String = "default", owner: String = "test-owner", ttl: Duration = .seconds(30)) async throws -> [ClaimedJob] {

@@ -3,22 +3,17 @@ import GRDB
 import Scheduler
 @_spi(Engine) @testable import Store
 import Testing
+import TestSupport
 
 /// The store's methods on a real SQLite file: what each query selects, and the guards the writes keep (in use,
 /// taken names, an operator's change kept) — the contract a second engine implements.
 @Suite struct QueryTests {
-    final class TempStore: @unchecked Sendable {  // set up in init, then only read; deinit removes the files
-        let dir: String
-        let db: AppDatabase
-        let queue: SQLiteQueue
+    struct TempStore {
+        let store: TestStore
+        var db: AppDatabase { store.db }
+        var queue: StoreQueue { store.queue }
 
-        init() throws {
-            dir = NSTemporaryDirectory() + "switchyard-store-" + UUID().uuidString
-            db = try AppDatabase.open(dataDir: dir)
-            queue = SQLiteQueue(pool: db.pool)
-        }
-
-        deinit { try? FileManager.default.removeItem(atPath: dir) }
+        init(_ engine: Engine) async throws { store = try await TestStore(engine) }
 
         func channel(_ name: String, status: RelayChannel.Status = .enabled) async throws -> RelayChannel {
             try await db.createChannel(RelayChannel(
@@ -36,8 +31,8 @@ import Testing
         }
     }
 
-    @Test func traceFiltersSelectWhatTheyName() async throws {
-        let t = try TempStore()
+    @Test(arguments: Engine.allCases) func traceFiltersSelectWhatTheyName(_ engine: Engine) async throws {
+        let t = try await TempStore(engine)
         func trace(_ id: String, user: Int64?, model: String, stream: Bool, tokens: Int64, at: Int64) -> Trace {
             var trace = Trace(requestId: id, endpoint: "/v1/chat/completions", createdAt: at, expiresAt: at + 1000)
             trace.userId = user
@@ -71,8 +66,8 @@ import Testing
         #expect(try await t.db.traces(TraceFilter(), Page(before: first[1].id, limit: 50)).map(\.requestId) == ["b", "a"])
     }
 
-    @Test func usageIsSummedPerUserModelAndDayNewestFirst() async throws {
-        let t = try TempStore()
+    @Test(arguments: Engine.allCases) func usageIsSummedPerUserModelAndDayNewestFirst(_ engine: Engine) async throws {
+        let t = try await TempStore(engine)
         let day: Int64 = 86_400_000
         let logs = [(1, "gpt-4o", 0), (1, "gpt-4o", 0), (2, "gpt-4o", 0), (1, "gpt-4o", day), (1, "gpt-4o-mini", day)]
         for (index, (user, model, at)) in logs.enumerated() {
@@ -87,8 +82,8 @@ import Testing
         #expect(try await t.db.usageByDay(userId: nil, since: day, until: nil).count == 2)
     }
 
-    @Test func aPayloadIsReadOnlyWithAnAuditRow() async throws {
-        let t = try TempStore()
+    @Test(arguments: Engine.allCases) func aPayloadIsReadOnlyWithAnAuditRow(_ engine: Engine) async throws {
+        let t = try await TempStore(engine)
         let trace = try await t.db.inserted(Trace(requestId: "p", endpoint: "/v1/chat/completions", createdAt: 1, expiresAt: 2))
         func audits() async throws -> Int {
             try await t.db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM payload_audit") ?? -1 }
@@ -108,8 +103,8 @@ import Testing
         #expect(traceId == trace.id! && actor == "admin" && reason == "support ticket" && at == 5)
     }
 
-    @Test func aChannelAnUnfinishedReconcileRunHoldsIsNotDeleted() async throws {
-        let t = try TempStore()
+    @Test(arguments: Engine.allCases) func aChannelAnUnfinishedReconcileRunHoldsIsNotDeleted(_ engine: Engine) async throws {
+        let t = try await TempStore(engine)
         let held = try await t.channel("held")
         let reconciles = ReconcileRepository(db: t.db, queue: t.queue)
         let run = try await reconciles.create(dryRun: true)
@@ -125,16 +120,16 @@ import Testing
         #expect(try await t.db.deleteChannel(held.id!), "free once the run finished")
     }
 
-    @Test func aNodeNameIsTakenOnce() async throws {
-        let t = try TempStore()
+    @Test(arguments: Engine.allCases) func aNodeNameIsTakenOnce(_ engine: Engine) async throws {
+        let t = try await TempStore(engine)
         _ = try await t.node("exit-1")
         await #expect { try await t.node("exit-1") } throws: { error in
             (error as? StoreError)?.code == .conflict && "\(error)" == "a node named exit-1 exists"
         }
     }
 
-    @Test func theHealthProbeKeepsAnOperatorsChanges() async throws {
-        let t = try TempStore()
+    @Test(arguments: Engine.allCases) func theHealthProbeKeepsAnOperatorsChanges(_ engine: Engine) async throws {
+        let t = try await TempStore(engine)
         let node = try await t.node("exit-1")
         var probed = node
         probed.status = .healthy
@@ -161,8 +156,8 @@ import Testing
         #expect(try await t.db.channel(disabled.id!)?.status == .enabled)
     }
 
-    @Test func routingMarksMoveWithEveryChangeARouteDependsOn() async throws {
-        let t = try TempStore()
+    @Test(arguments: Engine.allCases) func routingMarksMoveWithEveryChangeARouteDependsOn(_ engine: Engine) async throws {
+        let t = try await TempStore(engine)
         var marks = try await t.db.routingMarks()
         func moved() async throws -> Bool {
             let now = try await t.db.routingMarks()
@@ -195,8 +190,8 @@ import Testing
         #expect(try await t.db.channels(updatedSince: 3).channels.isEmpty)
     }
 
-    @Test func aRefusedImportLeavesNeitherRowsNorJobs() async throws {
-        let t = try TempStore()
+    @Test(arguments: Engine.allCases) func aRefusedImportLeavesNeitherRowsNorJobs(_ engine: Engine) async throws {
+        let t = try await TempStore(engine)
         let imports = ImportRepository(db: t.db, queue: t.queue)
         func run(_ digest: String) -> (ImportRun, [ImportItem]) {
             let id = ImportRun.newID()

@@ -1,0 +1,91 @@
+import Dispatch
+import Logging
+import NIOPosix
+import PostgresNIO
+import Scheduler
+
+/// The store's PostgreSQL engine: PostgresNIO's pooled client (run by whoever opened it) and a pool of threads
+/// the store's synchronous transactions run on, one connection each.
+///
+/// Writes run `SERIALIZABLE`, so every invariant the SQLite store gets from its single writer (check-then-write in
+/// one transaction: a channel in use is not deleted, a checkpoint moves once) holds here too, enforced by the
+/// database; a transaction PostgreSQL refuses to serialize is run again, with jitter, up to `maxAttempts` times.
+/// Reads run `REPEATABLE READ READ ONLY`: one snapshot, as a SQLite read transaction sees.
+final class PostgresStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    private let threads: NIOThreadPool
+    static let maxAttempts = 30
+
+    init(client: PostgresClient, threads: Int, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        self.threads = NIOThreadPool(numberOfThreads: max(2, threads))
+        self.threads.start()
+    }
+
+    deinit { threads.shutdownGracefully { _ in } }
+
+    func transaction<T: Sendable>(write: Bool, _ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await client.withConnection { connection in
+                    try await self.threads.runIfActive {
+                        let db = PostgresStoreConnection(connection, logger: self.logger)
+                        try db.execute(sql: write ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                        do {
+                            let result = try body(db)
+                            try db.execute(sql: "COMMIT")
+                            return result
+                        } catch {
+                            try? db.execute(sql: "ROLLBACK")
+                            throw error
+                        }
+                    }
+                }
+            } catch let error as PostgresRetryable {
+                guard attempt < Self.maxAttempts else { throw StoreError.database(error.description) }
+                attempt += 1
+                try await Task.sleep(for: .microseconds(Int.random(in: 100...(500 << min(attempt, 6)))))
+            }
+        }
+    }
+}
+
+/// Runs async work from one of the store's blocking threads and waits for it: how a synchronous transaction uses an
+/// async API (the queue's enqueue) on its own connection. Never called from Swift's cooperative pool.
+func waitForAsync<T: Sendable>(_ operation: @Sendable @escaping () async throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    let box = ResultBox<T>()
+    Task {
+        do { box.result = .success(try await operation()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}
+
+private final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+}
+
+extension PostgresQueue: StoreQueueDriver {
+    public func enqueue(_ jobs: [NewJob], in db: any StoreConnection) throws -> [EnqueueResult] {
+        let connection = try Self.connection(of: db)
+        return try waitForAsync { try await self.enqueue(jobs, in: connection) }
+    }
+
+    @discardableResult
+    public func cancel(uniqueKeys: [String], in db: any StoreConnection) throws -> Int {
+        let connection = try Self.connection(of: db)
+        return try waitForAsync { try await self.cancel(uniqueKeys: uniqueKeys, in: connection) }
+    }
+
+    private static func connection(of db: any StoreConnection) throws -> PostgresConnection {
+        guard let postgres = db as? PostgresStoreConnection else {
+            throw StoreError.database("the PostgreSQL queue cannot enqueue inside a \(db.engine.rawValue) transaction")
+        }
+        return postgres.connection
+    }
+}

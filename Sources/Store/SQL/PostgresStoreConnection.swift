@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Scheduler
+
+/// `StoreConnection` on PostgreSQL: one pooled connection inside a transaction, driven from a thread of the
+/// store's own pool (`PostgresStore`) that waits for each statement's answer, so the store's synchronous code runs
+/// unchanged. `?` placeholders become `$1…$n` (`?NNN` becomes `$NNN`); values are bound with their own types
+/// (`BIGINT`, `DOUBLE PRECISION`, `TEXT`, `BYTEA`), NULL untyped.
+final class PostgresStoreConnection: StoreConnection {
+    let connection: PostgresConnection
+    let logger: Logger
+    private(set) var changesCount = 0
+
+    init(_ connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    var engine: StoreEngineKind { .postgresql }
+
+    func execute(sql: String, arguments: SQLArguments) throws {
+        if arguments.isEmpty && Self.isScript(sql) {
+            // Several statements in one string only go through the simple protocol.
+            _ = try translatingErrors { try connection.simpleQuery(sql).wait() }
+            changesCount = 0
+            return
+        }
+        let result = try run(sql, arguments)
+        changesCount = result.metadata.rows ?? 0
+    }
+
+    func fetchRows(sql: String, arguments: SQLArguments) throws -> [SQLRow] {
+        let result = try run(sql, arguments)
+        changesCount = result.metadata.rows ?? 0
+        return try result.rows.map(Self.row)
+    }
+
+    private func run(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
+        var bindings = PostgresBindings(capacity: arguments.values.count)
+        for value in arguments.values {
+            switch value {
+            case .null: bindings.appendNull()
+            case .integer(let number): bindings.append(number)
+            case .real(let number): bindings.append(number)
+            case .text(let text): bindings.append(text)
+            case .blob(let data): bindings.append(ByteBuffer(bytes: data))
+            }
+        }
+        let query = PostgresQuery(unsafeSQL: Self.numberedPlaceholders(sql), binds: bindings)
+        return try translatingErrors { try connection.query(query, logger: logger).wait() }
+    }
+
+    /// A row's cells as the storage classes the store reads: integers of any width and booleans as integers,
+    /// floating point as reals, `NUMERIC` (what `sum(BIGINT)` returns) as an integer when it is whole.
+    static func row(_ row: PostgresRow) throws -> SQLRow {
+        var columns: [String] = []
+        var values: [SQLValue] = []
+        for cell in row {
+            columns.append(cell.columnName)
+            values.append(try value(cell))
+        }
+        return SQLRow(columns: columns, values: values)
+    }
+
+    private static func value(_ cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8, .oid: return .integer(try cell.decode(Int64.self))
+        case .bool: return .integer(try cell.decode(Bool.self) ? 1 : 0)
+        case .float4, .float8: return .real(try cell.decode(Double.self))
+        case .numeric:
+            let number = try cell.decode(Decimal.self)
+            let whole = NSDecimalNumber(decimal: number)
+            if number == Decimal(whole.int64Value) { return .integer(whole.int64Value) }
+            return .real(whole.doubleValue)
+        case .bytea: return .blob(try cell.decode(Data.self))
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+
+    /// `?` → `$1`, `$2`, … in order; `?NNN` → `$NNN`; placeholders inside quotes and comments are left alone.
+    static func numberedPlaceholders(_ sql: String) -> String {
+        var out = ""
+        out.reserveCapacity(sql.utf8.count + 16)
+        var next = 1
+        var chars = Array(sql)[...]
+        while let c = chars.popFirst() {
+            switch c {
+            case "'", "\"":
+                out.append(c)
+                while let d = chars.popFirst() {
+                    out.append(d)
+                    if d == c { break }
+                }
+            case "-" where chars.first == "-":
+                out.append(c)
+                while let d = chars.popFirst() {
+                    out.append(d)
+                    if d == "\n" { break }
+                }
+            case "?":
+                let digits = chars.prefix { $0.isASCII && $0.isNumber }
+                if digits.isEmpty {
+                    out += "$\(next)"
+                    next += 1
+                } else {
+                    out += "$" + String(digits)
+                    chars = chars.dropFirst(digits.count)
+                }
+            default:
+                out.append(c)
+            }
+        }
+        return out
+    }
+
+    /// Whether `sql` holds more than one statement.
+    private static func isScript(_ sql: String) -> Bool {
+        guard let last = sql.lastIndex(where: { !$0.isWhitespace && $0 != ";" }) else { return false }
+        return sql[..<last].contains(";")
+    }
+
+    /// The same errors as on SQLite: a refused constraint is a conflict; the rest keep PostgreSQL's message and
+    /// SQLSTATE (never bound values), and serialization failures stay recognisable for a retry.
+    private func translatingErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as PSQLError {
+            let state = error.serverInfo?[.sqlState] ?? ""
+            if state.hasPrefix("23") { throw StoreError.conflict(PostgresErrorText.describe(error)) }
+            if Self.retryableStates.contains(state) { throw PostgresRetryable(state: state) }
+            throw StoreError.database(PostgresErrorText.describe(error))
+        }
+    }
+
+    /// Serialization failure and deadlock: the transaction is run again from the start.
+    static let retryableStates: Set<String> = ["40001", "40P01"]
+}
+
+/// A transaction PostgreSQL rolled back to keep transactions serializable (or to break a deadlock): running it again
+/// is the remedy.
+struct PostgresRetryable: Error, CustomStringConvertible {
+    let state: String
+    var description: String { "PostgreSQL could not serialize the transaction (SQLSTATE \(state))" }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Scheduler
+@_spi(Engine) import Store
+import Testing
+
+/// The two engines the queue, store, gateway, import and maintenance tests run on.
+public enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+    public var testDescription: String { rawValue }
+}
+
+public let testLogger: Logger = {
+    var logger = Logger(label: "test")
+    logger.logLevel = .warning
+    return logger
+}()
+
+/// A fresh, migrated store on one engine with the queue that enqueues inside its transactions: a SQLite file in a
+/// temp directory, or a fresh database on the test process's private PostgreSQL cluster. `dir` is a temp
+/// directory either way (for artifacts and data files). Removed, or its client stopped, when the test ends.
+public final class TestStore: @unchecked Sendable {  // set up in init, then only read; deinit cleans up
+    public let engine: Engine
+    public let dir: String
+    public let db: AppDatabase
+    public let queue: StoreQueue
+    /// The PostgreSQL URL (with the test cluster's password), nil on SQLite.
+    public let databaseURL: String?
+    private let client: Task<Void, Never>?
+
+    public init(_ engine: Engine, clock: any WallClock = SystemWallClock(), qos: DispatchQoS = .userInitiated) async throws {
+        self.engine = engine
+        dir = NSTemporaryDirectory() + "switchyard-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        switch engine {
+        case .sqlite:
+            db = try AppDatabase.open(dataDir: dir, qos: qos)
+            queue = SQLiteQueue(pool: db.pool, clock: clock)
+            databaseURL = nil
+            client = nil
+        case .postgres:
+            let url = try await PostgresServer.freshDatabase()
+            let parsed = try DatabaseURL(url)
+            var configuration = try parsed.clientConfiguration()
+            configuration.options.maximumConnections = 8
+            let postgres = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
+            client = Task { await postgres.run() }
+            _ = try await AppDatabase.postgresMigrator.migrate(postgres, logger: testLogger)
+            db = AppDatabase(postgres: postgres, location: parsed.location, threads: 8, logger: testLogger)
+            queue = PostgresQueue(client: postgres, clock: clock, logger: testLogger)
+            databaseURL = url
+        }
+    }
+
+    deinit {
+        client?.cancel()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
