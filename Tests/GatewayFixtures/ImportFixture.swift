@@ -19,9 +19,10 @@ import Testing
 /// A live gateway (real HTTP on a free port) with import and maintenance workers, on a fresh database, and the
 /// mock upstream: what a batch import needs (its confirmation goes through the gateway over HTTP) and a reconcile.
 public final class ImportFixture: @unchecked Sendable {  // set up once, then read by the test only
-    public let dir: String
-    public let db: AppDatabase
-    public let queue: SQLiteQueue
+    public let store: TestStore
+    public var dir: String { store.dir }
+    public var db: AppDatabase { store.db }
+    public var queue: StoreQueue { store.queue }
     public let deps: GatewayDependencies
     public let env: ImportEnvironment
     public let reconcile: ReconcileEnvironment
@@ -31,14 +32,13 @@ public final class ImportFixture: @unchecked Sendable {  // set up once, then re
     public static let adminToken = "sya_import_admin_token"
 
     /// `catalog` gets the mock's base URL (catalog defaults can point at it).
-    public init(script: MockScript = MockScript(), catalog: (String) throws -> ProviderCatalog = { _ in ProviderCatalog([]) },
+    public init(_ engine: Engine = .sqlite, script: MockScript = MockScript(), catalog: (String) throws -> ProviderCatalog = { _ in ProviderCatalog([]) },
          allowPrivate: Bool = true, maxBodyBytes: Int = 8 << 20, probeTimeout: Duration = .seconds(5)) async throws {
         mock = try await RunningMockUpstream.start(script: script)
         let catalog = try catalog(mock.baseURL)
-        dir = NSTemporaryDirectory() + "switchyard-import-" + UUID().uuidString
-        artifactsDir = dir + "/artifacts"
-        db = try AppDatabase.open(dataDir: dir)
-        queue = SQLiteQueue(pool: db.pool)
+        store = try await TestStore(engine)
+        artifactsDir = store.dir + "/artifacts"
+        let (db, queue) = (store.db, store.queue)
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         let secrets = SecretBox(key: SymmetricKey(size: .bits256))
         let options = GatewayOptions(adminToken: Self.adminToken, relay: RelayOptions(maxBodyBytes: maxBodyBytes, autoDisableAfter: 3),
@@ -54,8 +54,6 @@ public final class ImportFixture: @unchecked Sendable {  // set up once, then re
         reconcile.changed.set { [state = deps.state] in try? await state.reload() }
         app = GatewayApp.testApplication(deps, options: options)
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
 
     /// Runs `body` against the live gateway while import and maintenance (reconcile) worker pools run.
     public func run(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
@@ -74,7 +72,7 @@ public final class ImportFixture: @unchecked Sendable {  // set up once, then re
         await deps.shutdown()
     }
 
-    private func runPools(env: ImportEnvironment, queue: SQLiteQueue, registry: JobRegistry,
+    private func runPools(env: ImportEnvironment, queue: StoreQueue, registry: JobRegistry,
                           _ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {
         try await app.test(.live) { client in
             env.gateway.set("http://127.0.0.1:\(client.port!)")

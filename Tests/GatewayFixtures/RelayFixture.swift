@@ -18,8 +18,9 @@ import Testing
 
 /// A gateway on a fresh database with a user, a key and the mock upstream as its channels.
 public final class RelayFixture: @unchecked Sendable {  // set up once, then read by the test only
-    public let dir: String
-    public let db: AppDatabase
+    public let store: TestStore
+    public var dir: String { store.dir }
+    public var db: AppDatabase { store.db }
     public let deps: GatewayDependencies
     public let options: GatewayOptions
     public let app: Application<RouterResponder<GatewayContext>>
@@ -32,24 +33,22 @@ public final class RelayFixture: @unchecked Sendable {  // set up once, then rea
 
     /// `directHTTP`: connections answered by `DirectHTTPChannel` instead of Hummingbird's own handling; `mockStyle`:
     /// how the mock upstream writes its JSON and events.
-    public init(relay: RelayOptions = RelayOptions(autoDisableAfter: 3), payloadBox: SecretBox? = nil,
+    public init(_ engine: Engine = .sqlite, relay: RelayOptions = RelayOptions(autoDisableAfter: 3), payloadBox: SecretBox? = nil,
          catalog: ProviderCatalog = ProviderCatalog([]), directHTTP: Bool = true, mockStyle: MockStyle = .compact) async throws {
         // The mock first: a fixture that fails to start must not drop a gateway whose HTTP client was never shut down.
         mock = try await RunningMockUpstream.start(script: MockScript(style: mockStyle))
-        dir = NSTemporaryDirectory() + "switchyard-relay-" + UUID().uuidString
-        db = try AppDatabase.open(dataDir: dir)
+        store = try await TestStore(engine)
+        let dir = store.dir
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         var options = GatewayOptions(adminToken: Self.adminToken, relay: relay, artifactsDir: dir + "/artifacts")
         options.directHTTP = directHTTP
         self.options = options
         deps = GatewayDependencies(
-            db: db, queue: SQLiteQueue(pool: db.pool), registry: PrometheusCollectorRegistry(),
+            db: store.db, queue: store.queue, registry: PrometheusCollectorRegistry(),
             secrets: SecretBox(key: SymmetricKey(size: .bits256)), payloadBox: payloadBox, catalog: catalog,
             options: options, logger: logger)
         app = GatewayApp.testApplication(deps, options: options)
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
 
     /// Runs `body` with a client of the gateway (its HTTP server on loopback, as are the upstream calls).
     public func test(_ body: @Sendable @escaping (any TestClientProtocol) async throws -> Void) async throws {

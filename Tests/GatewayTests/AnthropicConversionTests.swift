@@ -5,6 +5,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
+import TestSupport
 
 /// `/anthropic/v1/messages` served by an OpenAI channel: converted both ways, streaming included.
 @Suite struct AnthropicConversionTests {
@@ -24,8 +25,8 @@ import Testing
         }
     }
 
-    @Test func textAndToolUseJSON() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func textAndToolUseJSON(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             _ = try await f.setUp(client, channels: [["models": ["claude-via-openai"], "model_mapping": ["claude-via-openai": "gpt-4o-mini"]]])
             let plain = try await f.post(client, "/anthropic/v1/messages", [
@@ -62,8 +63,8 @@ import Testing
         }
     }
 
-    @Test func streamingTextAndToolUse() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func streamingTextAndToolUse(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             _ = try await f.setUp(client, channels: [["models": ["gpt-4o-mini"]]])
             let text = String(buffer: try await f.post(client, "/anthropic/v1/messages", [

@@ -12,6 +12,7 @@ import Prometheus
 import Scheduler
 @_spi(Engine) import Store
 import Testing
+import TestSupport
 
 /// A control-plane app on a fresh SQLite file, reached through Hummingbird's test client.
 final class ControlFixture: Sendable {
@@ -170,8 +171,8 @@ func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, sour
     }
 
     /// A body over `--max-body-bytes` is too large, not malformed, on either HTTP server; nothing is stored.
-    @Test(arguments: [true, false]) func apiBodyOverTheLimitIs413(directHTTP: Bool) async throws {
-        let f = try await RelayFixture(relay: RelayOptions(maxBodyBytes: 4096), directHTTP: directHTTP)
+    @Test(arguments: [true, false], Engine.allCases) func apiBodyOverTheLimitIs413(directHTTP: Bool, engine: Engine) async throws {
+        let f = try await RelayFixture(engine, relay: RelayOptions(maxBodyBytes: 4096), directHTTP: directHTTP)
         try await f.test { client in
             let big = try JSONSerialization.data(withJSONObject: ["name": String(repeating: "x", count: 10_000)])
             let response = try await client.execute(uri: "/api/users", method: .post, headers: RelayFixture.admin, body: ByteBuffer(bytes: big))

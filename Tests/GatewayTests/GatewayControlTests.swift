@@ -8,11 +8,12 @@ import MockUpstream
 import NIOCore
 import Store
 import Testing
+import TestSupport
 
 /// The gateway's control plane: channels, users, keys, prices, traces, usage.
 @Suite struct GatewayControlTests {
-    @Test func channelCRUDNeverReturnsTheKey() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func channelCRUDNeverReturnsTheKey(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             let created = try await f.api(client, .post, "/api/channels", [
                 "name": "up", "type": "openai", "base_url": f.mock.baseURL, "api_key": RelayFixture.upstreamKey,
@@ -43,8 +44,8 @@ import Testing
         }
     }
 
-    @Test func channelTestMakesARealCall() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func channelTestMakesARealCall(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             let ids = try await f.setUp(client)
             let ok = try await f.api(client, .post, "/api/channels/\(ids[0])/test", expect: .ok)
@@ -57,8 +58,8 @@ import Testing
         }
     }
 
-    @Test func usersKeysAndPrices() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func usersKeysAndPrices(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             let user = try await f.api(client, .post, "/api/users", ["name": "bob", "quota": 5_000_000, "rate_multiplier": 1.25], expect: .created)
             #expect(user["rate_multiplier_ppm"] as? Int == 1_250_000 && user["quota"] as? Int == 5_000_000)
@@ -81,8 +82,8 @@ import Testing
         }
     }
 
-    @Test func tracesFilterAndUsageSums() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func tracesFilterAndUsageSums(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             _ = try await f.setUp(client)
             try await f.api(client, .put, "/api/models/gpt-4o-mini", ["input_price": 1_000_000, "output_price": 2_000_000], expect: .ok)
@@ -114,8 +115,8 @@ import Testing
         }
     }
 
-    @Test func slowUpstreamTimesOutAndFailsOver() async throws {
-        let f = try await RelayFixture(relay: RelayOptions(firstByteTimeout: .seconds(2), maxAttempts: 2))
+    @Test(arguments: Engine.allCases) func slowUpstreamTimesOutAndFailsOver(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine, relay: RelayOptions(firstByteTimeout: .seconds(2), maxAttempts: 2))
         try await f.test { client in
             _ = try await f.setUp(client, channels: [["priority": 5, "api_key": "sk-slow"], ["priority": 1, "api_key": "sk-fast"]])
             // 10 s against a 2 s first-byte timeout: the fast channel has 2 s to answer even on a loaded machine.

@@ -8,11 +8,12 @@ import NIOCore
 import Probe
 import Store
 import Testing
+import TestSupport
 
 /// `POST /api/batch-import/runs`: both input forms, idempotency, and every bad input (nothing stored).
 @Suite struct ImportInputTests {
-    @Test func pastedTextListWithCommentsAndProviders() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func pastedTextListWithCommentsAndProviders(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.run { client in
             let text = """
                 # pasted from the provider's dashboard
@@ -35,8 +36,8 @@ import Testing
         }
     }
 
-    @Test func idempotencyKeyReturnsTheSameRun() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func idempotencyKeyReturnsTheSameRun(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.run { client in
             var headers = ImportFixture.admin
             headers[HTTPField.Name("Idempotency-Key")!] = "paste-2026-11-23-a"
@@ -55,8 +56,8 @@ import Testing
         }
     }
 
-    @Test func everyBadInputNamesItsItemAndStoresNothing() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func everyBadInputNamesItsItemAndStoresNothing(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.run { client in
             let items: [[String: Any]] = [
                 ["base_url": "not a url", "api_key": "sk-a"],
@@ -103,8 +104,8 @@ import Testing
         }
     }
 
-    @Test func privateTargetsRefusedUnlessAllowed() async throws {
-        let f = try await ImportFixture(allowPrivate: false)
+    @Test(arguments: Engine.allCases) func privateTargetsRefusedUnlessAllowed(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine, allowPrivate: false)
         try await f.run { client in
             // Refused from the text alone (AddressPolicy.isPrivate), with 422 and nothing stored: none of these is
             // ever connected to or resolved.
@@ -120,8 +121,8 @@ import Testing
         }
     }
 
-    @Test func bodyOverTheLimitIs413() async throws {
-        let f = try await ImportFixture(maxBodyBytes: 4096)
+    @Test(arguments: Engine.allCases) func bodyOverTheLimitIs413(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine, maxBodyBytes: 4096)
         try await f.run { client in
             let items = (0..<200).map { f.item("sk-large-body-\($0)") }
             try await f.api(client, .post, "/api/batch-import/runs", ["items": items], expect: .contentTooLarge)

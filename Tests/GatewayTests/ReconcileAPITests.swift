@@ -10,11 +10,12 @@ import NIOCore
 import Scheduler
 @_spi(Engine) import Store
 import Testing
+import TestSupport
 
 /// `/api/reconcile/runs` (202, list with cursor, show, 404, 400), the schedule, the delete guard and the artifact.
 @Suite struct ReconcileAPITests {
-    @Test func startListShowAndBadRequests() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func startListShowAndBadRequests(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         _ = try await f.channel("sk-rec-api-000001")
         try await f.run { client in
             let first = try await f.reconciled(client, dryRun: true)
@@ -53,8 +54,8 @@ import Testing
         }
     }
 
-    @Test func scheduleIsRegisteredOnTheMaintenanceQueue() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func scheduleIsRegisteredOnTheMaintenanceQueue(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.queue.register(BuiltinJobs.schedules)
         try await f.run { client in
             let list = try await f.api(client, .get, "/api/schedules", expect: .ok)
@@ -71,8 +72,8 @@ import Testing
         }
     }
 
-    @Test func aChannelHeldByARunningReconcileCannotBeDeleted() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func aChannelHeldByARunningReconcileCannotBeDeleted(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         let id = try await f.channel("sk-rec-held-00001")
         // A run that has started (its pending results hold the channel) but whose job has not finished.
         let run = ReconcileRun(dryRun: true, trigger: .api, now: 1)
@@ -86,8 +87,8 @@ import Testing
         }
     }
 
-    @Test func artifactValidatesWithBothValidatorsAndHoldsNoKey() async throws {
-        let f = try await ImportFixture(probeTimeout: .seconds(2))
+    @Test(arguments: Engine.allCases) func artifactValidatesWithBothValidatorsAndHoldsNoKey(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine, probeTimeout: .seconds(2))
         _ = try await f.channel("sk-rec-artifact-1", models: ["gpt-4o-mini"])
         _ = try await f.channel("sk-rec-artifact-2", status: .disabled)
         _ = try await f.channel("sk-rec-artifact-3", baseURL: "http://127.0.0.1:9")

@@ -44,8 +44,8 @@ import Testing
         [["models": ["gpt-4o-mini"]], ["type": "anthropic", "models": ["gpt-4o-mini"], "name": "anthropic"]]
     }
 
-    @Test(arguments: Proto.allCases) func clientErrors(_ proto: Proto) async throws {
-        let f = try await RelayFixture(relay: RelayOptions(maxBodyBytes: 4096))
+    @Test(arguments: Proto.allCases, Engine.allCases) func clientErrors(_ proto: Proto, engine: Engine) async throws {
+        let f = try await RelayFixture(engine, relay: RelayOptions(maxBodyBytes: 4096))
         try await f.test { client in
             _ = try await f.setUp(client, channels: channels(f), keyModels: ["gpt-4o-mini", "nonexistent-model"])
             expectError(try await send(f, client, proto, key: nil), .unauthorized, proto)
@@ -61,8 +61,8 @@ import Testing
         }
     }
 
-    @Test(arguments: Proto.allCases) func quotaUpstreamAndAvailabilityErrors(_ proto: Proto) async throws {
-        let f = try await RelayFixture(relay: RelayOptions(maxAttempts: 2, autoDisableAfter: 100))
+    @Test(arguments: Proto.allCases, Engine.allCases) func quotaUpstreamAndAvailabilityErrors(_ proto: Proto, engine: Engine) async throws {
+        let f = try await RelayFixture(engine, relay: RelayOptions(maxAttempts: 2, autoDisableAfter: 100))
         try await f.test { client in
             let ids = try await f.setUp(client, channels: channels(f), keyQuota: 1)
             try await f.api(client, .put, "/api/models/gpt-4o-mini", ["input_price": 1_000_000, "output_price": 1_000_000], expect: .ok)
@@ -78,8 +78,8 @@ import Testing
         }
     }
 
-    @Test(arguments: Proto.allCases) func unknownEndpointsAreNotUnknownModels(_ proto: Proto) async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Proto.allCases, Engine.allCases) func unknownEndpointsAreNotUnknownModels(_ proto: Proto, engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             _ = try await f.setUp(client, channels: channels(f))
             var headers: HTTPFields = [.contentType: "application/json"]
@@ -108,8 +108,8 @@ import Testing
         }
     }
 
-    @Test func relayedAnswersCarryTheStandardReasonPhrase() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func relayedAnswersCarryTheStandardReasonPhrase(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             _ = try await f.setUp(client)
             let body = String(decoding: try JSONSerialization.data(withJSONObject: chatBody()), as: UTF8.self)

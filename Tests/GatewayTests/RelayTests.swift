@@ -8,10 +8,11 @@ import MockUpstream
 import NIOCore
 import Store
 import Testing
+import TestSupport
 
 @Suite struct RelayTests {
-    @Test(arguments: [false, true]) func chatCompletionIsRelayedTracedAndBilledExactly(directHTTP: Bool) async throws {
-        let f = try await RelayFixture(directHTTP: directHTTP)
+    @Test(arguments: [false, true], Engine.allCases) func chatCompletionIsRelayedTracedAndBilledExactly(directHTTP: Bool, engine: Engine) async throws {
+        let f = try await RelayFixture(engine, directHTTP: directHTTP)
         try await f.test { client in
             let channels = try await f.setUp(client)
             // 150 micro-units per million input tokens, 600 per million output: cost = ceil((p×150 + c×600) / 1e6).
@@ -35,8 +36,8 @@ import Testing
         }
     }
 
-    @Test(arguments: [false, true]) func streamIsPassedThroughAndTheUsageChunkStrippedUnlessAsked(directHTTP: Bool) async throws {
-        let f = try await RelayFixture(directHTTP: directHTTP)
+    @Test(arguments: [false, true], Engine.allCases) func streamIsPassedThroughAndTheUsageChunkStrippedUnlessAsked(directHTTP: Bool, engine: Engine) async throws {
+        let f = try await RelayFixture(engine, directHTTP: directHTTP)
         try await f.test { client in
             _ = try await f.setUp(client)
             let plain = try await f.post(client, "/v1/chat/completions", chatBody(stream: true))
@@ -55,8 +56,8 @@ import Testing
         }
     }
 
-    @Test func failsOverBeforeTheFirstByte() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func failsOverBeforeTheFirstByte(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             let ids = try await f.setUp(client, channels: [["priority": 10, "api_key": "sk-first"], ["priority": 1, "api_key": "sk-second"]])
             f.mock.script.replace([FaultRule(key: "sk-first", fault: Fault(status: 503))])
@@ -71,8 +72,8 @@ import Testing
         }
     }
 
-    @Test(arguments: MockStyle.allCases) func neverFailsOverAfterTheFirstByteAndBillsWhatWasDelivered(style: MockStyle) async throws {
-        let f = try await RelayFixture(mockStyle: style)
+    @Test(arguments: MockStyle.allCases, Engine.allCases) func neverFailsOverAfterTheFirstByteAndBillsWhatWasDelivered(style: MockStyle, engine: Engine) async throws {
+        let f = try await RelayFixture(engine, mockStyle: style)
         try await f.test { client in
             _ = try await f.setUp(client, channels: [["priority": 10, "api_key": "sk-first"], ["priority": 1, "api_key": "sk-second"]])
             // Paced events: the first output surely reaches the client before the cut (without pacing a fast cut
@@ -101,8 +102,8 @@ import Testing
         }
     }
 
-    @Test func failedUpstreamIsNotBilledAndAutoDisablesAfterNFailuresNotOne() async throws {
-        let f = try await RelayFixture(relay: RelayOptions(maxAttempts: 1, autoDisableAfter: 3))
+    @Test(arguments: Engine.allCases) func failedUpstreamIsNotBilledAndAutoDisablesAfterNFailuresNotOne(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine, relay: RelayOptions(maxAttempts: 1, autoDisableAfter: 3))
         try await f.test { client in
             let ids = try await f.setUp(client)
             f.mock.script.replace([FaultRule(fault: Fault(status: 500))])
@@ -126,8 +127,8 @@ import Testing
         }
     }
 
-    @Test func oneFailureDoesNotDisable() async throws {
-        let f = try await RelayFixture(relay: RelayOptions(maxAttempts: 1, autoDisableAfter: 3))
+    @Test(arguments: Engine.allCases) func oneFailureDoesNotDisable(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine, relay: RelayOptions(maxAttempts: 1, autoDisableAfter: 3))
         try await f.test { client in
             let ids = try await f.setUp(client)
             f.mock.script.replace([FaultRule(fault: Fault(status: 500, times: 2))])
@@ -140,8 +141,8 @@ import Testing
         }
     }
 
-    @Test func anthropicChannelIsPassedThroughWithUsage() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func anthropicChannelIsPassedThroughWithUsage(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             _ = try await f.setUp(client, channels: [["type": "anthropic", "models": ["claude-3-5-sonnet-20241022"]]])
             let body: [String: Any] = ["model": "claude-3-5-sonnet-20241022", "max_tokens": 64, "messages": [["role": "user", "content": "hi"]]]
@@ -158,8 +159,8 @@ import Testing
         }
     }
 
-    @Test func modelsListsWhatTheKeyMayUse() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func modelsListsWhatTheKeyMayUse(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             _ = try await f.setUp(client, keyModels: ["gpt-4o"])
             let response = try await client.execute(uri: "/v1/models", method: .get, headers: f.clientHeaders)
@@ -168,8 +169,8 @@ import Testing
         }
     }
 
-    @Test func embeddingsAndResponsesAreRelayed() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func embeddingsAndResponsesAreRelayed(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             _ = try await f.setUp(client)
             let embeddings = try await f.post(client, "/v1/embeddings", ["model": "text-embedding-3-small", "input": ["a", "b"]])
@@ -187,8 +188,8 @@ import Testing
 
 @Suite struct UpstreamRestartTests {
     /// Pooled connections to an upstream that restarted are not held against the channel.
-    @Test func upstreamRestartDoesNotFailRequests() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func upstreamRestartDoesNotFailRequests(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             let ids = try await f.setUp(client)
             for _ in 0..<3 { #expect(try await f.post(client, "/v1/chat/completions", chatBody()).status == .ok) }
@@ -206,8 +207,8 @@ import Testing
     /// More requests in flight to one upstream than the pool keeps idle: the connections past the pool's cap are
     /// closed as their answers end (from inside the read that ended them), and every request still succeeds.
     /// (200 requests: the pool keeps 64 per event loop and host, and the test process has one loop per core.)
-    @Test func moreConcurrentRequestsThanThePoolKeeps() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func moreConcurrentRequestsThanThePoolKeeps(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             _ = try await f.setUp(client)
             // A slow first byte keeps every request open at once.

@@ -14,8 +14,8 @@ import TestSupport
 
 /// Rolling runs back, cancelling them, channels they hold, their event streams and their artifacts.
 @Suite struct ImportLifecycleTests {
-    @Test func rollbackUndoesEachOutcomeAndWritesItsArtifact() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func rollbackUndoesEachOutcomeAndWritesItsArtifact(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.run { client in
             // Before: one channel to be re-keyed, one to be patched, one disabled to be reactivated.
             let base = try await f.imported(client, [
@@ -55,8 +55,8 @@ import TestSupport
         }
     }
 
-    @Test func rollbackLeavesAChannelChangedSinceAndAnswers409() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func rollbackLeavesAChannelChangedSinceAndAnswers409(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.run { client in
             let result = try await f.imported(client, [f.item("sk-conflict-0001", ["smoke_model": "gpt-4o-mini"])])
             let id = try #require(result.items.first?["channel_id"] as? Int64)
@@ -68,8 +68,8 @@ import TestSupport
         }
     }
 
-    @Test func aChannelHeldByARunningImportCannotBeDeletedUntilCancelled() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func aChannelHeldByARunningImportCannotBeDeletedUntilCancelled(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.run { client in
             let runId = try await f.start(client, [f.item("sk-held-chan-001", ["smoke_model": "gpt-4o-mini"]), f.item("sk-held-chan-002")],
                                           options: ["confirm_delay_s": 600])
@@ -96,8 +96,8 @@ import TestSupport
         }
     }
 
-    @Test func eventsArriveInOrderAndResume() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func eventsArriveInOrderAndResume(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.run { client in
             let runId = try await f.start(client, [f.item("sk-events-00001"), f.item("sk-events-00002")])
             let stream = try await client.execute(uri: "/api/batch-import/runs/\(runId)/events", method: .get, headers: ImportFixture.admin)
@@ -120,8 +120,8 @@ import TestSupport
         }
     }
 
-    @Test func artifactMatchesItsSchemaAndCarriesNoKey() async throws {
-        let f = try await ImportFixture(script: MockScript(rules: [FaultRule(key: "sk-SECRET-fails-01", fault: Fault(status: 401, echoKey: true))]))
+    @Test(arguments: Engine.allCases) func artifactMatchesItsSchemaAndCarriesNoKey(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine, script: MockScript(rules: [FaultRule(key: "sk-SECRET-fails-01", fault: Fault(status: 401, echoKey: true))]))
         try await f.run { client in
             let result = try await f.imported(client, [f.item("sk-SECRET-works-01"), f.item("sk-SECRET-fails-01")])
             #expect(result.run["state"] as? String == "partially_succeeded")
@@ -154,8 +154,8 @@ import TestSupport
         }
     }
 
-    @Test func startsArePacedByRatePerS() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func startsArePacedByRatePerS(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.run { client in
             let items = (0..<8).map { f.item("sk-paced-key-00\($0)") }
             let result = try await f.imported(client, items, options: ["rate_per_s": 5, "concurrency": 8])
@@ -171,7 +171,7 @@ import TestSupport
                 try SQLRow.fetchAll(db, sql: """
                     SELECT i.start_at, min(e.at) AS at FROM import_items i JOIN import_events e
                       ON e.run_id = i.run_id AND e.item_index = i.idx AND e.type = 'item.probing'
-                    WHERE i.run_id = ? GROUP BY i.idx
+                    WHERE i.run_id = ? GROUP BY i.idx, i.start_at
                     """, arguments: [runId])
             }
             let startedLate = try began.filter { try $0.get("at", as: Int64.self) < $0.get("start_at", as: Int64.self) }
@@ -179,8 +179,8 @@ import TestSupport
         }
     }
 
-    @Test func listFiltersByStateAndQuery() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func listFiltersByStateAndQuery(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.run { client in
             let ok = try await f.imported(client, [f.item("sk-list-000001", ["provider": "zeta"])])
             let dry = try await f.imported(client, [f.item("sk-list-000002", ["provider": "eta"])], options: ["dry_run": true])

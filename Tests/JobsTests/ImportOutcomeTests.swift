@@ -7,11 +7,12 @@ import MockUpstream
 import NIOCore
 import Store
 import Testing
+import TestSupport
 
 /// Each outcome of the reuse policy, from real probes of the mock upstream and confirmation through the gateway.
 @Suite struct ImportOutcomeTests {
-    @Test func createdThenReusedOnReRunThenReplacedOnKeyRotation() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func createdThenReusedOnReRunThenReplacedOnKeyRotation(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.run { client in
             let items = [f.item("sk-alpha-000001", ["provider": "acme"]), f.item("sk-beta-000002", ["provider": "other"])]
             let first = try await f.imported(client, items)
@@ -40,8 +41,8 @@ import Testing
         }
     }
 
-    @Test func twoKeysOfOneProviderInOneRunAreTwoChannels() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func twoKeysOfOneProviderInOneRunAreTwoChannels(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.run { client in
             let result = try await f.imported(client, [f.item("sk-one-0000001", ["provider": "acme"]), f.item("sk-two-0000002", ["provider": "acme"])])
             #expect(result.items.map { $0["outcome"] as? String } == ["created", "created"])
@@ -49,8 +50,8 @@ import Testing
         }
     }
 
-    @Test func patchOnlyWhenModelsChangeAndReactivatedWhenDisabled() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func patchOnlyWhenModelsChangeAndReactivatedWhenDisabled(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.run { client in
             let first = try await f.imported(client, [f.item("sk-patch-000001", ["models": ["gpt-4o-mini"], "smoke_model": "gpt-4o-mini"])])
             let id = try #require(first.items.first?["channel_id"] as? Int64)
@@ -66,8 +67,8 @@ import Testing
         }
     }
 
-    @Test func provisionedChannelWaitsInConfirmingUntilConfirmed() async throws {
-        let f = try await ImportFixture()
+    @Test(arguments: Engine.allCases) func provisionedChannelWaitsInConfirmingUntilConfirmed(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine)
         try await f.run { client in
             let id = try await f.start(client, [f.item("sk-slow-confirm1")], options: ["confirm_delay_s": 3])
             var channel: [String: Any] = [:]

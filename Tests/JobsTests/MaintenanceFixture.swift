@@ -6,27 +6,25 @@ import Logging
 import Scheduler
 @_spi(Engine) import Store
 import Testing
+import TestSupport
 
-/// A fresh SQLite file and artifacts folder in a temp directory, removed when the test ends.
-final class MaintenanceFixture: @unchecked Sendable {  // set up in init, then only read; deinit removes the files
-    let dir: String
-    let db: AppDatabase
+/// A fresh store on one engine and an artifacts folder in a temp directory, removed when the test ends.
+final class MaintenanceFixture: @unchecked Sendable {  // set up in init, then only read
+    let store: TestStore
+    var dir: String { store.dir }
+    var db: AppDatabase { store.db }
     let clock: ManualWallClock
     let artifacts: ArtifactWriter
 
-    init() throws {
-        dir = NSTemporaryDirectory() + "switchyard-jobs-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        db = try AppDatabase(options: SQLiteOptions(path: dir + "/test.sqlite"))
+    init(_ engine: Engine = .sqlite) async throws {
         let clock = ManualWallClock()
         self.clock = clock
-        artifacts = ArtifactWriter(root: URL(fileURLWithPath: dir + "/artifacts"), now: { clock.nowMillis() })
+        store = try await TestStore(engine, clock: clock)
+        artifacts = ArtifactWriter(root: URL(fileURLWithPath: store.dir + "/artifacts"), now: { clock.nowMillis() })
     }
 
-    /// Another connection pool on the same file, as a second process would have.
-    func secondHandle() throws -> AppDatabase { try AppDatabase(options: SQLiteOptions(path: dir + "/test.sqlite")) }
-
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
+    /// Another handle on the same database, as a second process would have.
+    func secondHandle() throws -> AppDatabase { try store.secondHandle() }
 
     /// Inserts users with the given multipliers (ppm) and quotas; returns their ids in order.
     func users(_ specs: [(ppm: Int64, quota: Int64?)]) async throws -> [Int64] {

@@ -40,8 +40,8 @@ import TestSupport
                         expect: .created)["id"] as! Int64
     }
 
-    @Test func dnsMismatchNeverSwitchesTrafficToTheHostName() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func dnsMismatchNeverSwitchesTrafficToTheHostName(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             let id = try await node(f, client, expectedIP: "127.0.0.2")
             // The relay answers on the host name, but DNS disagrees: traffic stays on the IP (where nothing listens).
@@ -69,8 +69,8 @@ import TestSupport
         }
     }
 
-    @Test func healthyNodeIsPromotedAndHealthDecidesRouting() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func healthyNodeIsPromotedAndHealthDecidesRouting(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             let nodeId = try await node(f, client, expectedIP: "127.0.0.1")
             _ = try await f.setUp(client, channels: [["node_id": nodeId]])
@@ -103,8 +103,8 @@ import TestSupport
         }
     }
 
-    @Test func autoDisabledChannelsComeBackOperatorDisabledOnesDoNot() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func autoDisabledChannelsComeBackOperatorDisabledOnesDoNot(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             let ids = try await f.setUp(client, channels: [[:], [:], ["api_key": "sk-still-broken-01"]])
             f.mock.script.replace([FaultRule(key: "sk-still-broken-01", fault: Fault(status: 401))])
@@ -119,8 +119,8 @@ import TestSupport
         }
     }
 
-    @Test func nodeAPIValidatesAndGuardsBoundNodes() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func nodeAPIValidatesAndGuardsBoundNodes(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             for bad: [String: Any] in [
                 ["host": "localhost", "expected_ip": "127.0.0.1", "relay_url": "http://localhost:1", "relay_key": "k"],
@@ -154,8 +154,8 @@ import TestSupport
                                                       "relay_key": Self.relayKey], expect: .created)["id"] as! Int64
     }
 
-    @Test func aRefusedRelayIsMarkedAtOnce() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func aRefusedRelayIsMarkedAtOnce(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         try await f.test { client in
             // The mock listens on 127.0.0.1 only: the same port on 127.0.0.2 refuses connections.
             let id = try await node(f, client, name: "down", host: "127.0.0.2", port: f.mock.port)
@@ -169,8 +169,8 @@ import TestSupport
         }
     }
 
-    @Test func manyNodesHalfDownAreProbedInAboutOneTimeout() async throws {
-        let f = try await RelayFixture()
+    @Test(arguments: Engine.allCases) func manyNodesHalfDownAreProbedInAboutOneTimeout(_ engine: Engine) async throws {
+        let f = try await RelayFixture(engine)
         let silent = try await SilentServer.start()
         try await f.test { client in
             // 100 nodes: 50 refuse, 25 accept and never answer, 25 are healthy.

@@ -4,13 +4,14 @@ import Jobs
 import Scheduler
 @_spi(Engine) @testable import Store
 import Testing
+import TestSupport
 
 @Suite struct PruneTests {
     /// `yard.prune` deletes finished jobs past the retention, keeps the rest, checkpoints the WAL and reports the
     /// database size before and after in an artifact that validates.
-    @Test func prunesCheckpointsAndReportsSizes() async throws {
-        let f = try MaintenanceFixture()
-        let queue = SQLiteQueue(pool: f.db.pool, clock: f.clock)
+    @Test(arguments: Engine.allCases) func prunesCheckpointsAndReportsSizes(_ engine: Engine) async throws {
+        let f = try await MaintenanceFixture(engine)
+        let queue = f.store.queue
         _ = try await queue.enqueue((0..<30).map { _ in NewJob(kind: "noop") })
         let claimed = try await queue.fetch(acks: [], heartbeats: [], leaseTTL: .seconds(30),
                                             claim: ClaimRequest(queue: "default", owner: "t", limit: 20, leaseTTL: .seconds(30))).claimed

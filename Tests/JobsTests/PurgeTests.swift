@@ -4,6 +4,7 @@ import Jobs
 import Scheduler
 @_spi(Engine) import Store
 import Testing
+import TestSupport
 
 @Suite struct PurgeTests {
     /// Inserts a trace expiring at `traceExpires` with, when `payloadExpires` is set, a payload of `bytes` bytes.
@@ -22,8 +23,8 @@ import Testing
     }
 
     /// Exactly what expired goes, at the boundary too (`expires_at <= now`), and nothing else.
-    @Test func deletesExactlyWhatExpiredAndNothingElse() async throws {
-        let f = try MaintenanceFixture()
+    @Test(arguments: Engine.allCases) func deletesExactlyWhatExpiredAndNothingElse(_ engine: Engine) async throws {
+        let f = try await MaintenanceFixture(engine)
         let now = f.clock.nowMillis()
         let goneBoth = try await trace(f, "gone-both", expires: now - 1, payload: now - 1, bytes: 300)
         let goneTraceOnly = try await trace(f, "gone-trace", expires: now)
@@ -53,8 +54,8 @@ import Testing
     }
 
     /// Many rows in small batches: the count is exact, live rows stay, and the room comes back to the file.
-    @Test func purgesInSmallBatchesAndGivesRoomBack() async throws {
-        let f = try MaintenanceFixture()
+    @Test(arguments: Engine.allCases) func purgesInSmallBatchesAndGivesRoomBack(_ engine: Engine) async throws {
+        let f = try await MaintenanceFixture(engine)
         let now = f.clock.nowMillis()
         let blob = Data(repeating: 0xAB, count: 2000)
         try await f.db.write { db in
@@ -79,7 +80,11 @@ import Testing
         }
         #expect(counts == (1000, 1000))
         let before = summary["database_before"] as! [String: Any], after = summary["database_after"] as! [String: Any]
-        #expect((after["total_bytes"] as! Int) < (before["total_bytes"] as! Int), "before \(before) after \(after)")
-        #expect((summary["reclaim"] as! [String: Any])["pages_released"] as! Int > 0)
+        if engine == .sqlite {
+            #expect((after["total_bytes"] as! Int) < (before["total_bytes"] as! Int), "before \(before) after \(after)")
+            #expect((summary["reclaim"] as! [String: Any])["pages_released"] as! Int > 0)
+        } else {
+            #expect((after["total_bytes"] as! Int) > 0, "PostgreSQL reports the database's size; autovacuum gives room back")
+        }
     }
 }

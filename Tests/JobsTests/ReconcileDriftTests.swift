@@ -8,6 +8,7 @@ import Jobs
 import MockUpstream
 import Store
 import Testing
+import TestSupport
 
 /// Reconcile against the mock upstream: each drift kind is found, a dry run changes nothing, the real run applies
 /// every fix (and the gateway serves it at once), and `unreachable` auto-disables only on the third run in a row.
@@ -23,8 +24,8 @@ import Testing
         FaultRule(key: keys.caps, fault: Fault(responsesUnsupported: true)),
     ])
 
-    @Test func detectsEachDriftKindDryRunChangesNothingAndTheRealRunFixes() async throws {
-        let f = try await ImportFixture(script: Self.script, probeTimeout: .seconds(2))
+    @Test(arguments: Engine.allCases) func detectsEachDriftKindDryRunChangesNothingAndTheRealRunFixes(_ engine: Engine) async throws {
+        let f = try await ImportFixture(engine, script: Self.script, probeTimeout: .seconds(2))
         let k = Self.keys
         let ids = (
             inSync: try await f.channel(k.inSync),

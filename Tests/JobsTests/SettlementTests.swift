@@ -4,6 +4,7 @@ import Jobs
 import Scheduler
 @_spi(Engine) import Store
 import Testing
+import TestSupport
 
 @Suite struct SettlementTests {
     @Test(arguments: [
@@ -30,8 +31,8 @@ import Testing
 
     /// Many users, many multipliers, batches that split users across transactions: each user is debited exactly
     /// the sum of ceil(cost × multiplier) of their logs, and ledger = settled = balance change.
-    @Test func settlesManyUsersExactlyInIdOrder() async throws {
-        let f = try MaintenanceFixture()
+    @Test(arguments: Engine.allCases) func settlesManyUsersExactlyInIdOrder(_ engine: Engine) async throws {
+        let f = try await MaintenanceFixture(engine)
         let ppms: [Int64] = [1_000_000, 0, 1, 1_333_333, 2_500_000, 750_000, 999_999, 1_000_001]
         let users = try await f.users((0..<40).map { (ppms[$0 % ppms.count] + Int64($0), nil) })
         var generator = SplitMix(seed: 42)
@@ -60,8 +61,8 @@ import Testing
 
     /// Four settlers on four connection pools (as four processes would be) race over the same logs: each log is
     /// settled once, the ledger's ranges never overlap, and the books agree.
-    @Test func racingSettlersSettleEachLogOnce() async throws {
-        let f = try MaintenanceFixture()
+    @Test(arguments: Engine.allCases) func racingSettlersSettleEachLogOnce(_ engine: Engine) async throws {
+        let f = try await MaintenanceFixture(engine)
         let users = try await f.users((0..<25).map { (1_000_000 + Int64($0) * 37_337, nil) })
         try await f.logs((0..<6000).map { (users[$0 % 25], Int64(1 + ($0 * 7919) % 3000)) })
         let handles = [f.db] + (try (0..<3).map { _ in try f.secondHandle() })
@@ -83,8 +84,8 @@ import Testing
     }
 
     /// Two `usage.settle` jobs running at once on two handles: their artifacts add up to every log, once.
-    @Test func twoRacingSettleJobsSplitTheWork() async throws {
-        let f = try MaintenanceFixture()
+    @Test(arguments: Engine.allCases) func twoRacingSettleJobsSplitTheWork(_ engine: Engine) async throws {
+        let f = try await MaintenanceFixture(engine)
         let users = try await f.users([(1_500_000, nil), (1_000_000, nil), (333_333, nil)])
         try await f.logs((0..<4000).map { (users[$0 % 3], Int64($0 % 1000)) })
         let other = try f.secondHandle()
@@ -102,8 +103,8 @@ import Testing
     }
 
     /// A balance that runs out is marked (and reported); raising the quota clears the mark on the next run.
-    @Test func aBalanceRunningOutIsMarkedAndClearedWhenRaised() async throws {
-        let f = try MaintenanceFixture()
+    @Test(arguments: Engine.allCases) func aBalanceRunningOutIsMarkedAndClearedWhenRaised(_ engine: Engine) async throws {
+        let f = try await MaintenanceFixture(engine)
         let users = try await f.users([(2_000_000, 100), (1_000_000, 1000), (1_000_000, nil)])
         try await f.logs([(users[0], 30), (users[1], 30), (users[2], 5000), (users[0], 20)])  // user 0 owes 60 + 40
         let job = SettleJob(db: f.db, artifacts: f.artifacts, clock: f.clock)

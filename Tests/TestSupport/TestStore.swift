@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import Scheduler
 @_spi(Engine) import Store
+import Synchronization
 import Testing
 
 /// The two engines the queue, store, gateway, import and maintenance tests run on.
@@ -27,7 +28,7 @@ public final class TestStore: @unchecked Sendable {  // set up in init, then onl
     public let queue: StoreQueue
     /// The PostgreSQL URL (with the test cluster's password), nil on SQLite.
     public let databaseURL: String?
-    private let client: Task<Void, Never>?
+    private let clients = Mutex<[Task<Void, Never>]>([])
 
     public init(_ engine: Engine, clock: any WallClock = SystemWallClock(), qos: DispatchQoS = .userInitiated) async throws {
         self.engine = engine
@@ -38,23 +39,34 @@ public final class TestStore: @unchecked Sendable {  // set up in init, then onl
             db = try AppDatabase.open(dataDir: dir, qos: qos)
             queue = SQLiteQueue(pool: db.pool, clock: clock)
             databaseURL = nil
-            client = nil
         case .postgres:
             let url = try await PostgresServer.freshDatabase()
-            let parsed = try DatabaseURL(url)
-            var configuration = try parsed.clientConfiguration()
-            configuration.options.maximumConnections = 8
-            let postgres = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
-            client = Task { await postgres.run() }
+            let postgres = try Self.client(url, clients)
             _ = try await AppDatabase.postgresMigrator.migrate(postgres, logger: testLogger)
-            db = AppDatabase(postgres: postgres, location: parsed.location, threads: 8, logger: testLogger)
+            db = try AppDatabase(postgres: postgres, location: DatabaseURL(url).location, threads: 8, logger: testLogger)
             queue = PostgresQueue(client: postgres, clock: clock, logger: testLogger)
             databaseURL = url
         }
     }
 
+    /// Another handle on the same database, with connections of its own, as a second process would have.
+    public func secondHandle() throws -> AppDatabase {
+        guard let databaseURL else { return try AppDatabase(options: SQLiteOptions(path: dir + "/switchyard.sqlite")) }
+        return try AppDatabase(postgres: Self.client(databaseURL, clients), location: DatabaseURL(databaseURL).location,
+                               threads: 8, logger: testLogger)
+    }
+
+    /// A running client of `url`, stopped with the store.
+    private static func client(_ url: String, _ clients: borrowing Mutex<[Task<Void, Never>]>) throws -> PostgresClient {
+        var configuration = try DatabaseURL(url).clientConfiguration()
+        configuration.options.maximumConnections = 8
+        let client = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
+        clients.withLock { $0.append(Task { await client.run() }) }
+        return client
+    }
+
     deinit {
-        client?.cancel()
+        clients.withLock { tasks in tasks.forEach { $0.cancel() } }
         try? FileManager.default.removeItem(atPath: dir)
     }
 }

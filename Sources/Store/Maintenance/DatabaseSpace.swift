@@ -7,6 +7,9 @@ import GRDB
 /// deletes can be returned with `PRAGMA incremental_vacuum` in short steps, each its own write transaction;
 /// a database created before that setting existed keeps its free pages for reuse by later inserts instead
 /// (turning it on needs a full `VACUUM`, which rewrites the file under one long lock: never done here).
+///
+/// On PostgreSQL the server owns its files: `usage` reports `pg_database_size` as the file, and autovacuum returns
+/// room on its own schedule, so `releaseFreePages` and `checkpointWAL` have nothing to do.
 public struct DatabaseSpace: Sendable {
     let db: AppDatabase
 
@@ -28,6 +31,12 @@ public struct DatabaseSpace: Sendable {
 
     /// The sizes now.
     public func usage() async throws -> Usage {
+        guard db.engine == .sqlite else {
+            let bytes = try await db.read { db in
+                try Int64.fetchOne(db, sql: "SELECT pg_database_size(current_database())") ?? 0
+            }
+            return Usage(fileBytes: bytes, walBytes: 0, freePages: 0, pageSize: 8192)
+        }
         let (free, pageSize) = try await db.pool.read { db in
             (try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0, try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 0)
         }
@@ -36,7 +45,8 @@ public struct DatabaseSpace: Sendable {
 
     /// Whether free pages can be returned with incremental vacuum (`auto_vacuum = INCREMENTAL`).
     public func incrementalVacuumEnabled() async throws -> Bool {
-        try await db.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") == 2 }
+        guard db.engine == .sqlite else { return false }
+        return try await db.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") == 2 }
     }
 
     /// Returns free pages to the file system, `step` pages per write transaction, yielding between steps so
@@ -68,7 +78,8 @@ public struct DatabaseSpace: Sendable {
 
     /// Copies the WAL into the main file and truncates the WAL to zero bytes when no reader still needs it.
     public func checkpointWAL() async throws -> Checkpoint {
-        try await db.backgroundWriteWithoutTransaction { db in
+        guard db.engine == .sqlite else { return Checkpoint(busy: false, walFrames: 0, checkpointedFrames: 0) }
+        return try await db.backgroundWriteWithoutTransaction { db in
             let row = try SQLRow.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
             return Checkpoint(busy: (try row?.get(0, as: Int64.self) ?? 0) != 0, walFrames: try row?.get(1) ?? 0,
                               checkpointedFrames: try row?.get(2) ?? 0)
