@@ -14,18 +14,17 @@ import Scheduler
 import Testing
 import TestSupport
 
-/// A control-plane app on a fresh SQLite file, reached through Hummingbird's test client.
+/// A control-plane app on a fresh store of one engine, reached through Hummingbird's test client.
 final class ControlFixture: Sendable {
-    let dir: String
-    let queue: SQLiteQueue
+    let store: TestStore
+    var queue: StoreQueue { store.queue }
     let app: Application<RouterResponder<GatewayContext>>
     let deps: GatewayDependencies
     static let token = "sya_test_token_0123456789"
 
-    init() throws {
-        dir = NSTemporaryDirectory() + "switchyard-gw-" + UUID().uuidString
-        let db = try AppDatabase.open(dataDir: dir)
-        queue = SQLiteQueue(pool: db.pool)
+    init(_ engine: Engine = .sqlite) async throws {
+        store = try await TestStore(engine)
+        let (db, queue) = (store.db, store.queue)
         let options = GatewayOptions(adminToken: Self.token)
         deps = GatewayDependencies(
             db: db, queue: queue, registry: PrometheusCollectorRegistry(), secrets: SecretBox(key: SymmetricKey(size: .bits256)),
@@ -42,8 +41,6 @@ final class ControlFixture: Sendable {
         }
         await deps.shutdown()
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
 }
 
 let auth: HTTPFields = [.authorization: "Bearer \(ControlFixture.token)"]
@@ -61,8 +58,8 @@ func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, sour
 }
 
 @Suite struct ControlAPITests {
-    @Test func healthNeedsNoTokenAndReportsQueue() async throws {
-        let f = try ControlFixture()
+    @Test(arguments: Engine.allCases) func healthNeedsNoTokenAndReportsQueue(_ engine: Engine) async throws {
+        let f = try await ControlFixture(engine)
         _ = try await f.queue.enqueue([NewJob(kind: "noop"), NewJob(kind: "noop")])
         try await f.test { client in
             let response = try await client.execute(uri: "/health", method: .get)
@@ -73,8 +70,8 @@ func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, sour
         }
     }
 
-    @Test func apiRequiresTheAdminToken() async throws {
-        let f = try ControlFixture()
+    @Test(arguments: Engine.allCases) func apiRequiresTheAdminToken(_ engine: Engine) async throws {
+        let f = try await ControlFixture(engine)
         try await f.test { client in
             try expectProblem(try await client.execute(uri: "/api/jobs", method: .get), .unauthorized)
             let wrong = try await client.execute(uri: "/api/jobs", method: .get, headers: [.authorization: "Bearer nope"])
@@ -84,8 +81,8 @@ func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, sour
         }
     }
 
-    @Test func listFiltersAndPaginates() async throws {
-        let f = try ControlFixture()
+    @Test(arguments: Engine.allCases) func listFiltersAndPaginates(_ engine: Engine) async throws {
+        let f = try await ControlFixture(engine)
         _ = try await f.queue.enqueue((0..<7).map { NewJob(kind: $0 < 5 ? "a" : "b") })
         try await f.test { client in
             var cursor: String?
@@ -103,8 +100,8 @@ func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, sour
         }
     }
 
-    @Test func showRetryCancelAndTheirErrors() async throws {
-        let f = try ControlFixture()
+    @Test(arguments: Engine.allCases) func showRetryCancelAndTheirErrors(_ engine: Engine) async throws {
+        let f = try await ControlFixture(engine)
         let id = try await f.queue.enqueue([NewJob(kind: "noop", args: #"{"x":1}"#)])[0].id
         try await f.test { client in
             let shown = try decode(JobRecord.self, try await client.execute(uri: "/api/jobs/\(id)", method: .get, headers: auth))
@@ -121,8 +118,8 @@ func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, sour
         }
     }
 
-    @Test func enqueueOverHTTPIncludingDuplicatesAndBadInput() async throws {
-        let f = try ControlFixture()
+    @Test(arguments: Engine.allCases) func enqueueOverHTTPIncludingDuplicatesAndBadInput(_ engine: Engine) async throws {
+        let f = try await ControlFixture(engine)
         try await f.test { client in
             let body = ByteBuffer(string: #"{"kind":"noop","args":{"n":1},"unique_key":"u1"}"#)
             let created = try await client.execute(uri: "/api/jobs", method: .post, headers: auth, body: body)
@@ -143,8 +140,8 @@ func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, sour
         #expect(try await f.queue.jobs(JobQuery()).jobs.count == 1)
     }
 
-    @Test func schedulesListAndPatch() async throws {
-        let f = try ControlFixture()
+    @Test(arguments: Engine.allCases) func schedulesListAndPatch(_ engine: Engine) async throws {
+        let f = try await ControlFixture(engine)
         try await f.queue.register([Schedule(name: "yard.prune", kind: "yard.prune", interval: .seconds(86400))])
         try await f.test { client in
             let list = try decode(ScheduleListView.self, try await client.execute(uri: "/api/schedules", method: .get, headers: auth))
@@ -158,8 +155,8 @@ func expectProblem(_ response: TestResponse, _ status: HTTPResponse.Status, sour
         }
     }
 
-    @Test func metricsExposeJobsByStateAndKind() async throws {
-        let f = try ControlFixture()
+    @Test(arguments: Engine.allCases) func metricsExposeJobsByStateAndKind(_ engine: Engine) async throws {
+        let f = try await ControlFixture(engine)
         _ = try await f.queue.enqueue([NewJob(kind: "noop"), NewJob(kind: "sleep")])
         try await f.test { client in
             let response = try await client.execute(uri: "/metrics", method: .get)

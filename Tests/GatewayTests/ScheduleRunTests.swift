@@ -6,12 +6,13 @@ import Jobs
 import NIOCore
 import Scheduler
 import Testing
+import TestSupport
 
 @Suite struct ScheduleRunTests {
     /// `POST /api/schedules/{name}/run` enqueues the schedule's kind on its queue now (disabled or not), reports a
     /// second call while that job is live as already enqueued, and answers problem JSON 404 for an unknown name.
-    @Test func runEnqueuesTheSchedulesKindNow() async throws {
-        let f = try ControlFixture()
+    @Test(arguments: Engine.allCases) func runEnqueuesTheSchedulesKindNow(_ engine: Engine) async throws {
+        let f = try await ControlFixture(engine)
         try await f.queue.register(BuiltinJobs.schedules)
         _ = try await f.queue.updateSchedule(name: "payloads.purge", interval: nil, enabled: false)
         try await f.test { client in
