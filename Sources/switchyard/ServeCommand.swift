@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on; 0 takes any free port, named in the start-up log (env SWITCHYARD_PORT).")
     var port: Int = Env.int("SWITCHYARD_PORT", 8080)
 
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var engine: EngineOptions
 
     @Option(help: "Where jobs write acceptance artifacts (env SWITCHYARD_ARTIFACTS_DIR).")
     var artifactsDir: String = Env.string("SWITCHYARD_ARTIFACTS_DIR", "./artifacts")
@@ -134,10 +134,14 @@ struct ServeCommand: AsyncParsableCommand {
         // Probes of upstreams and nodes: their own low-priority thread, off the gateway's event loops.
         let background = BackgroundHTTPClient()
         var gateway: GatewayDependencies?
+        var store: Storage.Opened?
         do {
             try await GatewayApp.withServices(onEventLoops: onEventLoops) { try await signals.listening {
                 let services: [any Service]
-                (services, gateway) = try await makeServices(logger: logger, background: background)
+                // Beside a gateway, database work (jobs, the record writer) runs below the event loops serving requests.
+                let opened = try await Storage.open(engine, qos: role == .all ? .background : .userInitiated, logger: logger)
+                store = opened
+                (services, gateway) = try await makeServices(opened, logger: logger, background: background)
                 if signals.requested {
                     logger.info("stopped during start-up")
                     return
@@ -152,11 +156,13 @@ struct ServeCommand: AsyncParsableCommand {
             // (a debug build's "Client not shut down before the deinit") and the message below would be lost.
             await gateway?.shutdown()
             await background.shutdown()
+            await store?.close()
             printError("switchyard: error: \(describeFailure(error))")
             throw ExitCode(1)
         }
         await gateway?.shutdown()
         await background.shutdown()
+        await store?.close()
         logger.info("stopped cleanly")
     }
 
@@ -180,23 +186,19 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Opens everything that can fail at start, so a bad data dir is reported before anything runs.
-    private func makeServices(logger: Logger, background: BackgroundHTTPClient) async throws -> ([any Service], GatewayDependencies?) {
-        // Beside a gateway, database work (jobs, the record writer) runs below the event loops serving requests.
-        let db = try AppDatabase.open(dataDir: database.dataDir, synchronous: database.synchronous, qos: role == .all ? .background : .userInitiated)
+    private func makeServices(_ store: Storage.Opened, logger: Logger, background: BackgroundHTTPClient) async throws
+        -> ([any Service], GatewayDependencies?) {
+        let (db, driver) = (store.db, store.driver)
         try AppDatabase.ensureWritableDirectory(artifactsDir)
-        // A bad data dir is reported first, then a taken port, before any service starts: not found by the HTTP
+        // A bad database is reported first, then a taken port, before any service starts: not found by the HTTP
         // server's bind after the worker pools have begun claiming jobs.
         if role != .worker { try await ListenCheck.ensureAvailable(host: host, port: port) }
-        let durability = try Storage.durability(db)
-        logger.info("database ready", metadata: [
-            "path": "\(db.path)", "journal_mode": "\(durability.journalMode)", "synchronous": "\(durability.synchronous)",
-        ])
-        let driver = Storage.queue(db)
+        logger.info("database ready", metadata: store.metadata)
         let registry = PrometheusCollectorRegistry()
         let metrics = QueueMetrics(factory: PrometheusMetricsFactory(registry: registry))
         var services: [any Service] = ParentWatch.enabled ? [ParentWatch()] : []
-        let secrets = try SecretBox.load(environment: Env.optional("SWITCHYARD_SECRET_KEY"), dataDir: database.dataDir)
-        let token = try AdminToken.load(environment: Env.optional("SWITCHYARD_ADMIN_TOKEN"), dataDir: database.dataDir)
+        let secrets = try SecretBox.load(environment: Env.optional("SWITCHYARD_SECRET_KEY"), dataDir: engine.sqlite.dataDir)
+        let token = try AdminToken.load(environment: Env.optional("SWITCHYARD_ADMIN_TOKEN"), dataDir: engine.sqlite.dataDir)
         let catalog = try loadCatalog(logger: logger)
         // Import confirmations go through a gateway: this process's own once it listens, or --gateway-url.
         let endpoint = GatewayEndpoint(url: gatewayURL ?? (role == .worker && port != 0 ? "http://127.0.0.1:\(port)" : nil),
@@ -216,6 +218,8 @@ struct ServeCommand: AsyncParsableCommand {
             let reconcile = ReconcileEnvironment(
                 runs: ReconcileRepository(db: db, queue: driver), secrets: secrets, catalog: catalog, artifacts: artifacts, changed: changed)
             for handler in reconcile.handlers { jobs.register(handler) }
+            // On PostgreSQL, enqueues by any process wake this one's idle workers through LISTEN/NOTIFY.
+            if let postgres = store.postgres { services.append(PostgresJobListener(queue: postgres)) }
             services.append(QueueMaintenance(
                 driver: driver, schedules: BuiltinJobs.schedules, tick: .milliseconds(tickMs), logger: logger))
             let pools = try parsedQueues()

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import Scheduler
 @_spi(Engine) import Store
@@ -20,11 +21,53 @@ enum Storage {
         try await SQLiteDatabase.version(of: db.pool)
     }
 
-    /// The PostgreSQL migrations a process applies at start.
-    static var postgresMigrator: PostgresMigrator {
-        var migrator = PostgresMigrator()
-        PostgresQueueSchema.register(in: &migrator)
-        return migrator
+    /// The PostgreSQL migrations a process applies at start: the queue's and the store's.
+    static var postgresMigrator: PostgresMigrator { AppDatabase.postgresMigrator }
+
+    /// The store and queue a serving process runs on, what to log about them, and how to close them.
+    struct Opened: Sendable {
+        let db: AppDatabase
+        let driver: StoreQueue
+        /// The PostgreSQL queue, whose `LISTEN` wakes this process's workers (nil on SQLite).
+        let postgres: PostgresQueue?
+        let metadata: Logger.Metadata
+        /// Stops the PostgreSQL client once everything that writes has stopped.
+        let close: @Sendable () async -> Void
+    }
+
+    /// Opens the engine `engine` selects for `serve`: the SQLite file in `--data-dir` (created if missing), or
+    /// PostgreSQL, checked reachable (one line naming host and port, never the password, when it is not) and
+    /// migrated under the advisory lock.
+    static func open(_ engine: EngineOptions, qos: DispatchQoS, logger: Logger) async throws -> Opened {
+        guard let url = engine.postgresURL else {
+            let db = try AppDatabase.open(dataDir: engine.sqlite.dataDir, synchronous: engine.sqlite.synchronous, qos: qos)
+            let durability = try durability(db)
+            return Opened(db: db, driver: queue(db), postgres: nil, metadata: [
+                "path": "\(db.path)", "journal_mode": "\(durability.journalMode)", "synchronous": "\(durability.synchronous)",
+            ], close: {})
+        }
+        try AppDatabase.ensureWritableDirectory(engine.sqlite.dataDir)
+        let database = try PostgresDatabase(url: url, poolSize: engine.databasePool, logger: logger)
+        try await database.checkReachable()
+        let client = Task { await database.client.run() }
+        do {
+            let applied = try await postgresMigrator.migrate(database.client, logger: logger)
+            let version = try await database.serverVersion()
+            let durability = try await database.durability()
+            let db = AppDatabase(postgres: database.client, location: url.location, threads: engine.databasePool, logger: logger)
+            let queue = PostgresQueue(client: database.client, logger: logger)
+            return Opened(db: db, driver: queue, postgres: queue, metadata: [
+                "engine": "postgresql", "database": "\(url.location)", "server": "\(version)", "settings": "\(durability)",
+                "pool": "\(engine.databasePool)", "migrations_applied": "\(applied.count)",
+            ], close: {
+                client.cancel()
+                await client.value
+            })
+        } catch {
+            client.cancel()
+            await client.value
+            throw error
+        }
     }
 
     /// Runs `body` with the queue of the database `engine` selects: an existing SQLite file (a mistyped
