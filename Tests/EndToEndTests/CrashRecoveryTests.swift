@@ -3,21 +3,22 @@ import GRDB
 import Scheduler
 @_spi(Engine) import Store
 import Testing
+import TestSupport
 
 @Suite(.serialized, .processDiagnostics) struct CrashRecoveryTests {
     /// kill -9 a worker mid-run, start it again: every job completes, none is lost, only jobs in flight at the
     /// kill run again, and they are rescued within lease TTL + one tick.
-    @Test func killNineMidRunLosesNothing() async throws {
+    @Test(arguments: Engine.allCases) func killNineMidRunLosesNothing(_ engine: Engine) async throws {
         let tmp = try TempDir()
-        let dataDir = tmp.path + "/data"
+        let database = try await DaemonDatabase(engine, tmp: tmp)
         let runLog = tmp.path + "/runs.log"
-        let queue = try openQueue(dataDir: dataDir)
+        let queue = database.queue
         let total = 20_000
         let args = #"{"log":"\#(runLog)"}"#
         _ = try await queue.enqueue((0..<total).map { _ in NewJob(kind: "noop", args: args) })
         let leaseTTL = 3.0
         let tickMs = 500
-        let workerArgs = ["serve", "--role", "worker", "--data-dir", dataDir, "--queue", "default=50",
+        let workerArgs = ["serve", "--role", "worker"] + database.args + ["--queue", "default=50",
                           "--lease-ttl", "\(leaseTTL)", "--tick-ms", "\(tickMs)", "--log-level", "warning"]
 
         let first = try DaemonProcess(workerArgs, logDir: tmp.path, name: "first")
@@ -43,13 +44,15 @@ import Testing
         let rerun = Set(runs.filter { $0.value.count > 1 }.keys)
         #expect(rerun.isSubset(of: inFlight), "only jobs in flight at the kill ran twice")
         // Jobs held at the kill were rescued (attempt 2) within lease TTL + one tick (+ start-up of the new process).
-        let rescued = try await queue.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, attempt, errors FROM jobs WHERE attempt > 1")
-        }
-        #expect(Set(rescued.map { $0["id"] as Int64 }) == inFlight)
-        for row in rescued {
-            let errors = try JSONSerialization.jsonObject(with: Data((row["errors"] as String).utf8)) as! [[String: Any]]
-            let at = try #require(errors.first?["at"] as? Int64)
+        var rescued: [JobRecord] = []
+        for id in inFlight { if let job = try await queue.job(id: id) { rescued.append(job) } }
+        #expect(rescued.count == inFlight.count && rescued.allSatisfy { $0.attempt == 2 }, "every job in flight was rescued once")
+        for job in rescued {
+            guard case .object(let first)? = job.errors.first, case .number(let seen)? = first["at"] else {
+                Issue.record("job \(job.id) was rescued without an error entry: \(job.errors)")
+                continue
+            }
+            let at = Int64(seen)
             let bound = Int64(leaseTTL * 1000) + Int64(tickMs) + 8000   // + start-up of the new process on a loaded machine
             #expect(at - killedAt <= bound, "rescued \(at - killedAt) ms after the kill (bound \(bound) ms)")
         }
@@ -57,14 +60,14 @@ import Testing
     }
 
     /// Two worker processes on one file: every job runs exactly once, both take work, no lock errors.
-    @Test func twoWorkerProcessesShareOneFile() async throws {
+    @Test(arguments: Engine.allCases) func twoWorkerProcessesShareOneDatabase(_ engine: Engine) async throws {
         let tmp = try TempDir()
-        let dataDir = tmp.path + "/data"
+        let database = try await DaemonDatabase(engine, tmp: tmp)
         let runLog = tmp.path + "/runs.log"
-        let queue = try openQueue(dataDir: dataDir)
+        let queue = database.queue
         let total = 10_000
         _ = try await queue.enqueue((0..<total).map { _ in NewJob(kind: "noop", args: #"{"log":"\#(runLog)"}"#) })
-        let workerArgs = ["serve", "--role", "worker", "--data-dir", dataDir, "--queue", "default=50", "--log-level", "warning"]
+        let workerArgs = ["serve", "--role", "worker"] + database.args + ["--queue", "default=50", "--log-level", "warning"]
         let a = try DaemonProcess(workerArgs, logDir: tmp.path, name: "a")
         let b = try DaemonProcess(workerArgs, logDir: tmp.path, name: "b")
         #expect(await eventually(timeout: .seconds(120)) { try await queue.count(.completed) == total })

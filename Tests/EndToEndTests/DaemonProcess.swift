@@ -146,12 +146,6 @@ func readRunLog(_ path: String) throws -> [Int64: [(attempt: Int, pid: Int)]] {
     return runs
 }
 
-extension SQLiteQueue {
-    func count(_ state: JobState) async throws -> Int {
-        try await counts().filter { $0.state == state }.reduce(0) { $0 + $1.count }
-    }
-}
-
 /// Opens the daemon's database file from the test process (a second process on the same file).
 func openQueue(dataDir: String) throws -> SQLiteQueue {
     SQLiteQueue(pool: try AppDatabase.open(dataDir: dataDir).pool)
@@ -170,4 +164,30 @@ final class Locked<Value: Sendable>: Sendable {
     init(_ value: Value) { mutex = Mutex(value) }
     var value: Value { mutex.withLock { $0 } }
     func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
+}
+
+/// The database end-to-end daemons share with the test process, on either engine: `args` point `serve` (and the
+/// control verbs) at it; `store` is the test's own handle (a second process on the same database).
+struct DaemonDatabase {
+    let store: TestStore
+    let dataDir: String
+
+    init(_ engine: Engine, tmp: TempDir) async throws {
+        store = try await TestStore(engine)
+        dataDir = engine == .sqlite ? store.dir : tmp.path + "/data"
+    }
+
+    var db: AppDatabase { store.db }
+    var queue: StoreQueue { store.queue }
+
+    /// `--data-dir` (secrets and the admin token live there on either engine) and, on PostgreSQL, `--database-url`.
+    var args: [String] {
+        ["--data-dir", dataDir] + (store.databaseURL.map { ["--database-url", $0] } ?? [])
+    }
+}
+
+extension QueueDriver {
+    func count(_ state: JobState) async throws -> Int {
+        try await counts().filter { $0.state == state }.reduce(0) { $0 + $1.count }
+    }
 }

@@ -91,7 +91,13 @@ public final class WorkerPool: Service {
                     : nil
                 let started = ContinuousClock.now
                 do {
-                    let result = try await driver.fetch(acks: taken, heartbeats: heartbeats, leaseTTL: options.leaseTTL, claim: claim)
+                    // Acks and heartbeats must reach the database while the pool is being cancelled for shutdown
+                    // too: the call runs in a task of its own, which the loop's cancellation does not reach
+                    // (PostgresNIO gives up at once inside a cancelled task; GRDB never looks).
+                    let (driver, leaseTTL) = (driver, options.leaseTTL)
+                    let result = try await Task {
+                        try await driver.fetch(acks: taken, heartbeats: heartbeats, leaseTTL: leaseTTL, claim: claim)
+                    }.value
                     failures = 0
                     options.onEvent?(.fetched(duration: .now - started, claimed: result.claimed.count, acked: taken.count))
                     if heartbeatDue { nextHeartbeat = ContinuousClock.now + heartbeatEvery }
