@@ -158,14 +158,6 @@ func httpGet(_ url: String) async throws -> (status: Int, body: String) {
     return (Int(response.status.code), String(buffer: body))
 }
 
-/// A value shared between test tasks.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    var value: Value { mutex.withLock { $0 } }
-    func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
-}
-
 /// The database end-to-end daemons share with the test process, on either engine: `args` point `serve` (and the
 /// control verbs) at it; `store` is the test's own handle (a second process on the same database).
 struct DaemonDatabase {

@@ -3,6 +3,7 @@ import GRDB
 import Scheduler
 @_spi(Engine) import Store
 import Testing
+import TestSupport
 
 @Suite(.serialized, .processDiagnostics) struct SettlementCrashTests {
     /// ledger total, checkpoint total and the sum of users.used, plus the checkpoint's log id and count.
@@ -16,26 +17,25 @@ import Testing
 
     /// kill -9 a `serve --role worker` process while it settles: what it committed is whole (ledger = settled =
     /// balance change at the moment of the kill), and a second worker finishes without settling any log twice.
-    @Test func killNineMidSettlementSettlesEachLogOnce() async throws {
+    @Test(arguments: Engine.allCases) func killNineMidSettlementSettlesEachLogOnce(_ engine: Engine) async throws {
         let tmp = try TempDir()
-        let dataDir = tmp.path + "/data"
-        let db = try AppDatabase.open(dataDir: dataDir)
+        let database = try await DaemonDatabase(engine, tmp: tmp)
+        let db = database.db
         let total = 100_000, userCount = 200
         try await db.write { db in
             for u in 0..<userCount {
                 try db.execute(sql: "INSERT INTO users (name, quota, rate_multiplier_ppm, created_at, updated_at) VALUES (?, NULL, ?, 0, 0)",
                                arguments: ["u\(u)", 500_000 + u * 12_345])
             }
-            for i in 0..<total {
-                try db.execute(sql: """
-                    INSERT INTO usage_logs (request_id, user_id, key_id, model, prompt_tokens, completion_tokens, cost, created_at)
-                    VALUES (?, ?, 1, 'm', 1, 1, ?, 0)
-                    """, arguments: ["r\(i)", 1 + (i * 7919) % userCount, 1 + (i * 104_729) % 9999])
-            }
+            try db.execute(sql: """
+                WITH RECURSIVE seq(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM seq WHERE i < \(total - 1))
+                INSERT INTO usage_logs (request_id, user_id, key_id, model, prompt_tokens, completion_tokens, cost, created_at)
+                SELECT 'r' || i, 1 + (i * 7919) % \(userCount), 1, 'm', 1, 1, 1 + (i * 104729) % 9999, 0 FROM seq
+                """)
         }
-        let queue = SQLiteQueue(pool: db.pool)
+        let queue = database.queue
         _ = try await queue.enqueue([NewJob(kind: "usage.settle", args: #"{"batch_size":500}"#, queue: "maintenance")])
-        let workerArgs = ["serve", "--role", "worker", "--data-dir", dataDir, "--artifacts-dir", tmp.path + "/artifacts",
+        let workerArgs = ["serve", "--role", "worker"] + database.args + ["--artifacts-dir", tmp.path + "/artifacts",
                           "--queue", "maintenance=2", "--lease-ttl", "3", "--tick-ms", "500", "--log-level", "warning"]
 
         let first = try DaemonProcess(workerArgs, logDir: tmp.path, name: "first")

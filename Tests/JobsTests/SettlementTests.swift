@@ -83,6 +83,33 @@ import TestSupport
         #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.1 == $1.0 }, "ledger ranges tile the log ids without overlap")
     }
 
+    /// Settling while writers commit usage logs (four writer handles, as four gateways would be): a log committed
+    /// after the settler passed its id is still settled, once. On PostgreSQL ids come from a sequence before commit,
+    /// so without the settler's lock a late commit below the checkpoint would never be settled.
+    @Test(arguments: Engine.allCases) func logsCommittedDuringSettlementAreSettledOnce(_ engine: Engine) async throws {
+        let f = try await MaintenanceFixture(engine)
+        _ = try await f.users((0..<10).map { (1_000_000 + Int64($0) * 50_000, nil) })
+        let writers = try (0..<4).map { _ in try f.secondHandle() }
+        let done = Locked(false)
+        let settler = Task {
+            var logs = 0
+            while !done.value { logs += try await Settlement(db: f.db, batchSize: 50).settleAll().reduce(0) { $0 + $1.logs } }
+            return logs
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in writers {
+                group.addTask { for _ in 0..<40 { try await writer.writeBenchUsageBatch(25, users: 10) } }
+            }
+            try await group.waitForAll()
+        }
+        done.update { $0 = true }
+        let settled = try await settler.value + Settlement(db: f.db).settleAll().reduce(0) { $0 + $1.logs }
+        #expect(settled == 4 * 40 * 25, "every log settled once")
+        let total = try await f.expectedDebits().values.reduce(0, +)
+        let books = try await f.books()
+        #expect(books.ledger == total && books.checkpointAmount == total && books.used == total && books.settledLogs == 4000)
+    }
+
     /// Two `usage.settle` jobs running at once on two handles: their artifacts add up to every log, once.
     @Test(arguments: Engine.allCases) func twoRacingSettleJobsSplitTheWork(_ engine: Engine) async throws {
         let f = try await MaintenanceFixture(engine)
