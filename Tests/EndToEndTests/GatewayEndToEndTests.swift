@@ -5,6 +5,7 @@ import GRDB
 @_spi(Engine) import Store
 import Synchronization
 import Testing
+import TestSupport
 
 /// The gateway as users run it: a daemon process, a mock upstream process, real HTTP over loopback.
 @Suite(.serialized, .processDiagnostics) struct GatewayEndToEndTests {
@@ -61,8 +62,8 @@ import Testing
     }
 
     /// SIGTERM under load: every request that got a 200 and a whole body has its usage log.
-    @Test func sigtermUnderLoadLosesNoUsage() async throws {
-        let g = try await GatewayProcess()
+    @Test(arguments: Engine.allCases) func sigtermUnderLoadLosesNoUsage(_ engine: Engine) async throws {
+        let g = try await GatewayProcess(engine)
         try await g.provision()
         let completed = Locked<[String]>([])
         let stop = Locked(false)
@@ -86,7 +87,7 @@ import Testing
         #expect(await g.daemon.waitForExit(timeout: .seconds(20)) == 0)
         let ids = completed.value
         #expect(ids.count > 20, "load ran")
-        let logged = try await usageRequestIds(g.dataDir)
+        let logged = try await usageRequestIds(g.database.db)
         let missing = ids.filter { !logged.contains($0) }
         #expect(missing.isEmpty, "\(missing.count) of \(ids.count) completed requests have no usage log")
     }
@@ -95,8 +96,8 @@ import Testing
     /// flight — every request completed more than 1.5 s before the kill has its usage log. The margin is for a commit's
     /// fsync on a disk shared with a dozen other test daemons (and the start-up `yard.prune` checkpoint, which holds
     /// writers while it syncs): 500 ms lost that race on a 2-core machine.
-    @Test func killNineUnderLoadLosesAtMostTheLastFlushInterval() async throws {
-        let g = try await GatewayProcess()
+    @Test(arguments: Engine.allCases) func killNineUnderLoadLosesAtMostTheLastFlushInterval(_ engine: Engine) async throws {
+        let g = try await GatewayProcess(engine)
         try await g.provision()
         let completed = Locked<[(String, ContinuousClock.Instant)]>([])
         let stop = Locked(false)
@@ -121,11 +122,11 @@ import Testing
         let all = completed.value
         let settled = all.filter { $0.1 < killedAt - .milliseconds(1500) }.map(\.0)
         #expect(settled.count > 20, "load ran")
-        let logged = try await usageRequestIds(g.dataDir)
+        let logged = try await usageRequestIds(g.database.db)
         let missing = settled.filter { !logged.contains($0) }
         #expect(missing.isEmpty, "\(missing.count) of \(settled.count) requests completed >1.5 s before the kill lost their usage log")
         // Nothing half-written: every usage log has its trace.
-        let orphans = try await AppDatabase.open(dataDir: g.dataDir).read { db in
+        let orphans = try await g.database.db.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM usage_logs u LEFT JOIN traces t ON t.request_id = u.request_id WHERE t.id IS NULL")
         }
         #expect(orphans == 0)
@@ -135,9 +136,8 @@ import Testing
         _ = await g.daemon.waitForExit(timeout: .seconds(20))
     }
 
-    func usageRequestIds(_ dataDir: String) async throws -> Set<String> {
-        let db = try AppDatabase.open(dataDir: dataDir)
-        return try await db.read { db in Set(try String.fetchAll(db, sql: "SELECT request_id FROM usage_logs")) }
+    func usageRequestIds(_ db: AppDatabase) async throws -> Set<String> {
+        try await db.read { db in Set(try String.fetchAll(db, sql: "SELECT request_id FROM usage_logs")) }
     }
 }
 

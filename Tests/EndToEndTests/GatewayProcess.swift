@@ -3,11 +3,13 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Testing
+import TestSupport
 
 /// A real daemon and a real mock upstream as child processes, driven over loopback HTTP.
 final class GatewayProcess: @unchecked Sendable {  // driven by one test at a time
     let tmp: TempDir
-    let dataDir: String
+    let database: DaemonDatabase
+    var dataDir: String { database.dataDir }
     var port = 0
     var mockPort = 0
     let adminToken = "sya_e2e_admin_token"
@@ -18,14 +20,16 @@ final class GatewayProcess: @unchecked Sendable {  // driven by one test at a ti
     let extraArgs: [String]
     let env: [String: String]
 
-    init(extraArgs: [String] = [], env: [String: String] = [:]) async throws {
+    init(_ engine: Engine = .sqlite, extraArgs: [String] = [], env: [String: String] = [:]) async throws {
         tmp = try TempDir()
-        dataDir = tmp.path + "/data"
-        self.extraArgs = extraArgs
+        database = try await DaemonDatabase(engine, tmp: tmp)
+        // The engine's arguments after `--data-dir <dir>` (on PostgreSQL, `--database-url <url>`).
+        let allArgs = Array(database.args.dropFirst(2)) + extraArgs
+        self.extraArgs = allArgs
         self.env = env
         // Port 0 everywhere: the processes say which port they got (no collisions with ephemeral ports).
         mock = try DaemonProcess(["mock-upstream", "--port", "0"], logDir: tmp.path, name: "mock")
-        daemon = try Self.startDaemon(tmp: tmp, dataDir: dataDir, token: adminToken, extraArgs: extraArgs, env: env, name: "daemon")
+        daemon = try Self.startDaemon(tmp: tmp, dataDir: database.dataDir, token: adminToken, extraArgs: allArgs, env: env, name: "daemon")
         mockPort = try #require(await mock.listeningPort(), "mock did not start: \(mock.stderr)")
         try await waitUntilUp()
     }
