@@ -75,7 +75,9 @@ public struct GatewayDependencies: Sendable {
         self.payloadBox = payloadBox
         let state = GatewayState(db: db, secrets: secrets, autoDisableAfter: options.relay.autoDisableAfter, logger: logger)
         self.state = state
-        writer = RecordWriter(db: db, payloadBox: payloadBox, logger: logger) { records in state.addSpend(records) }
+        writer = RecordWriter(db: db, payloadBox: payloadBox, maxBuffered: options.relay.maxBufferedRecords, logger: logger) { records in
+            state.addSpend(records)
+        }
         let client = AsyncHTTPClientTransport(connectTimeout: options.relay.connectTimeout, readTimeout: options.relay.firstByteTimeout)
         transport = switch options.relay.upstreamClient {
         case .nio: NIOUpstreamTransport(connectTimeout: options.relay.connectTimeout, fallback: client)
@@ -99,7 +101,7 @@ public enum GatewayApp {
         let router = Router(context: GatewayContext.self)
         router.add(middleware: EdgeMiddleware())
         let clock = deps.driver.clock
-        HealthController<GatewayContext>(driver: deps.driver, registry: deps.registry, role: options.role).register(on: router)
+        HealthController<GatewayContext>(driver: deps.driver, writer: deps.writer, registry: deps.registry, role: options.role).register(on: router)
         RelayController(state: deps.state, transport: deps.transport, writer: deps.writer, options: options.relay, clock: clock,
                         capture: options.relay.capturePayloads && deps.payloadBox != nil, adminToken: Array(options.adminToken.utf8))
             .register(on: router)

@@ -2,11 +2,14 @@ import Foundation
 import Hummingbird
 import Prometheus
 import Scheduler
+import Store
 import Synchronization
 
 /// `GET /health` (no auth) and `GET /metrics` (Prometheus text).
 struct HealthController<Context: RequestContext> {
     let driver: any QueueDriver
+    /// The gateway's record writer; nil in a worker.
+    let writer: RecordWriter?
     let registry: PrometheusCollectorRegistry
     let role: String
     /// Label sets emitted by earlier scrapes, so a state that emptied is reported as 0 rather than frozen.
@@ -20,11 +23,16 @@ struct HealthController<Context: RequestContext> {
     @Sendable func health(_ request: Request, context: Context) async throws -> Response {
         do {
             var byState = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0.rawValue, 0) })
-            for count in try await driver.counts() { byState[count.state.rawValue, default: 0] += count.count }
+            for count in try await answer(within: .seconds(2), driver.counts) { byState[count.state.rawValue, default: 0] += count.count }
             return try json(HealthView(status: "ok", role: role, database: "ok", queue: byState, error: nil))
         } catch {
-            return try json(HealthView(status: "unavailable", role: role, database: "error", queue: [:], error: "\(error)"),
-                            status: .serviceUnavailable)
+            // A gateway relays on while its records fit in the writer's buffer: degraded, still in service.
+            if let writer, !writer.isFull {
+                return try json(HealthView(status: "degraded", role: role, database: "error", queue: [:], error: "\(error)",
+                                           buffered: writer.buffered))
+            }
+            return try json(HealthView(status: "unavailable", role: role, database: "error", queue: [:], error: "\(error)",
+                                       buffered: writer?.buffered), status: .serviceUnavailable)
         }
     }
 
@@ -53,6 +61,8 @@ public struct HealthView: Codable, Sendable {
     /// Job counts by state.
     public var queue: [String: Int]
     public var error: String?
+    /// Request records waiting for the database (a gateway whose database is away).
+    public var buffered: Int?
 }
 
 /// The label sets a gauge has been emitted with.

@@ -151,7 +151,7 @@ public final class AppDatabase: Sendable {
         path = location
         yieldsToGateway = false
         synchronous = .full
-        backend = .postgres(PostgresStore(client: client, threads: threads, logger: logger))
+        backend = .postgres(PostgresStore(client: client, location: location, threads: threads, logger: logger))
     }
 
     /// Every PostgreSQL migration (the queue's and the domain's), under the same names as SQLite's.

@@ -86,6 +86,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Where a serving process runs its Swift tasks: eventloops (SwiftNIO's event loops, no thread switch at each await of a request) or pool (Swift's cooperative thread pool) (env SWITCHYARD_EXECUTOR).")
     var executor: Executor = Executor(rawValue: Env.string("SWITCHYARD_EXECUTOR", "eventloops")) ?? .eventloops
 
+    @Option(help: "Request records a gateway keeps in memory while its database is unreachable; when full, requests get 503 until it is back (env SWITCHYARD_MAX_BUFFERED_RECORDS).")
+    var maxBufferedRecords: Int = Env.int("SWITCHYARD_MAX_BUFFERED_RECORDS", 100_000)
+
     @Option(help: "Directory of provider catalog files, *.json (env SWITCHYARD_PROVIDERS_DIR).")
     var providersDir: String = Env.string("SWITCHYARD_PROVIDERS_DIR", "./providers")
 
@@ -108,6 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard payloadRetentionDays > 0, traceRetentionDays > 0 else {
             throw ValidationError("--payload-retention-days and --trace-retention-days must be positive")
         }
+        guard maxBufferedRecords > 0 else { throw ValidationError("--max-buffered-records must be positive") }
         guard maxBodyBytes > 0, maxAttempts > 0, firstByteTimeout > 0, totalTimeout > 0 else {
             throw ValidationError("--max-body-bytes, --max-attempts and --first-byte-timeout must be positive")
         }
@@ -254,6 +258,7 @@ struct ServeCommand: AsyncParsableCommand {
                 maxPayloadBytes: maxPayloadBytes, payloadRetention: .milliseconds(Int64(payloadRetentionDays * 86_400_000)),
                 upstreamClient: upstreamClient)
             relay.traceRetention = .milliseconds(Int64(traceRetentionDays * 86_400_000))
+            relay.maxBufferedRecords = maxBufferedRecords
             var options = GatewayOptions(host: host, port: port, adminToken: token.value, role: role.rawValue, relay: relay,
                                          artifactsDir: artifactsDir, allowPrivateUpstreams: allowPrivateUpstreams)
             // Connections are answered by DirectHTTPChannel unless `--http-server hummingbird` asks for Hummingbird's own handling.

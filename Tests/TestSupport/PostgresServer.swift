@@ -110,6 +110,16 @@ public final class PostgresServer: Sendable {
         }
     }
 
+    /// Stops the server (fast shutdown: sessions are cut) and keeps its data, as a restart or failover would.
+    public func pause() throws {
+        try runServerTool("pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "-t", "60", "stop"])
+    }
+
+    /// Starts the server paused by `pause` again on the same port.
+    public func resume() throws {
+        try runServerTool("pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "start"])
+    }
+
     /// Stops the cluster (fast shutdown) and removes its directory. Safe to call more than once.
     public func stop() {
         let already = stopped.withLock { was in defer { was = true }; return was }

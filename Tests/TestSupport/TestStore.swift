@@ -49,6 +49,18 @@ public final class TestStore: @unchecked Sendable {  // set up in init, then onl
         }
     }
 
+    /// A store on an existing PostgreSQL database (migrated here if it is not yet).
+    public init(attachingTo url: String, clock: any WallClock = SystemWallClock()) async throws {
+        engine = .postgres
+        dir = NSTemporaryDirectory() + "switchyard-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let postgres = try Self.client(url, clients)
+        _ = try await AppDatabase.postgresMigrator.migrate(postgres, logger: testLogger)
+        db = try AppDatabase(postgres: postgres, location: DatabaseURL(url).location, threads: 8, logger: testLogger)
+        queue = PostgresQueue(client: postgres, clock: clock, logger: testLogger)
+        databaseURL = url
+    }
+
     /// Another handle on the same database, with connections of its own, as a second process would have.
     public func secondHandle() throws -> AppDatabase {
         guard let databaseURL else { return try AppDatabase(options: SQLiteOptions(path: dir + "/switchyard.sqlite")) }

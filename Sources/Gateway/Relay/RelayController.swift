@@ -50,6 +50,11 @@ struct RelayController: Sendable {
         var trace = Trace(requestId: context.requestId, endpoint: endpoint.clientPath, createdAt: now,
                           expiresAt: now + options.traceRetention.milliseconds)
         do {
+            // Answers that could not be billed are not served: with the database away long enough to fill the
+            // writer's buffer, requests are refused until it is back.
+            if writer.isFull {
+                throw RelayError.unavailable("usage cannot be recorded right now (database unavailable); retry shortly")
+            }
             let pin = try pinnedChannel(request, endpoint.clientProtocol)
             let (key, user) = try pin == nil ? authenticate(request, endpoint.clientProtocol) : Self.operatorPrincipal
             trace.userId = user.id

@@ -25,6 +25,8 @@ public struct RelayOptions: Sendable {
     public var maxPayloadBytes: Int
     /// How long captured payloads are kept.
     public var payloadRetention: Duration
+    /// Request records held in memory while the database is away; at this many the relay answers 503.
+    public var maxBufferedRecords = 100_000
 
     public init(
         maxBodyBytes: Int = 8 << 20, maxResponseBytes: Int = 64 << 20, connectTimeout: Duration = .seconds(5),

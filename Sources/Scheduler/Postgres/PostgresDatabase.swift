@@ -14,7 +14,11 @@ public final class PostgresDatabase: Sendable {
         configuration.options.maximumConnections = max(1, poolSize)
         self.url = url
         self.logger = logger
-        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool's own log lines (one per failed connection attempt while the database is away) only from warning
+        // up: the store and the workers say once, in their words, that the database is unreachable.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .warning)
+        client = PostgresClient(configuration: configuration, backgroundLogger: background)
     }
 
     /// Opens one connection outside the pool and closes it. The pool retries a refused connection quietly for as

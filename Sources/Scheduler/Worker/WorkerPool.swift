@@ -93,11 +93,13 @@ public final class WorkerPool: Service {
                 do {
                     // Acks and heartbeats must reach the database while the pool is being cancelled for shutdown
                     // too: the call runs in a task of its own, which the loop's cancellation does not reach
-                    // (PostgresNIO gives up at once inside a cancelled task; GRDB never looks).
+                    // (PostgresNIO gives up at once inside a cancelled task; GRDB never looks). It is given up after
+                    // a lease TTL (its leases would be lost by then anyway): a database that is away must not hold
+                    // the loop, or its shutdown, forever.
                     let (driver, leaseTTL) = (driver, options.leaseTTL)
-                    let result = try await Task {
+                    let result = try await answer(within: leaseTTL) {
                         try await driver.fetch(acks: taken, heartbeats: heartbeats, leaseTTL: leaseTTL, claim: claim)
-                    }.value
+                    }
                     failures = 0
                     options.onEvent?(.fetched(duration: .now - started, claimed: result.claimed.count, acked: taken.count))
                     if heartbeatDue { nextHeartbeat = ContinuousClock.now + heartbeatEvery }
@@ -116,7 +118,20 @@ public final class WorkerPool: Service {
                     }
                     metrics.databaseError(busy: "\(error)".contains("database is locked"))
                     options.onEvent?(.fetchFailed(error))
-                    logger.error("fetch failed; keeping acks and retrying", metadata: ["queue": "\(options.queue)", "error": "\(error)"])
+                    if stopping, let deadline = drainDeadline, ContinuousClock.now >= deadline {
+                        // Shutting down with the database away: the acks are not written, and their jobs are
+                        // rescued when their leases expire (a job runs at least once, never lost).
+                        logger.error("database unreachable at shutdown; acks not written, their jobs will be rescued",
+                                     metadata: ["queue": "\(options.queue)", "acks": "\(taken.count)", "error": "\(error)"])
+                        shared.withLock { $0.acks = [] }
+                        return
+                    }
+                    // The first failure, then one line in twenty: a database that is away is not a log flood.
+                    if failures == 1 || failures % 20 == 0 {
+                        logger.error("fetch failed; keeping acks and retrying", metadata: [
+                            "queue": "\(options.queue)", "error": "\(error)", "failures": "\(failures)",
+                        ])
+                    }
                     let pause = Duration.milliseconds(Int64.random(in: 50...150) * Int64(min(failures, 20)))
                     _ = await signal.wait(until: .now + pause)
                 }

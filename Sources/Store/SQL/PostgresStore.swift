@@ -3,6 +3,7 @@ import Logging
 import NIOPosix
 import PostgresNIO
 import Scheduler
+import Synchronization
 
 /// The store's PostgreSQL engine: PostgresNIO's pooled client (run by whoever opened it) and a pool of threads
 /// the store's synchronous transactions run on, one connection each.
@@ -14,11 +15,14 @@ import Scheduler
 final class PostgresStore: Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// `host:port/database`, for errors.
+    let location: String
     private let threads: NIOThreadPool
     static let maxAttempts = 30
 
-    init(client: PostgresClient, threads: Int, logger: Logger) {
+    init(client: PostgresClient, location: String, threads: Int, logger: Logger) {
         self.client = client
+        self.location = location
         self.logger = logger
         self.threads = NIOThreadPool(numberOfThreads: max(2, threads))
         self.threads.start()
@@ -30,7 +34,7 @@ final class PostgresStore: Sendable {
         var attempt = 1
         while true {
             do {
-                return try await client.withConnection { connection in
+                return try await leasing { connection in
                     try await self.threads.runIfActive {
                         let db = PostgresStoreConnection(connection, logger: self.logger)
                         try db.execute(sql: write ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -49,6 +53,53 @@ final class PostgresStore: Sendable {
                 attempt += 1
                 try await Task.sleep(for: .microseconds(Int.random(in: 100...(500 << min(attempt, 6)))))
             }
+        }
+    }
+}
+
+extension PostgresStore {
+    /// How long a transaction waits for a connection before it fails: PostgresNIO's pool keeps trying to connect
+    /// to a database that is away, and a caller (the record writer, an API request) must hear about it instead.
+    static let connectionWait: Duration = .seconds(5)
+
+    private enum Lease { case waiting, taken, abandoned }
+
+    private final class LeaseState: Sendable {
+        let state = Mutex(Lease.waiting)
+
+        /// Moves from `waiting` to `next`; false when the other side moved first.
+        func leave(to next: Lease) -> Bool {
+            state.withLock { state in
+                guard state == .waiting else { return false }
+                state = next
+                return true
+            }
+        }
+    }
+
+    /// `body` on a pooled connection, or `StoreError.database` when none is to be had within `connectionWait`. Once
+    /// `body` has its connection it is never cut short: a transaction that began is committed or rolled back whole.
+    func leasing<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let lease = LeaseState()
+        let client = client
+        let work = Task {
+            try await client.withConnection { connection in
+                guard lease.leave(to: .taken) else { throw CancellationError() }
+                return try await body(connection)
+            }
+        }
+        let timer = Task {
+            try await Task.sleep(for: Self.connectionWait)
+            if lease.leave(to: .abandoned) { work.cancel() }
+        }
+        defer { timer.cancel() }
+        do {
+            return try await work.value
+        } catch {
+            if lease.state.withLock({ $0 }) == .abandoned {
+                throw StoreError.database("PostgreSQL at \(location) gave no connection within \(Self.connectionWait)")
+            }
+            throw error
         }
     }
 }

@@ -22,16 +22,29 @@ public struct ChannelHealthChange: Sendable {
 /// Takes request records off the request path and commits them in batches: a request never waits on a
 /// database write. A graceful shutdown flushes everything; a kill -9 loses at most what arrived in the last
 /// flush interval (plus the batch being written).
+///
+/// While the database is unreachable the records wait here and the writer tries again with a growing pause (up to
+/// `maxRetryDelay`); a batch whose commit was cut off is written again without doubling anything (request ids are
+/// unique, and only traces inserted now bring their usage and spend). The wait is bounded: at `maxBuffered`
+/// records `isFull` turns true, the relay refuses new requests (503) rather than serve answers it could not
+/// bill, and records of refused requests (no usage) are dropped; records with usage are always kept.
 public final class RecordWriter: Service {
     private struct Pending {
         var records: [RequestRecord] = []
         var health: [Int64: ChannelHealthChange] = [:]
+        /// Records of the batch being written (counted against the bound until it commits).
+        var writing = 0
     }
 
     let db: AppDatabase
     let flushInterval: Duration
     let maxBatch: Int
+    /// Records held at most while the database is away (see the type's comment).
+    public let maxBuffered: Int
+    let maxRetryDelay: Duration
     let logger: Logger
+    /// Failed flushes in a row (0 while the database answers).
+    private let failures = Mutex(0)
     /// Seals captured payloads; without it payloads are dropped.
     let payloadBox: SecretBox?
     private let pending = Mutex(Pending())
@@ -40,23 +53,38 @@ public final class RecordWriter: Service {
     let onCommit: @Sendable ([RequestRecord]) -> Void
 
     public init(db: AppDatabase, payloadBox: SecretBox? = nil, flushInterval: Duration = .milliseconds(100), maxBatch: Int = 1000,
-                logger: Logger, onCommit: @escaping @Sendable ([RequestRecord]) -> Void = { _ in }) {
+                maxBuffered: Int = 100_000, maxRetryDelay: Duration = .seconds(2), logger: Logger,
+                onCommit: @escaping @Sendable ([RequestRecord]) -> Void = { _ in }) {
         self.db = db
         self.payloadBox = payloadBox
         self.flushInterval = flushInterval
         self.maxBatch = maxBatch
+        self.maxBuffered = max(1, maxBuffered)
+        self.maxRetryDelay = maxRetryDelay
         self.logger = logger
         self.onCommit = onCommit
     }
 
-    /// Queues a record; never blocks on the database.
+    /// Queues a record; never blocks on the database. When the buffer is full, a record without usage (a refused
+    /// request's trace) is dropped.
     public func submit(_ record: RequestRecord) {
         let full = pending.withLock { p -> Bool in
+            if record.usage == nil && p.records.count + p.writing >= maxBuffered { return false }
             p.records.append(record)
             return p.records.count >= maxBatch
         }
         if full { signal.raise(.work) }
     }
+
+    /// Records waiting to be written.
+    public var buffered: Int { pending.withLock { $0.records.count + $0.writing } }
+
+    /// Whether the buffer reached `maxBuffered` (the database has been away that long): the relay then refuses
+    /// requests it could not bill.
+    public var isFull: Bool { buffered >= maxBuffered }
+
+    /// Whether the last flush failed (the database is unreachable or refusing writes).
+    public var isFailing: Bool { failures.withLock { $0 } > 0 }
 
     /// Queues a channel health change (the latest per channel wins).
     public func submit(_ change: ChannelHealthChange) {
@@ -67,35 +95,64 @@ public final class RecordWriter: Service {
     public func run() async throws {
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                _ = await signal.wait(until: .now + flushInterval)
+                _ = await signal.wait(until: .now + retryPause())
                 await flushLogging()
             }
         } onGracefulShutdown: {
             self.signal.raise(.stop)
         }
-        // Shutdown: write whatever is still queued.
+        // Shutdown: write whatever is still queued, waiting a little for a database that is away.
+        let deadline = ContinuousClock.now + .seconds(10)
         await flushLogging()
-        logger.info("record writer flushed")
+        while isFailing && buffered > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(200))
+            await flushLogging()
+        }
+        if buffered > 0 {
+            logger.error("record writer stopped with records unwritten; the database stayed unreachable",
+                         metadata: ["records": "\(buffered)"])
+        } else {
+            logger.info("record writer flushed")
+        }
+    }
+
+    /// The flush interval, or while the database is away a pause doubling per failure up to `maxRetryDelay`.
+    private func retryPause() -> Duration {
+        let failed = failures.withLock { $0 }
+        guard failed > 0 else { return flushInterval }
+        return min(maxRetryDelay, flushInterval * (1 << min(failed, 10)))
     }
 
     private func flushLogging() async {
-        do { try await flush() } catch {
-            logger.error("record flush failed; will retry", metadata: ["error": "\(error)"])
+        do {
+            try await flush()
+            let failed = failures.withLock { f in defer { f = 0 }; return f }
+            if failed > 0 { logger.notice("database reachable again; buffered records written", metadata: ["failed_flushes": "\(failed)"]) }
+        } catch {
+            let failed = failures.withLock { f in f += 1; return f }
+            // The first failure, then one line in about every half minute: not one per retry.
+            if failed == 1 || failed % 15 == 0 {
+                logger.error("record flush failed; records wait in memory and are retried", metadata: [
+                    "error": "\(error)", "buffered": "\(buffered)", "max_buffered": "\(maxBuffered)",
+                ])
+            }
         }
     }
 
     /// Writes everything queued in one transaction; on failure the records stay queued.
     public func flush() async throws {
         let batch = pending.withLock { p -> Pending in
-            defer { p = Pending() }
+            defer { p = Pending(writing: p.writing + p.records.count) }
             return p
         }
         guard !batch.records.isEmpty || !batch.health.isEmpty else { return }
         do {
             let sealed = try batch.records.map { record in try record.payload.flatMap { try seal($0) } }
             try await db.write { db in try Self.write(batch.records, sealed, batch.health.values, in: db) }
+            pending.withLock { $0.writing -= batch.records.count }
         } catch {
             pending.withLock { p in
+                p.writing -= batch.records.count
                 p.records.insert(contentsOf: batch.records, at: 0)
                 for (id, change) in batch.health where p.health[id] == nil { p.health[id] = change }
             }
