@@ -148,43 +148,14 @@ public final class PostgresServer: Sendable {
     /// Runs a tool to its end with posix_spawn + waitpid. Not Foundation's `Process`: on Linux it waits for a
     /// socket that every descendant inherits, so it never sees `pg_ctl start` end while the server it leaves runs.
     private static func run(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-        let outputPath = NSTemporaryDirectory() + "switchyard-pg-tool-\(UUID().uuidString).log"
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Nothing else of this process reaches the tool, nor the server `pg_ctl` leaves running: an inherited pipe
-        // or socket of another test would stay open as long as the server lives.
-        // (glibc 2.34's `posix_spawn_file_actions_addclosefrom_np`, which Swift's Glibc module does not declare.)
-        if let closeFrom = Self.addCloseFrom { _ = closeFrom(&actions, 3) }
-        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0)=\($1)" }
         // Through `sh` to start in "/": the postgres account may not enter the caller's directory.
-        let argv = (["/bin/sh", "-c", "cd / && exec \"$@\"", "sh", path] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        // Under the launch lock: Foundation's `Process.run()` elsewhere in the test process crashed (a bad pointer in
-        // its memcpy) when this spawn ran at the same moment.
-        let spawned = ProcessLaunch.exclusively { posix_spawn(&pid, "/bin/sh", &actions, nil, argv, envp) }
-        guard spawned == 0 else { throw Failure(description: "cannot start \(path): errno \(spawned)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let (exitCode, text) = try Spawn.run("/bin/sh", ["-c", "cd / && exec \"$@\"", "sh", path] + arguments, environment: environment)
         guard exitCode == 0 else {
             let name = (path as NSString).lastPathComponent
             throw Failure(description: "\(name) \(arguments.first ?? "") exited with \(exitCode): \(text)")
         }
     }
 
-    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    private static let addCloseFrom: AddCloseFrom? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-        return unsafeBitCast(symbol, to: AddCloseFrom.self)
-    }()
 
     private static func makeDirectory() throws -> String {
         var template = Array("/tmp/switchyard-pg-XXXXXX".utf8CString)

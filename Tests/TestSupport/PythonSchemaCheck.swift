@@ -34,20 +34,8 @@ public enum PythonSchemaCheck {
             errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2])))]
             print("\\n".join(errors))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script, schemaPath, docPath]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        // The whole run under the launch lock: checks are short, and suites run them from several threads at once.
-        let text = try ProcessLaunch.exclusively {
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return text
-        }
-        guard process.terminationStatus == 0 else { throw Failure(description: "jsonschema failed: \(text)") }
+        let (status, text) = try Spawn.run(python, ["-c", script, schemaPath, docPath])
+        guard status == 0 else { throw Failure(description: "jsonschema failed: \(text)") }
         return text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
     }
 }
