@@ -83,4 +83,12 @@ enum Storage {
             try await body(PostgresQueue(client: database.client, logger: logger))
         }
     }
+
+    /// Runs `body` with the store on PostgreSQL at `url`, reachable-checked and migrated (the benchmarks' way in).
+    static func withStore<T: Sendable>(url: DatabaseURL, poolSize: Int, logger: Logger,
+                                       _ body: (AppDatabase) async throws -> T) async throws -> T {
+        try await PostgresDatabase.withOpened(url: url, poolSize: poolSize, migrator: postgresMigrator, logger: logger) { database in
+            try await body(AppDatabase(postgres: database.client, location: url.location, threads: poolSize, logger: logger))
+        }
+    }
 }

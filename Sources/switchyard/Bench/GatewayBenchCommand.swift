@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Scheduler
 
 /// `switchyard bench gateway`: the same wrk load at the mock upstream directly and through the gateway, in
 /// one run, non-stream and stream, at each concurrency; prints rps, latency, added latency, CPU per proxied
@@ -17,6 +18,9 @@ struct GatewayBenchCommand: AsyncParsableCommand {
     @Option(help: "Base port; the mock uses it, the gateways the next ones.") var port: Int = 19480
     @Option(help: "Upstream clients to measure, comma-separated (nio, ahc): one gateway process each.") var clients: String = "nio,ahc"
     @Option(help: "Concurrent slow streams to hold open through each gateway (0 skips; needs ulimit -n ≥ 4×).") var streams: Int = 0
+    @Option(help: ArgumentHelp("Also measure a gateway (nio client) on PostgreSQL at this URL, beside the SQLite ones.",
+                               discussion: "Use a scratch database: every table is emptied first."))
+    var databaseURL: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     struct Run: Codable {
@@ -62,10 +66,18 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         // One gateway per upstream client, each with its own database, all relaying to the same mock.
         var targets: [(name: String, base: String, pid: Int32, key: String)] = [("direct", direct, mock.processIdentifier, "sk-direct")]
         var idleRSS: [String: Double] = [:]
-        for (index, client) in clients.split(separator: ",").map(String.init).enumerated() {
+        // Each gateway as (name, upstream client, extra arguments): the SQLite ones, then one on PostgreSQL.
+        var gateways = clients.split(separator: ",").map { (String($0), String($0), [String]()) }
+        if let databaseURL {
+            try await Storage.withStore(url: try DatabaseURL(databaseURL), poolSize: 2, logger: makeLogger("bench", level: .warning)) { db in
+                try await db.resetScratchPostgres()
+            }
+            gateways.append(("nio-postgresql", "nio", ["--database-url", databaseURL]))
+        }
+        for (index, (client, upstreamClient, extra)) in gateways.enumerated() {
             let gatewayPort = port + 1 + index
             let gateway = try BenchProcess.spawn(executable, ["serve", "--port", "\(gatewayPort)", "--data-dir", root + "/data-\(client)",
-                                                 "--log-level", "warning", "--upstream-client", client],
+                                                 "--log-level", "warning", "--upstream-client", upstreamClient] + extra,
                                     env: ["SWITCHYARD_ADMIN_TOKEN": admin], log: root + "/gateway-\(client).log")
             processes.append(gateway)
             let proxied = "http://127.0.0.1:\(gatewayPort)"

@@ -14,12 +14,30 @@ struct SettleBenchCommand: AsyncParsableCommand {
     @Option(help: "Usage logs the side writer commits every 100 ms during settlement (0: no side writer).") var writerBatch: Int = 100
     @Option(help: "SQLite durability: full or normal.") var synchronous: SQLiteOptions.Synchronous = .full
     @Option(help: "Directory for the benchmark file (default: a new temp dir, removed after).") var dir: String?
+    @Option(help: ArgumentHelp("Benchmark PostgreSQL at this URL instead of a SQLite file (env SWITCHYARD_DATABASE_URL).",
+                               discussion: "Use a scratch database: every table is emptied first."))
+    var databaseURL: String? = Env.optional("SWITCHYARD_DATABASE_URL")
+
+    func validate() throws {
+        if let databaseURL { _ = try DatabaseURL(databaseURL) }
+    }
 
     func run() async throws {
+        if let databaseURL {
+            try await Storage.withStore(url: try DatabaseURL(databaseURL), poolSize: 4, logger: makeLogger("bench", level: .warning)) { db in
+                try await db.resetScratchPostgres()
+                try await bench(db, settings: "postgresql")
+            }
+            return
+        }
         let root = dir ?? NSTemporaryDirectory() + "switchyard-bench-settle-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { if dir == nil { try? FileManager.default.removeItem(atPath: root) } }
         let db = try AppDatabase(options: SQLiteOptions(path: root + "/settle.sqlite", synchronous: synchronous))
+        try await bench(db, settings: "sqlite synchronous=\(synchronous.rawValue.lowercased())")
+    }
+
+    private func bench(_ db: AppDatabase, settings: String) async throws {
 
         let seedStart = ContinuousClock.now
         try await seed(db)
@@ -41,7 +59,7 @@ struct SettleBenchCommand: AsyncParsableCommand {
 
         print("""
             settle: \(settled) logs in \(format(elapsed.seconds, 2)) s = \(format(Double(settled) / elapsed.seconds, 0)) logs/s \
-            (\(batches.count) transactions of up to \(batch); \(users) users; synchronous=\(synchronous.rawValue.lowercased()))
+            (\(batches.count) transactions of up to \(batch); \(users) users; \(settings))
             side writer commit (\(writerBatch) logs / 100 ms): idle p50 \(format(idle.percentile(50), 2)) ms p99 \(format(idle.percentile(99), 2)) ms; \
             during settlement p50 \(format(during.percentile(50), 2)) ms p99 \(format(during.percentile(99), 2)) ms max \(format(during.max, 2)) ms (\(during.count) commits)
             books: ledger \(check.ledger) = settled \(check.checkpoint) = users.used \(check.used): \(check.ledger == check.checkpoint && check.checkpoint == check.used ? "consistent" : "INCONSISTENT"); \
