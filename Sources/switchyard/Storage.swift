@@ -49,7 +49,7 @@ enum Storage {
         try AppDatabase.ensureWritableDirectory(engine.sqlite.dataDir)
         let database = try PostgresDatabase(url: url, poolSize: engine.databasePool, logger: logger)
         try await database.checkReachable()
-        let client = Task { await database.client.run() }
+        let client = await PostgresDatabase.running(database.client)
         do {
             let applied = try await postgresMigrator.migrate(database.client, logger: logger)
             let version = try await database.serverVersion()

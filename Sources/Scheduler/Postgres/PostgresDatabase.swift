@@ -43,12 +43,30 @@ public final class PostgresDatabase: Sendable {
     ) async throws -> T {
         let database = try PostgresDatabase(url: url, poolSize: poolSize, logger: logger)
         try await database.checkReachable()
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await database.client.run() }
-            defer { group.cancelAll() }
+        let client = await running(database.client)
+        do {
             try await migrator?.migrate(database.client, logger: logger)
-            return try await body(database)
+            let result = try await body(database)
+            client.cancel()
+            await client.value
+            return result
+        } catch {
+            client.cancel()
+            await client.value
+            throw error
         }
+    }
+
+    /// Starts `client.run()` in a task of its own and returns once it has begun, so the first query does not find the
+    /// pool not yet running (PostgresNIO warns, then waits); cancelling the task stops the client.
+    public static func running(_ client: PostgresClient) async -> Task<Void, Never> {
+        let (begun, signal) = AsyncStream<Void>.makeStream()
+        let task = Task {
+            signal.finish()
+            await client.run()
+        }
+        for await _ in begun {}
+        return task
     }
 
     /// The server's version, e.g. `15.10 (Debian 15.10-0+deb12u1)`.
