@@ -21,7 +21,7 @@ final class PostgresStoreConnection: StoreConnection {
     var engine: StoreEngineKind { .postgresql }
 
     func execute(sql: String, arguments: SQLArguments) throws {
-        if arguments.isEmpty && Self.isScript(sql) {
+        if arguments.isEmpty && sql.holdsSeveralStatements {
             // Several statements in one string only go through the simple protocol.
             _ = try translatingErrors { try connection.simpleQuery(sql).wait() }
             changesCount = 0
@@ -114,12 +114,6 @@ final class PostgresStoreConnection: StoreConnection {
             }
         }
         return out
-    }
-
-    /// Whether `sql` holds more than one statement.
-    private static func isScript(_ sql: String) -> Bool {
-        guard let last = sql.lastIndex(where: { !$0.isWhitespace && $0 != ";" }) else { return false }
-        return sql[..<last].contains(";")
     }
 
     /// The same errors as on SQLite: a refused constraint is a conflict; the rest keep PostgreSQL's message and

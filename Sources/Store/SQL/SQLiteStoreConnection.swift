@@ -14,7 +14,7 @@ final class SQLiteStoreConnection: StoreConnection {
 
     func execute(sql: String, arguments: SQLArguments) throws {
         try translatingErrors {
-            if arguments.isEmpty && Self.isScript(sql) {
+            if arguments.isEmpty && sql.holdsSeveralStatements {
                 try database.execute(sql: sql)
             } else {
                 try database.cachedStatement(sql: sql).execute(arguments: Self.statementArguments(arguments))
@@ -37,12 +37,6 @@ final class SQLiteStoreConnection: StoreConnection {
 
     static func statementArguments(_ arguments: SQLArguments) -> StatementArguments {
         StatementArguments(arguments.values.map(\.databaseValue))
-    }
-
-    /// Whether `sql` holds more than one statement (a `;` before trailing whitespace).
-    private static func isScript(_ sql: String) -> Bool {
-        guard let last = sql.lastIndex(where: { !$0.isWhitespace && $0 != ";" }) else { return false }
-        return sql[..<last].contains(";")
     }
 
     /// A constraint SQLite refuses becomes `StoreError.conflict`, as PostgreSQL's does.

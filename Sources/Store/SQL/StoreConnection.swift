@@ -69,3 +69,12 @@ extension SQLValueConvertible {
         }
     }
 }
+
+extension String {
+    /// Whether this SQL holds more than one statement (a `;` before the trailing one): such a script runs without
+    /// arguments, by each engine's own way of running scripts.
+    var holdsSeveralStatements: Bool {
+        guard let last = lastIndex(where: { !$0.isWhitespace && $0 != ";" }) else { return false }
+        return self[..<last].contains(";")
+    }
+}
