@@ -147,21 +147,36 @@ public struct Settlement: Sendable {
             count += 1
         }
         guard count > 0 else { return nil }
+        // One UPDATE and one multi-row INSERT per 500 users, not two statements per user: on PostgreSQL each
+        // statement is a round trip, and a batch holds writers off `usage_logs` while it runs.
         var exhausted: [Int64] = []
-        for userId in order {
-            let total = totals[userId]!
-            let after = try SQLRow.fetchOne(db, sql: """
-                UPDATE users SET used = used + ?1,
-                    exhausted_at = CASE WHEN quota IS NOT NULL AND used + ?1 >= quota THEN coalesce(exhausted_at, ?2) ELSE exhausted_at END
-                WHERE id = ?3 RETURNING quota - used, exhausted_at
-                """, arguments: [total.amount, now, userId])
-            let balance = try after?.get(0, as: Int64?.self)
-            if let balance, balance <= 0, try after?.get(1, as: Int64?.self) == now { exhausted.append(userId) }
+        for start in stride(from: 0, to: order.count, by: 500) {
+            let chunk = order[start..<min(start + 500, order.count)]
+            var debits = SQLArguments([now])
+            for userId in chunk { debits += [userId, totals[userId]!.amount] }
+            var after: [Int64: (balance: Int64?, exhaustedAt: Int64?)] = [:]
+            for row in try SQLRow.fetchAll(db, sql: """
+                UPDATE users SET used = used + d.column2,
+                    exhausted_at = CASE WHEN quota IS NOT NULL AND used + d.column2 >= quota THEN coalesce(exhausted_at, ?)
+                                        ELSE exhausted_at END
+                FROM (VALUES \(Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ", "))) AS d
+                WHERE users.id = d.column1 RETURNING users.id, quota - used, exhausted_at
+                """, arguments: debits) {
+                after[try row.get(0)] = (try row.get(1), try row.get(2))
+            }
+            var ledger = SQLArguments()
+            for userId in chunk {
+                let total = totals[userId]!
+                // A user no longer there has no balance: the debt stays on the ledger all the same.
+                let balance = after[userId]?.balance ?? nil
+                if let balance, balance <= 0, after[userId]?.exhaustedAt == now { exhausted.append(userId) }
+                ledger += [userId, total.amount, total.cost, total.ratePpm, total.logs, before, last, balance, now]
+            }
             try db.execute(sql: """
                 INSERT INTO ledger (user_id, kind, amount, cost, rate_multiplier_ppm, log_count, after_log_id, through_log_id,
                                     balance_after, created_at)
-                VALUES (?, 'settle', ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [userId, total.amount, total.cost, total.ratePpm, total.logs, before, last, balance, now])
+                VALUES \(Array(repeating: "(?, 'settle', ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
+                """, arguments: ledger)
         }
         // Compare-and-set: only the settler that read `before` may move the checkpoint (the write lock already
         // guarantees it on SQLite; the check keeps that true on any engine).
