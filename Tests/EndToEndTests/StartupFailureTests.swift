@@ -41,6 +41,21 @@ import Testing
         #expect(await first.waitForExit(timeout: .seconds(20)) == 0)
     }
 
+    /// PostgreSQL unreachable at start: `serve` and the control verbs say so in one line naming host, port, database
+    /// and user, never the password, and exit 1.
+    @Test(arguments: [["serve", "--port", "0"], ["jobs", "list"], ["db", "status"]])
+    func unreachablePostgresIsOneLineWithoutThePassword(command: [String]) async throws {
+        let tmp = try TempDir()
+        let port = try freeLoopbackPort()
+        let url = "postgres://switchyard:s3cret-pw-0042@127.0.0.1:\(port)/yard?sslmode=disable"
+        let (status, _, err) = try await cli.run(command + ["--data-dir", tmp.path + "/data", "--database-url", url], in: tmp.path)
+        #expect(status == 1)
+        expectNoCrash(err)
+        #expect(lines(err) == ["switchyard: error: cannot connect to PostgreSQL at 127.0.0.1:\(port)/yard as switchyard: Connection refused"],
+                "stderr: \(err)")
+        #expect(!err.contains("s3cret"))
+    }
+
     @Test func mockUpstreamOnABusyPortSaysAddressInUse() async throws {
         let tmp = try TempDir()
         let first = try DaemonProcess(["mock-upstream", "--port", "0"], logDir: tmp.path, name: "mock")
