@@ -4,8 +4,10 @@ import Logging
 import PostgresNIO
 import Scheduler
 
-/// The one database of a Switchyard process: opens the SQLite file, runs every migration (the queue's and the
-/// domain's) in one place, and hands the same pool to the queue so business writes and enqueues commit together.
+/// The one database of a Switchyard process: the SQLite file (opened and migrated here, the queue's migrations and
+/// the domain's in one place), or PostgreSQL (through a client its opener runs and migrates with
+/// `postgresMigrator`). Every query runs in a transaction of `write` or `read` on a `StoreConnection`, and the
+/// engine's queue driver enqueues inside those transactions, so business writes and their jobs commit together.
 public final class AppDatabase: Sendable {
     enum Backend {
         case sqlite(DatabasePool)
@@ -24,15 +26,9 @@ public final class AppDatabase: Sendable {
         }
     }
 
-    /// The SQLite pool: the store's own, and the queue driver's (both write in the same transactions). Outside
-    /// this module only the executable's wiring (and tests) see it, through `@_spi(Engine) import Store`; nil on
-    /// PostgreSQL.
-    @_spi(Engine) public var sqlitePool: DatabasePool? {
-        guard case .sqlite(let pool) = backend else { return nil }
-        return pool
-    }
-
-    /// The SQLite pool, for code that runs only on SQLite (file space, WAL checkpoints).
+    /// The SQLite pool: the store's own, and the queue driver's (both write in the same transactions), for code that
+    /// runs only on SQLite (the queue's wiring, file space, WAL checkpoints). Outside this module only the
+    /// executable's wiring (and tests) see it, through `@_spi(Engine) import Store`; asking on PostgreSQL is a bug.
     @_spi(Engine) public var pool: DatabasePool {
         guard case .sqlite(let pool) = backend else { preconditionFailure("\(path) is a PostgreSQL database, not a SQLite file") }
         return pool
