@@ -6,6 +6,7 @@ import Jobs
 import Logging
 import NIOCore
 import Probe
+import PostgresNIO
 import Prometheus
 import Scheduler
 import ServiceLifecycle
@@ -174,6 +175,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// for the port after `ListenCheck`).
     private func describeFailure(_ error: any Error) -> String {
         if let io = error as? IOError, "\(io)".contains("bind") { return ListenCheck.message(host: host, port: port, error: io) }
+        if error is PSQLError { return "PostgreSQL: " + PostgresErrorText.describe(error) }
         return ConnectionErrorText.describe(error)
     }
 

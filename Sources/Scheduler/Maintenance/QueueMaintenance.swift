@@ -18,9 +18,19 @@ public final class QueueMaintenance: Service {
     }
 
     public func run() async throws {
-        try await driver.register(schedules)
+        // Registered before the first pass; a database that refuses it (away, or busy with another daemon starting)
+        // is tried again each tick rather than stopping the daemon.
+        var registered = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await runOnce()
+            if !registered {
+                do {
+                    try await driver.register(schedules)
+                    registered = true
+                } catch {
+                    logger.error("registering schedules failed; trying again", metadata: ["error": "\(PostgresErrorText.describe(error))"])
+                }
+            }
+            if registered { await runOnce() }
             try? await gracefulSleep(for: tick)
         }
     }
@@ -31,14 +41,14 @@ public final class QueueMaintenance: Service {
             let rescued = try await driver.rescueExpired()
             if rescued > 0 { logger.warning("rescued jobs whose lease expired", metadata: ["count": "\(rescued)"]) }
         } catch {
-            logger.error("rescue failed", metadata: ["error": "\(error)"])
+            logger.error("rescue failed", metadata: ["error": "\(PostgresErrorText.describe(error))"])
         }
         do {
             for result in try await driver.enqueueDueSchedules() where !result.duplicate {
                 logger.debug("periodic job enqueued", metadata: ["job_id": "\(result.id)"])
             }
         } catch {
-            logger.error("periodic enqueue failed", metadata: ["error": "\(error)"])
+            logger.error("periodic enqueue failed", metadata: ["error": "\(PostgresErrorText.describe(error))"])
         }
     }
 

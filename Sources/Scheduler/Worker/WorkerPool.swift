@@ -94,10 +94,10 @@ public final class WorkerPool: Service {
                     // Acks and heartbeats must reach the database while the pool is being cancelled for shutdown
                     // too: the call runs in a task of its own, which the loop's cancellation does not reach
                     // (PostgresNIO gives up at once inside a cancelled task; GRDB never looks). It is given up after
-                    // a lease TTL (its leases would be lost by then anyway): a database that is away must not hold
-                    // the loop, or its shutdown, forever.
+                    // five seconds (or a lease TTL if shorter): a database that is away must not hold the loop, or
+                    // its shutdown, for long. A claim given up on is rescued when its leases expire.
                     let (driver, leaseTTL) = (driver, options.leaseTTL)
-                    let result = try await answer(within: leaseTTL) {
+                    let result = try await answer(within: min(leaseTTL, .seconds(5))) {
                         try await driver.fetch(acks: taken, heartbeats: heartbeats, leaseTTL: leaseTTL, claim: claim)
                     }
                     failures = 0
@@ -129,7 +129,7 @@ public final class WorkerPool: Service {
                     // The first failure, then one line in twenty: a database that is away is not a log flood.
                     if failures == 1 || failures % 20 == 0 {
                         logger.error("fetch failed; keeping acks and retrying", metadata: [
-                            "queue": "\(options.queue)", "error": "\(error)", "failures": "\(failures)",
+                            "queue": "\(options.queue)", "error": "\(PostgresErrorText.describe(error))", "failures": "\(failures)",
                         ])
                     }
                     let pause = Duration.milliseconds(Int64.random(in: 50...150) * Int64(min(failures, 20)))
