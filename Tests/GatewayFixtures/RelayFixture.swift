@@ -34,9 +34,10 @@ public final class RelayFixture: @unchecked Sendable {  // set up once, then rea
     /// `directHTTP`: connections answered by `DirectHTTPChannel` instead of Hummingbird's own handling; `mockStyle`:
     /// how the mock upstream writes its JSON and events.
     public init(_ engine: Engine = .sqlite, relay: RelayOptions = RelayOptions(autoDisableAfter: 3), payloadBox: SecretBox? = nil,
-         catalog: ProviderCatalog = ProviderCatalog([]), directHTTP: Bool = true, mockStyle: MockStyle = .compact) async throws {
+         catalog: ProviderCatalog = ProviderCatalog([]), directHTTP: Bool = true, mockStyle: MockStyle = .compact,
+         mockPort: Int = 0) async throws {
         // The mock first: a fixture that fails to start must not drop a gateway whose HTTP client was never shut down.
-        mock = try await RunningMockUpstream.start(script: MockScript(style: mockStyle))
+        mock = try await RunningMockUpstream.start(script: MockScript(style: mockStyle), port: mockPort)
         store = try await TestStore(engine)
         let dir = store.dir
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }

@@ -189,7 +189,8 @@ import TestSupport
 @Suite struct UpstreamRestartTests {
     /// Pooled connections to an upstream that restarted are not held against the channel.
     @Test(arguments: Engine.allCases) func upstreamRestartDoesNotFailRequests(_ engine: Engine) async throws {
-        let f = try await RelayFixture(engine)
+        // Below the ephemeral range: the restart binds the same port again.
+        let f = try await RelayFixture(engine, mockPort: try stableLoopbackPort())
         try await f.test { client in
             let ids = try await f.setUp(client)
             for _ in 0..<3 { #expect(try await f.post(client, "/v1/chat/completions", chatBody()).status == .ok) }

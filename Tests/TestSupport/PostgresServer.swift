@@ -65,7 +65,7 @@ public final class PostgresServer: Sendable {
         for _ in 0..<3 {  // another process may take the free port between choosing it and binding it
             let directory = try makeDirectory()
             do {
-                return try PostgresServer(bin: bin, directory: directory, port: freeLoopbackPort())
+                return try PostgresServer(bin: bin, directory: directory, port: stableLoopbackPort())
             } catch {
                 lastError = error
                 try? FileManager.default.removeItem(atPath: directory)
@@ -176,23 +176,6 @@ public final class PostgresServer: Sendable {
     }
 
     /// A port that was free on 127.0.0.1 a moment ago (the kernel's choice for port 0).
-    private static func freeLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket failed: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw Failure(description: "could not bind a loopback port: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     // MARK: - the shared cluster
 

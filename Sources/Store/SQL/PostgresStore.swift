@@ -82,24 +82,15 @@ extension PostgresStore {
     func leasing<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let lease = LeaseState()
         let client = client
-        let work = Task {
-            try await client.withConnection { connection in
-                guard lease.leave(to: .taken) else { throw CancellationError() }
-                return try await body(connection)
-            }
-        }
-        let timer = Task {
-            try await Task.sleep(for: Self.connectionWait)
-            if lease.leave(to: .abandoned) { work.cancel() }
-        }
-        defer { timer.cancel() }
         do {
-            return try await work.value
-        } catch {
-            if lease.state.withLock({ $0 }) == .abandoned {
-                throw StoreError.database("PostgreSQL at \(location) gave no connection within \(Self.connectionWait)")
+            return try await answer(within: Self.connectionWait, giveUp: { lease.leave(to: .abandoned) }) {
+                try await client.withConnection { connection in
+                    guard lease.leave(to: .taken) else { throw CancellationError() }
+                    return try await body(connection)
+                }
             }
-            throw error
+        } catch is SchedulerError where lease.state.withLock({ $0 }) == .abandoned {
+            throw StoreError.database("PostgreSQL at \(location) gave no connection within \(Self.connectionWait)")
         }
     }
 }
