@@ -10,31 +10,34 @@ import TestSupport
     /// A cluster of the test's own, which it stops and starts again on the same port.
     final class Outage: @unchecked Sendable {  // set up in init, then only read
         let server: PostgresServer
-        let store: TestStore
+        let url: String
         let gateway: GatewayProcess
 
         init(extraArgs: [String] = []) async throws {
             server = try PostgresServer.start()
-            let url = try server.createDatabase()
-            store = try await TestStore(attachingTo: url)
+            url = try server.createDatabase()
             gateway = try await GatewayProcess(extraArgs: ["--database-url", url] + extraArgs)
             try await gateway.provision()
         }
 
         deinit { server.stop() }
 
-        /// SIGTERM, and exit 0 within 20 s. Known intermittent failure: after the restart a job sometimes never
-        /// finishes (no thread is blocked: a task waits on something that does not come back), so the daemon does
-        /// not stop; what the tests check before the stop holds either way.
+        /// SIGTERM, and exit 0 within 20 s. Known intermittent failure: a job in flight across the restart (the
+        /// start-up `reconcile.run`) can hold the shutdown past 20 s. gdb showed no thread blocked; the job's store
+        /// calls each wait out their 5 s connection limit while PostgresNIO's pool reconnects, and the drain timeout
+        /// (10 s) comes first. What the tests check before the stop holds either way.
         func stopsCleanly() async throws {
             gateway.daemon.signal(SIGTERM)
             let status = await gateway.daemon.waitForExit(timeout: .seconds(20))
-            withKnownIssue("a job can hang after a PostgreSQL restart and hold the shutdown", isIntermittent: true) {
+            withKnownIssue("a job in flight across a PostgreSQL restart can hold the shutdown past 20 s", isIntermittent: true) {
                 #expect(status == 0)
             }
         }
 
-        func usageCount(_ ids: [String]) async throws -> Int {
+        /// The test's own view of the database, through a client opened after the restart.
+        func store() async throws -> TestStore { try await TestStore(attachingTo: url) }
+
+        func usageCount(_ ids: [String], in store: TestStore) async throws -> Int {
             try await store.db.read { db in
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM usage_logs WHERE request_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
                                  arguments: SQLArguments(ids)) ?? -1
@@ -61,11 +64,12 @@ import TestSupport
         #expect((degraded.json["buffered"] as? Int ?? 0) > 0, "\(degraded.body)")
 
         try o.server.resume()
-        #expect(await eventually(timeout: .seconds(60)) { try await o.usageCount(ids) == 20 }, "every request's usage written")
+        let store = try await o.store()
+        #expect(await eventually(timeout: .seconds(60)) { try await o.usageCount(ids, in: store) == 20 }, "every request's usage written")
         #expect(await eventually(timeout: .seconds(30)) {
             try await g.request(.GET, g.base + "/health").json["status"] as? String == "ok"
         })
-        let (traces, usage) = try await o.store.db.read { db in
+        let (traces, usage) = try await store.db.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM traces") ?? -1, try Int.fetchOne(db, sql: "SELECT count(*) FROM usage_logs") ?? -1)
         }
         #expect(traces == 21 && usage == 21, "nothing written twice, nothing lost")
@@ -94,7 +98,8 @@ import TestSupport
         #expect(health.status == 503 && health.json["status"] as? String == "unavailable" && health.json["buffered"] as? Int == 5, "\(health.body)")
 
         try o.server.resume()
-        #expect(await eventually(timeout: .seconds(60)) { try await o.usageCount(ids) == 5 })
+        let store = try await o.store()
+        #expect(await eventually(timeout: .seconds(60)) { try await o.usageCount(ids, in: store) == 5 })
         #expect(await eventually(timeout: .seconds(30)) { try await g.chat().status == 200 })
         try await o.stopsCleanly()
     }

@@ -24,7 +24,8 @@ public final class QueueMaintenance: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if !registered {
                 do {
-                    try await driver.register(schedules)
+                    let (driver, schedules) = (driver, schedules)
+                    try await answer(within: Self.callLimit) { try await driver.register(schedules) }
                     registered = true
                 } catch {
                     logger.error("registering schedules failed; trying again", metadata: ["error": "\(PostgresErrorText.describe(error))"])
@@ -38,19 +39,24 @@ public final class QueueMaintenance: Service {
     /// One rescue pass and one periodic pass; errors are logged and the next tick tries again.
     public func runOnce() async {
         do {
-            let rescued = try await driver.rescueExpired()
+            let driver = driver
+            let rescued = try await answer(within: Self.callLimit) { try await driver.rescueExpired() }
             if rescued > 0 { logger.warning("rescued jobs whose lease expired", metadata: ["count": "\(rescued)"]) }
         } catch {
             logger.error("rescue failed", metadata: ["error": "\(PostgresErrorText.describe(error))"])
         }
         do {
-            for result in try await driver.enqueueDueSchedules() where !result.duplicate {
+            let driver = driver
+            for result in try await answer(within: Self.callLimit, { try await driver.enqueueDueSchedules() }) where !result.duplicate {
                 logger.debug("periodic job enqueued", metadata: ["job_id": "\(result.id)"])
             }
         } catch {
             logger.error("periodic enqueue failed", metadata: ["error": "\(PostgresErrorText.describe(error))"])
         }
     }
+
+    /// How long one pass waits for the database: a call that never returns would keep the daemon from stopping.
+    static let callLimit: Duration = .seconds(10)
 
     private func gracefulSleep(for duration: Duration) async throws {
         try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }

@@ -168,12 +168,14 @@ public final class WorkerPool: Service {
     private func pollDue(nextPoll: inout ContinuousClock.Instant) async -> Bool {
         nextPoll = .now + options.pollInterval
         do {
-            guard let due = try await driver.nextDueTime(queue: options.queue) else { return false }
+            // Bounded as the fetch is: a poll that never returns would keep the pool from stopping.
+            let (driver, queue) = (driver, options.queue)
+            guard let due = try await answer(within: .seconds(5), { try await driver.nextDueTime(queue: queue) }) else { return false }
             let wait = due - driver.clock.nowMillis()
             if wait <= 0 { return true }
             nextPoll = min(nextPoll, .now + .milliseconds(wait))
         } catch {
-            logger.error("poll failed", metadata: ["queue": "\(options.queue)", "error": "\(error)"])
+            logger.error("poll failed", metadata: ["queue": "\(options.queue)", "error": "\(PostgresErrorText.describe(error))"])
         }
         return false
     }
