@@ -94,10 +94,11 @@ public final class WorkerPool: Service {
                     // Acks and heartbeats must reach the database while the pool is being cancelled for shutdown
                     // too: the call runs in a task of its own, which the loop's cancellation does not reach
                     // (PostgresNIO gives up at once inside a cancelled task; GRDB never looks). It is given up after
-                    // five seconds (or a lease TTL if shorter): a database that is away must not hold the loop, or
-                    // its shutdown, for long. A claim given up on is rescued when its leases expire.
+                    // five seconds: a database that is away must not hold the loop, or its shutdown, for long. A claim
+                    // given up on is rescued when its leases expire. (Not the lease TTL: a short TTL on a busy machine
+                    // would give up answers that still matter, such as the heartbeat that finds a lease cancelled.)
                     let (driver, leaseTTL) = (driver, options.leaseTTL)
-                    let result = try await answer(within: min(leaseTTL, .seconds(5))) {
+                    let result = try await answer(within: .seconds(5)) {
                         try await driver.fetch(acks: taken, heartbeats: heartbeats, leaseTTL: leaseTTL, claim: claim)
                     }
                     failures = 0
