@@ -1,8 +1,10 @@
+import Dispatch
 import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
 import Scheduler
+import Synchronization
 
 /// `StoreConnection` on PostgreSQL: one pooled connection inside a transaction, driven from a thread of the
 /// store's own pool (`PostgresStore`) that waits for each statement's answer, so the store's synchronous code runs
@@ -23,7 +25,7 @@ final class PostgresStoreConnection: StoreConnection {
     func execute(sql: String, arguments: SQLArguments) throws {
         if arguments.isEmpty && sql.holdsSeveralStatements {
             // Several statements in one string only go through the simple protocol.
-            _ = try translatingErrors { try connection.simpleQuery(sql).wait() }
+            _ = try translatingErrors { try answer(connection.simpleQuery(sql)) }
             changesCount = 0
             return
         }
@@ -49,7 +51,28 @@ final class PostgresStoreConnection: StoreConnection {
             }
         }
         let query = PostgresQuery(unsafeSQL: Self.numberedPlaceholders(sql), binds: bindings)
-        return try translatingErrors { try connection.query(query, logger: logger).wait() }
+        return try translatingErrors { try answer(connection.query(query, logger: logger)) }
+    }
+
+    /// How long one statement may go unanswered before its connection is given up: a connection the server dropped
+    /// without the socket saying so (a restart, a failover) would otherwise hold the transaction, and its caller,
+    /// for good.
+    static let statementLimit: DispatchTimeInterval = .seconds(30)
+
+    /// The future's value, waited for on this (non-event-loop) thread for at most `statementLimit`; past it the
+    /// connection is closed, so the pool replaces it.
+    private func answer<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = OutcomeBox<T>()
+        future.whenComplete { result in
+            outcome.set(result)
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + Self.statementLimit) == .success, let result = outcome.get() else {
+            _ = connection.close() as EventLoopFuture<Void>
+            throw StoreError.database("PostgreSQL gave no answer within 30 s; the connection was closed")
+        }
+        return try result.get()
     }
 
     /// A row's cells as the storage classes the store reads: integers of any width and booleans as integers,
@@ -131,6 +154,13 @@ final class PostgresStoreConnection: StoreConnection {
 
     /// Serialization failure and deadlock: the transaction is run again from the start.
     static let retryableStates: Set<String> = ["40001", "40P01"]
+}
+
+/// A statement's result, handed from the event loop to the waiting thread.
+private final class OutcomeBox<T: Sendable>: Sendable {
+    private let value = Mutex<Result<T, any Error>?>(nil)
+    func set(_ result: Result<T, any Error>) { value.withLock { $0 = result } }
+    func get() -> Result<T, any Error>? { value.withLock { $0 } }
 }
 
 /// A transaction PostgreSQL rolled back to keep transactions serializable (or to break a deadlock): running it again
