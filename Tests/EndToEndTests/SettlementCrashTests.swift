@@ -34,7 +34,8 @@ import TestSupport
                 """)
         }
         let queue = database.queue
-        _ = try await queue.enqueue([NewJob(kind: "usage.settle", args: #"{"batch_size":500}"#, queue: "maintenance")])
+        // Small batches (5,000 transactions): settlement became fast enough that 500-log batches ended before the kill.
+        _ = try await queue.enqueue([NewJob(kind: "usage.settle", args: #"{"batch_size":20}"#, queue: "maintenance")])
         let workerArgs = ["serve", "--role", "worker"] + database.args + ["--artifacts-dir", tmp.path + "/artifacts",
                           "--queue", "maintenance=2", "--lease-ttl", "3", "--tick-ms", "500", "--log-level", "warning"]
 
