@@ -154,14 +154,15 @@ import TestSupport
 @Suite struct TotalTimeoutAHCTests {
     /// The same cut with AsyncHTTPClient carrying the upstream call (the path HTTPS upstreams take).
     @Test func slowStreamIsCutThroughAsyncHTTPClientToo() async throws {
-        // The same pacing as the NIO client's test above: cut near 3 s, not after the whole ~12 s stream.
+        // Cut near 3 s, not after the whole ~12 s stream (the bound leaves room for a machine loaded by the parallel
+        // suites: 7 s was missed at 7.8 s).
         let f = try await RelayFixture(relay: RelayOptions(totalTimeout: .seconds(3), upstreamClient: .ahc))
         try await f.test { client in
             _ = try await f.setUp(client)
             f.mock.script.replace([FaultRule(fault: Fault(chunkDelayMs: 2000))])
             let started = ContinuousClock.now
             let response = try? await f.post(client, "/v1/chat/completions", chatBody(stream: true))
-            #expect(ContinuousClock.now - started < .seconds(7))
+            #expect(ContinuousClock.now - started < .seconds(10))
             if let response { #expect(!String(buffer: response.body).contains("[DONE]")) }
             let (_, traces) = try await f.flushed()
             #expect(traces.first?.status == 502)
