@@ -47,11 +47,9 @@ enum Storage {
             ], close: {})
         }
         try AppDatabase.ensureWritableDirectory(engine.sqlite.dataDir)
-        let database = try PostgresDatabase(url: url, poolSize: engine.databasePool, logger: logger)
-        try await database.checkReachable()
-        let client = await PostgresDatabase.running(database.client)
+        let (database, applied, stop) = try await PostgresDatabase.open(
+            url: url, poolSize: engine.databasePool, migrator: postgresMigrator, logger: logger)
         do {
-            let applied = try await postgresMigrator.migrate(database.client, logger: logger)
             let version = try await database.serverVersion()
             let durability = try await database.durability()
             let db = AppDatabase(postgres: database.client, location: url.location, threads: engine.databasePool, logger: logger)
@@ -59,13 +57,9 @@ enum Storage {
             return Opened(db: db, driver: queue, postgres: queue, metadata: [
                 "engine": "postgresql", "database": "\(url.location)", "server": "\(version)", "settings": "\(durability)",
                 "pool": "\(engine.databasePool)", "migrations_applied": "\(applied.count)",
-            ], close: {
-                client.cancel()
-                await client.value
-            })
+            ], close: stop)
         } catch {
-            client.cancel()
-            await client.value
+            await stop()
             throw error
         }
     }
@@ -84,11 +78,13 @@ enum Storage {
         }
     }
 
-    /// Runs `body` with the store on PostgreSQL at `url`, reachable-checked and migrated (the benchmarks' way in).
+    /// Runs `body` with the store and queue on PostgreSQL at `url`, reachable-checked and migrated (the benchmarks'
+    /// way in).
     static func withStore<T: Sendable>(url: DatabaseURL, poolSize: Int, logger: Logger,
-                                       _ body: (AppDatabase) async throws -> T) async throws -> T {
+                                       _ body: (AppDatabase, PostgresQueue) async throws -> T) async throws -> T {
         try await PostgresDatabase.withOpened(url: url, poolSize: poolSize, migrator: postgresMigrator, logger: logger) { database in
-            try await body(AppDatabase(postgres: database.client, location: url.location, threads: poolSize, logger: logger))
+            try await body(AppDatabase(postgres: database.client, location: url.location, threads: poolSize, logger: logger),
+                           PostgresQueue(client: database.client, logger: logger))
         }
     }
 }

@@ -124,7 +124,9 @@ import TestSupport
             let started = ContinuousClock.now
             let response = try await f.post(client, "/v1/chat/completions", chatBody())
             #expect(response.status == .ok)
-            #expect(ContinuousClock.now - started < .seconds(7), "the slow channel was abandoned at the first-byte timeout")
+            // Under 9 s of the slow channel's 10 s: abandoned at the first-byte timeout (7 s was missed by 0.5 s while a
+            // release build shared the two cores).
+            #expect(ContinuousClock.now - started < .seconds(9), "the slow channel was abandoned at the first-byte timeout")
             let (_, traces) = try await f.flushed()
             #expect(traces.first?.attempts == 2)
         }

@@ -88,7 +88,7 @@ import TestSupport
     }
 
     @Test(arguments: Engine.allCases) func artifactValidatesWithBothValidatorsAndHoldsNoKey(_ engine: Engine) async throws {
-        let f = try await ImportFixture(engine, probeTimeout: .seconds(2))
+        let f = try await ImportFixture(engine, probeTimeout: .seconds(6))
         _ = try await f.channel("sk-rec-artifact-1", models: ["gpt-4o-mini"])
         _ = try await f.channel("sk-rec-artifact-2", status: .disabled)
         _ = try await f.channel("sk-rec-artifact-3", baseURL: "http://127.0.0.1:9")

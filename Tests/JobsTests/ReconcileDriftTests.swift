@@ -25,7 +25,7 @@ import TestSupport
     ])
 
     @Test(arguments: Engine.allCases) func detectsEachDriftKindDryRunChangesNothingAndTheRealRunFixes(_ engine: Engine) async throws {
-        let f = try await ImportFixture(engine, script: Self.script, probeTimeout: .seconds(2))
+        let f = try await ImportFixture(engine, script: Self.script, probeTimeout: .seconds(6))
         let k = Self.keys
         let ids = (
             inSync: try await f.channel(k.inSync),

@@ -48,7 +48,7 @@ import Testing
         let held = try #require(try await t.queue.claim(ttl: .milliseconds(100)).first)
         let task = Task { try await maintenance.run() }
         defer { task.cancel() }
-        #expect(await eventually { try await t.queue.state(held.id) == .retryable })
-        #expect(await eventually { try await t.queue.schedules().first?.lastJobId != nil })
+        #expect(await eventually(timeout: .seconds(30)) { try await t.queue.state(held.id) == .retryable })
+        #expect(await eventually(timeout: .seconds(30)) { try await t.queue.schedules().first?.lastJobId != nil })
     }
 }

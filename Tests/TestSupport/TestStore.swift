@@ -41,10 +41,7 @@ public final class TestStore: @unchecked Sendable {  // set up in init, then onl
             databaseURL = nil
         case .postgres:
             let url = try await PostgresServer.freshDatabase()
-            let postgres = try Self.client(url, clients)
-            _ = try await AppDatabase.postgresMigrator.migrate(postgres, logger: testLogger)
-            db = try AppDatabase(postgres: postgres, location: DatabaseURL(url).location, threads: 8, logger: testLogger)
-            queue = PostgresQueue(client: postgres, clock: clock, logger: testLogger)
+            (db, queue) = try await Self.attach(url, clock: clock, clients)
             databaseURL = url
         }
     }
@@ -54,11 +51,17 @@ public final class TestStore: @unchecked Sendable {  // set up in init, then onl
         engine = .postgres
         dir = NSTemporaryDirectory() + "switchyard-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let postgres = try Self.client(url, clients)
-        _ = try await AppDatabase.postgresMigrator.migrate(postgres, logger: testLogger)
-        db = try AppDatabase(postgres: postgres, location: DatabaseURL(url).location, threads: 8, logger: testLogger)
-        queue = PostgresQueue(client: postgres, clock: clock, logger: testLogger)
+        (db, queue) = try await Self.attach(url, clock: clock, clients)
         databaseURL = url
+    }
+
+    /// The store and queue on the PostgreSQL database at `url`, migrated.
+    private static func attach(_ url: String, clock: any WallClock, _ clients: borrowing Mutex<[Task<Void, Never>]>)
+        async throws -> (AppDatabase, StoreQueue) {
+        let postgres = try client(url, clients)
+        _ = try await AppDatabase.postgresMigrator.migrate(postgres, logger: testLogger)
+        return (try AppDatabase(postgres: postgres, location: DatabaseURL(url).location, threads: 8, logger: testLogger),
+                PostgresQueue(client: postgres, clock: clock, logger: testLogger))
     }
 
     /// Another handle on the same database, with connections of its own, as a second process would have.

@@ -41,18 +41,33 @@ public final class PostgresDatabase: Sendable {
         url: DatabaseURL, poolSize: Int = 10, migrator: PostgresMigrator?, logger: Logger,
         _ body: (PostgresDatabase) async throws -> T
     ) async throws -> T {
+        let opened = try await open(url: url, poolSize: poolSize, migrator: migrator, logger: logger)
+        do {
+            let result = try await body(opened.database)
+            await opened.stop()
+            return result
+        } catch {
+            await opened.stop()
+            throw error
+        }
+    }
+
+    /// The database at `url`, checked reachable, its pool running and migrated by `migrator` (unless nil), with the
+    /// migrations applied now and `stop`, which shuts the pool down. Nothing is left running when it throws.
+    public static func open(url: DatabaseURL, poolSize: Int, migrator: PostgresMigrator?, logger: Logger) async throws
+        -> (database: PostgresDatabase, applied: [String], stop: @Sendable () async -> Void) {
         let database = try PostgresDatabase(url: url, poolSize: poolSize, logger: logger)
         try await database.checkReachable()
         let client = await running(database.client)
+        let stop: @Sendable () async -> Void = {
+            client.cancel()
+            await client.value
+        }
         do {
-            try await migrator?.migrate(database.client, logger: logger)
-            let result = try await body(database)
-            client.cancel()
-            await client.value
-            return result
+            let applied = try await migrator?.migrate(database.client, logger: logger) ?? []
+            return (database, applied, stop)
         } catch {
-            client.cancel()
-            await client.value
+            await stop()
             throw error
         }
     }

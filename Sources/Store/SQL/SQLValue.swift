@@ -116,3 +116,9 @@ public struct SQLArguments: Sendable, ExpressibleByArrayLiteral {
         return sum
     }
 }
+
+/// `(?, …), (?, …)`: `rows` groups of `columns` placeholders, for a multi-row `VALUES`.
+func sqlPlaceholders(rows: Int, columns: Int) -> String {
+    let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+    return Array(repeating: row, count: rows).joined(separator: ", ")
+}

@@ -78,9 +78,7 @@ extension StoreRecord {
                 if names.isEmpty { names = columns.map(\.name) }
                 arguments += SQLArguments(values: columns.map(\.value))
             }
-            let row = "(" + Array(repeating: "?", count: names.count).joined(separator: ", ") + ")"
-            try db.execute(sql: "INSERT INTO \(databaseTableName) (\(names.joined(separator: ", "))) VALUES "
-                                + Array(repeating: row, count: chunk.count).joined(separator: ", "),
+            try db.execute(sql: insertSQL(names, rows: chunk.count),
                            arguments: arguments)
             start += chunk.count
         }
@@ -114,9 +112,8 @@ extension StoreRecord {
         if db.changesCount == 0 { throw StoreError.notFound("\(Self.databaseTableName) row not found") }
     }
 
-    static func insertSQL(_ names: [String]) -> String {
-        "INSERT INTO \(databaseTableName) (\(names.joined(separator: ", "))) VALUES ("
-            + Array(repeating: "?", count: names.count).joined(separator: ", ") + ")"
+    static func insertSQL(_ names: [String], rows: Int = 1) -> String {
+        "INSERT INTO \(databaseTableName) (\(names.joined(separator: ", "))) VALUES " + sqlPlaceholders(rows: rows, columns: names.count)
     }
 }
 

@@ -188,7 +188,7 @@ public final class RecordWriter: Service {
             for row in try SQLRow.fetchAll(db, sql: """
                 INSERT INTO traces (request_id, user_id, key_id, channel_id, model, endpoint, stream, status, attempts,
                     latency_ms, ttft_ms, prompt_tokens, completion_tokens, cost, error, has_payload, created_at, expires_at)
-                VALUES \(placeholders(rows: chunk.count, columns: 18))
+                VALUES \(sqlPlaceholders(rows: chunk.count, columns: 18))
                 ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id
                 """, arguments: arguments) {
                 inserted[try row["request_id"]] = try row["id"]
@@ -210,13 +210,13 @@ public final class RecordWriter: Service {
             if sealedRows > 0 {
                 try db.execute(sql: """
                     INSERT INTO payloads (trace_id, request_sealed, response_sealed, request_truncated, response_truncated, bytes, expires_at)
-                    VALUES \(placeholders(rows: sealedRows, columns: 7))
+                    VALUES \(sqlPlaceholders(rows: sealedRows, columns: 7))
                     """, arguments: sealed)
             }
             if usageRows > 0 {
                 try db.execute(sql: """
                     INSERT INTO usage_logs (request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens, cost, created_at)
-                    VALUES \(placeholders(rows: usageRows, columns: 9))
+                    VALUES \(sqlPlaceholders(rows: usageRows, columns: 9))
                     """, arguments: usage)
             }
         }
@@ -239,10 +239,4 @@ public final class RecordWriter: Service {
 
     /// Rows per multi-row `INSERT`: 18 columns × 500 stays far below either engine's limit on bound parameters.
     static let rowsPerStatement = 500
-
-    /// `(?, …), (?, …)`: `rows` groups of `columns` placeholders.
-    static func placeholders(rows: Int, columns: Int) -> String {
-        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
-        return Array(repeating: row, count: rows).joined(separator: ", ")
-    }
 }

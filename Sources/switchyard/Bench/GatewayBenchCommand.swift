@@ -18,9 +18,8 @@ struct GatewayBenchCommand: AsyncParsableCommand {
     @Option(help: "Base port; the mock uses it, the gateways the next ones.") var port: Int = 19480
     @Option(help: "Upstream clients to measure, comma-separated (nio, ahc): one gateway process each.") var clients: String = "nio,ahc"
     @Option(help: "Concurrent slow streams to hold open through each gateway (0 skips; needs ulimit -n ≥ 4×).") var streams: Int = 0
-    @Option(help: ArgumentHelp("Also measure a gateway (nio client) on PostgreSQL at this URL, beside the SQLite ones.",
-                               discussion: "Use a scratch database: every table is emptied first."))
-    var databaseURL: String?
+    /// Also measures a gateway (nio client) on PostgreSQL at this URL, beside the SQLite ones.
+    @OptionGroup var database: ScratchDatabaseOption
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     struct Run: Codable {
@@ -68,11 +67,8 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         var idleRSS: [String: Double] = [:]
         // Each gateway as (name, upstream client, extra arguments): the SQLite ones, then one on PostgreSQL.
         var gateways = clients.split(separator: ",").map { (String($0), String($0), [String]()) }
-        if let databaseURL {
-            try await Storage.withStore(url: try DatabaseURL(databaseURL), poolSize: 2, logger: makeLogger("bench", level: .warning)) { db in
-                try await db.resetScratchPostgres()
-            }
-            gateways.append(("nio-postgresql", "nio", ["--database-url", databaseURL]))
+        if try await database.withEmptied(poolSize: 2) != nil {
+            gateways.append(("nio-postgresql", "nio", database.daemonArguments))
         }
         for (index, (client, upstreamClient, extra)) in gateways.enumerated() {
             let gatewayPort = port + 1 + index

@@ -19,11 +19,13 @@ struct ImportBenchCommand: AsyncParsableCommand {
     @Option(help: "First of two loopback ports (mock upstream, daemon).") var port = 18_400
     @Option(help: "Requests per second of ordinary traffic through the gateway.") var rate = 200
     @Option(help: "Seconds of idle traffic measured before the import (about as long as the import, so both windows see the same share of this shared machine's noise).") var idleSeconds = 45
+    @OptionGroup var database: ScratchDatabaseOption
 
     func run() async throws {
         let root = try BenchProcess.scratch("importbench")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let testbed = try await BenchTestbed.start(root: root, port: port, daemonArguments: [
+        try await database.withEmptied(poolSize: 2)
+        let testbed = try await BenchTestbed.start(root: root, port: port, daemonArguments: database.daemonArguments + [
             "--allow-private-upstreams", "--queue", "default=4", "--queue", "maintenance=1", "--queue", "import=\(workers)"])
         defer { testbed.stop() }
         let (admin, mockBase, base, key) = (testbed.admin, testbed.mockBase, testbed.base, testbed.key)

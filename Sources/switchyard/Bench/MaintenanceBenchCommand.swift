@@ -7,7 +7,8 @@ import NIOCore
 import Store
 
 /// `switchyard bench maintenance --kind payloads.purge|usage.settle --rows N`: seeds N expired traces (a fifth of
-/// them with 2 KiB sealed-size payloads) or N unsettled usage logs into a fresh data dir, starts a daemon on it,
+/// them with 2 KiB sealed-size payloads) or N unsettled usage logs into a fresh data dir (or a scratch PostgreSQL
+/// database with `--database-url`), starts a daemon on it,
 /// measures paced gateway traffic idle, then runs the maintenance job through `POST /api/schedules/{name}/run`
 /// under the same traffic and prints the job's time and rate and the gateway's p50/p99 during it against idle.
 struct MaintenanceBenchCommand: AsyncParsableCommand {
@@ -21,21 +22,22 @@ struct MaintenanceBenchCommand: AsyncParsableCommand {
     @Option(help: "First of two loopback ports (mock upstream, daemon).") var port = 18_500
     @Option(help: "Requests per second of ordinary traffic through the gateway.") var rate = 200
     @Option(help: "Seconds of idle traffic measured before the job.") var idleSeconds = 10
+    @OptionGroup var database: ScratchDatabaseOption
 
     func run() async throws {
         let root = try BenchProcess.scratch("maintbench")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let seedStart = ContinuousClock.now
-        let db = try AppDatabase.open(dataDir: root + "/data")
-        try await seed(db)
-        // Every schedule off, so nothing runs during the idle measurement; the job is run by hand below.
-        let queue = Storage.queue(db)
-        try await queue.register(BuiltinJobs.schedules)
-        for schedule in BuiltinJobs.schedules { _ = try await queue.updateSchedule(name: schedule.name, interval: nil, enabled: false) }
-        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: db.path)[.size] as? Int) ?? 0
-        printError("… seeded \(rows) rows for \(kind.rawValue) in \(format((ContinuousClock.now - seedStart).seconds, 1)) s (file \(fileBytes >> 20) MiB)")
+        var size = ""
+        if try await database.withEmptied(poolSize: 4, { db, queue in try await prepare(db, queue) }) == nil {
+            let db = try AppDatabase.open(dataDir: root + "/data")
+            try await prepare(db, Storage.queue(db))
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: db.path)[.size] as? Int) ?? 0
+            size = " (file \(bytes >> 20) MiB)"
+        }
+        printError("… seeded \(rows) rows for \(kind.rawValue) in \(format((ContinuousClock.now - seedStart).seconds, 1)) s\(size)")
 
-        let testbed = try await BenchTestbed.start(root: root, port: port, daemonArguments: [])
+        let testbed = try await BenchTestbed.start(root: root, port: port, daemonArguments: database.daemonArguments)
         defer { testbed.stop() }
         let (admin, base, key) = (testbed.admin, testbed.base, testbed.key)
         let http = HTTPClient.shared
@@ -66,9 +68,12 @@ struct MaintenanceBenchCommand: AsyncParsableCommand {
             """)
     }
 
-    /// Seeds with SQL alone (a recursive sequence), in 100,000-row transactions.
-    private func seed(_ db: AppDatabase) async throws {
+    /// Seeds with SQL alone (a recursive sequence), in 100,000-row transactions, and turns every schedule off, so
+    /// nothing runs during the idle measurement (the job is run by hand).
+    private func prepare(_ db: AppDatabase, _ queue: any QueueDriver) async throws {
         try await db.seedBench(kind == .purge ? .expiredTraces : .unsettledLogs, total: rows)
+        try await queue.register(BuiltinJobs.schedules)
+        for schedule in BuiltinJobs.schedules { _ = try await queue.updateSchedule(name: schedule.name, interval: nil, enabled: false) }
     }
 
     static func latestSummary(_ folder: String) -> String {

@@ -14,22 +14,10 @@ struct SettleBenchCommand: AsyncParsableCommand {
     @Option(help: "Usage logs the side writer commits every 100 ms during settlement (0: no side writer).") var writerBatch: Int = 100
     @Option(help: "SQLite durability: full or normal.") var synchronous: SQLiteOptions.Synchronous = .full
     @Option(help: "Directory for the benchmark file (default: a new temp dir, removed after).") var dir: String?
-    @Option(help: ArgumentHelp("Benchmark PostgreSQL at this URL instead of a SQLite file (env SWITCHYARD_DATABASE_URL).",
-                               discussion: "Use a scratch database: every table is emptied first."))
-    var databaseURL: String? = Env.optional("SWITCHYARD_DATABASE_URL")
-
-    func validate() throws {
-        if let databaseURL { _ = try DatabaseURL(databaseURL) }
-    }
+    @OptionGroup var database: ScratchDatabaseOption
 
     func run() async throws {
-        if let databaseURL {
-            try await Storage.withStore(url: try DatabaseURL(databaseURL), poolSize: 4, logger: makeLogger("bench", level: .warning)) { db in
-                try await db.resetScratchPostgres()
-                try await bench(db, settings: "postgresql")
-            }
-            return
-        }
+        if try await database.withEmptied(poolSize: 4, { db, _ in try await bench(db, settings: "postgresql") }) != nil { return }
         let root = dir ?? NSTemporaryDirectory() + "switchyard-bench-settle-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { if dir == nil { try? FileManager.default.removeItem(atPath: root) } }
