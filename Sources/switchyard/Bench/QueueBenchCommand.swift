@@ -6,7 +6,10 @@ import Scheduler
 import Store
 
 /// `switchyard bench queue`: enqueue and processing figures for the job queue, on fresh SQLite files or, with
-/// `--database-url`, on PostgreSQL (each phase on a `bench*` queue of its own, emptied before and after).
+/// `--database-url`, on a scratch PostgreSQL database (each phase on a `bench*` queue of its own). Each processing
+/// phase starts from an empty jobs table: a fresh file on SQLite, a truncated table on PostgreSQL (the peer's
+/// benchmark creates a fresh database per phase; the dead rows one run leaves behind would slow the next one's claims
+/// until autovacuum reaches them).
 struct QueueBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue", abstract: "Benchmark the job queue (SQLite files, or PostgreSQL with --database-url).")
@@ -72,7 +75,6 @@ struct QueueBenchCommand: AsyncParsableCommand {
             result = try await PostgresDatabase.withOpened(url: url, poolSize: 8, migrator: migrator, logger: logger) { database in
                 let settings = "postgresql \(try await database.serverVersion()), " + (try await database.durability())
                 let main = PostgresQueue(client: database.client, logger: logger)
-                try await main.deleteJobs(queuesLike: "bench%")
                 // The idle worker of the latency phase is another process's in all but address space: its own
                 // client and notifier, woken by LISTEN/NOTIFY.
                 let wakeClient = try PostgresDatabase(url: url, poolSize: 2, logger: logger)
@@ -84,8 +86,9 @@ struct QueueBenchCommand: AsyncParsableCommand {
                 defer { listenTask.cancel() }
                 let result = try await measure(
                     engine: "postgresql", settings: settings, fsync: fsync, main: main, latencyWorker: waker,
-                    multiTarget: ["--database-url", databaseURL], multiQueue: main, root: root)
-                try await main.deleteJobs(queuesLike: "bench%")
+                    multiTarget: ["--database-url", databaseURL], multiQueue: main, root: root,
+                    fresh: { try await main.emptyScratchJobs() })
+                try await main.emptyScratchJobs()
                 return result
             }
         } else {
@@ -99,7 +102,7 @@ struct QueueBenchCommand: AsyncParsableCommand {
             result = try await measure(
                 engine: "sqlite", settings: settings, fsync: fsync, main: queue, latencyWorker: queue,
                 multiTarget: ["--db", multiPath, "--synchronous", synchronous.rawValue.lowercased()], multiQueue: multi,
-                root: root)
+                root: root, fresh: {})
         }
         if json {
             print(String(decoding: try JSONEncoder.sortedKeys.encode(result), as: UTF8.self))
@@ -111,9 +114,10 @@ struct QueueBenchCommand: AsyncParsableCommand {
     /// The phases, on `main` (and `multiQueue`, which `multiTarget` names to the worker processes).
     private func measure(engine: String, settings: String, fsync: (p50: Double, p99: Double), main queue: any QueueDriver,
                          latencyWorker: any QueueDriver, multiTarget: [String], multiQueue: any QueueDriver,
-                         root: String) async throws -> Result {
+                         root: String, fresh: () async throws -> Void) async throws -> Result {
         let progress = { (line: String) in if !json { printError("… " + line) } }
         progress("bulk enqueue of \(jobs) jobs")
+        try await fresh()
         var start = ContinuousClock.now
         _ = try await queue.enqueue((0..<jobs).map { _ in NewJob(kind: "noop", queue: "bench") })
         let bulkRate = Double(jobs) / (ContinuousClock.now - start).seconds
@@ -133,6 +137,7 @@ struct QueueBenchCommand: AsyncParsableCommand {
         let latency = try await measureLatency(queue: queue, worker: latencyWorker)
 
         progress("processing \(jobs) jobs with \(processes) processes on one database")
+        try await fresh()
         let multi = try await runProcesses(queue: multiQueue, target: multiTarget, root: root)
 
         return Result(
