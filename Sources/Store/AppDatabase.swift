@@ -100,13 +100,14 @@ public final class AppDatabase: Sendable {
     /// A write someone waits for (a request's records, an API call): first lifts any background write that holds
     /// the lock under `SCHED_IDLE` (`IdleWork.boost`), so a busy machine cannot park it behind
     /// a starved background transaction.
-    public func write<T: Sendable>(_ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
+    public func write<T: Sendable>(isolation: WriteIsolation = .serializable,
+                                   _ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
         switch backend {
         case .sqlite(let pool):
             idleWork.boost()
             return try await pool.write { db in try body(SQLiteStoreConnection(db)) }
         case .postgres(let store):
-            return try await store.transaction(write: true, body)
+            return try await store.transaction(PostgresStore.beginWrite(isolation), body)
         }
     }
 
@@ -120,7 +121,7 @@ public final class AppDatabase: Sendable {
     public func read<T: Sendable>(_ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
         switch backend {
         case .sqlite(let pool): try await pool.read { db in try body(SQLiteStoreConnection(db)) }
-        case .postgres(let store): try await store.transaction(write: false, body)
+        case .postgres(let store): try await store.transaction(PostgresStore.beginRead, body)
         }
     }
 
@@ -189,4 +190,15 @@ public final class AppDatabase: Sendable {
         }
         try? manager.removeItem(atPath: probe)
     }
+}
+
+/// How a write transaction is isolated on PostgreSQL. SQLite has one writer at a time: every write there is
+/// serializable whatever is asked.
+public enum WriteIsolation: Sendable {
+    /// Every check-then-write invariant holds (a channel in use is not deleted, a checkpoint moves once).
+    case serializable
+    /// For writes that only insert rows under unique keys and add to counters (the record writer's flushes): no
+    /// predicate locks to take and check, and never refused as unserializable. Table locks still order them (the
+    /// settler's `EXCLUSIVE` lock on usage logs).
+    case readCommitted
 }

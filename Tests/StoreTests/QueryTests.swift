@@ -31,6 +31,30 @@ import TestSupport
         }
     }
 
+    /// Multi-row inserts (`VALUES` on SQLite, arrays through `unnest` on PostgreSQL) keep every value as it was:
+    /// nulls, quotes, backslashes, braces, commas, the word NULL as text, non-ASCII and extreme integers.
+    @Test(arguments: Engine.allCases) func multiRowInsertsKeepEveryValue(_ engine: Engine) async throws {
+        let t = try await TempStore(engine)
+        let texts: [String?] = [#"a "quoted" \back\slash"#, "{braces},commas", "NULL", "", nil, "日本語 ✓ \n\t", " lead and trail "]
+        let numbers: [Int64?] = [0, -1, Int64.max, Int64.min + 2, nil, 42, 7]
+        let rows = zip(texts, numbers).map { text, number -> [SQLValue] in
+            let row: SQLArguments = [text, number]
+            return row.values
+        }
+        let read = try await t.db.write { db -> [[SQLValue]] in
+            try db.execute(sql: "CREATE TEMPORARY TABLE multi_row (n BIGINT, label TEXT, number BIGINT)")
+            let insert = db.engine.rows(rows.enumerated().map { [SQLValue.integer(Int64($0.offset))] + $0.element },
+                                        types: ["int8", "text", "int8"])
+            try db.execute(sql: "INSERT INTO multi_row (n, label, number) \(insert.sql)", arguments: insert.arguments)
+            let read = try SQLRow.fetchAll(db, sql: "SELECT label, number FROM multi_row ORDER BY n").map { row in
+                [try row[0] as SQLValue, try row[1] as SQLValue]
+            }
+            try db.execute(sql: "DROP TABLE multi_row")
+            return read
+        }
+        #expect(read == rows)
+    }
+
     @Test(arguments: Engine.allCases) func traceFiltersSelectWhatTheyName(_ engine: Engine) async throws {
         let t = try await TempStore(engine)
         func trace(_ id: String, user: Int64?, model: String, stream: Bool, tokens: Int64, at: Int64) -> Trace {

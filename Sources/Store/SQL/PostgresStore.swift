@@ -11,7 +11,9 @@ import Synchronization
 /// Writes run `SERIALIZABLE`, so every invariant the SQLite store gets from its single writer (check-then-write in
 /// one transaction: a channel in use is not deleted, a checkpoint moves once) holds here too, enforced by the
 /// database; a transaction PostgreSQL refuses to serialize is run again, with jitter, up to `maxAttempts` times.
-/// Reads run `REPEATABLE READ READ ONLY`: one snapshot, as a SQLite read transaction sees.
+/// Reads run `REPEATABLE READ READ ONLY`: one snapshot, as a SQLite read transaction sees. The record writer's flushes
+/// run `READ COMMITTED` (`WriteIsolation.readCommitted`): they only insert rows under unique request ids and add to
+/// counters, which need no predicate locks, and they run for every request the gateway serves.
 final class PostgresStore: Sendable {
     let client: PostgresClient
     let logger: Logger
@@ -30,14 +32,25 @@ final class PostgresStore: Sendable {
 
     deinit { threads.shutdownGracefully { _ in } }
 
-    func transaction<T: Sendable>(write: Bool, _ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
+    static let beginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+    static func beginWrite(_ isolation: WriteIsolation) -> String {
+        switch isolation {
+        case .serializable: "BEGIN ISOLATION LEVEL SERIALIZABLE"
+        case .readCommitted: "BEGIN ISOLATION LEVEL READ COMMITTED"
+        }
+    }
+
+    /// `body` in one transaction begun by `begin` (`BEGIN ISOLATION LEVEL …`), retried when PostgreSQL refuses to
+    /// serialize it.
+    func transaction<T: Sendable>(_ begin: String, _ body: @Sendable @escaping (any StoreConnection) throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {
                 return try await leasing { connection in
                     try await self.threads.runIfActive {
                         let db = PostgresStoreConnection(connection, logger: self.logger)
-                        try db.execute(sql: write ? "BEGIN ISOLATION LEVEL SERIALIZABLE" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                        try db.execute(sql: begin)
                         do {
                             let result = try body(db)
                             try db.execute(sql: "COMMIT")

@@ -148,7 +148,7 @@ public final class RecordWriter: Service {
         guard !batch.records.isEmpty || !batch.health.isEmpty else { return }
         do {
             let sealed = try batch.records.map { record in try record.payload.flatMap { try seal($0) } }
-            try await db.write { db in try Self.write(batch.records, sealed, batch.health.values, in: db) }
+            try await db.write(isolation: .readCommitted) { db in try Self.write(batch.records, sealed, batch.health.values, in: db) }
             pending.withLock { $0.writing -= batch.records.count }
         } catch {
             pending.withLock { p in
@@ -177,23 +177,25 @@ public final class RecordWriter: Service {
             let chunk = start..<min(start + rowsPerStatement, records.count)
             // A flush retried after a failed commit must not write a request twice: request ids are unique, and only
             // the traces inserted now get their usage log and payload.
-            var arguments = SQLArguments()
-            for index in chunk {
+            let traces = chunk.map { index -> [SQLValue] in
                 let t = records[index].trace
-                arguments += [t.requestId, t.userId, t.keyId, t.channelId, t.model, t.endpoint, t.stream, t.status, t.attempts,
-                              t.latencyMs, t.ttftMs, t.promptTokens, t.completionTokens, t.cost, t.error, payloads[index] != nil,
-                              t.createdAt, t.expiresAt]
+                let row: SQLArguments = [t.requestId, t.userId, t.keyId, t.channelId, t.model, t.endpoint, t.stream, t.status, t.attempts,
+                                         t.latencyMs, t.ttftMs, t.promptTokens, t.completionTokens, t.cost, t.error,
+                                         payloads[index] != nil, t.createdAt, t.expiresAt]
+                return row.values
             }
+            let traceRows = db.engine.rows(traces, types: ["text", "int8", "int8", "int8", "text", "text", "int8", "int8", "int8",
+                                                           "int8", "int8", "int8", "int8", "int8", "text", "int8", "int8", "int8"])
             var inserted: [String: Int64] = [:]
             for row in try SQLRow.fetchAll(db, sql: """
                 INSERT INTO traces (request_id, user_id, key_id, channel_id, model, endpoint, stream, status, attempts,
                     latency_ms, ttft_ms, prompt_tokens, completion_tokens, cost, error, has_payload, created_at, expires_at)
-                VALUES \(sqlPlaceholders(rows: chunk.count, columns: 18))
+                \(traceRows.sql)
                 ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id
-                """, arguments: arguments) {
+                """, arguments: traceRows.arguments) {
                 inserted[try row["request_id"]] = try row["id"]
             }
-            var usage = SQLArguments(), usageRows = 0
+            var usage: [[SQLValue]] = []
             var sealed = SQLArguments(), sealedRows = 0
             for index in chunk {
                 guard let traceId = inserted[records[index].trace.requestId] else { continue }
@@ -202,8 +204,9 @@ public final class RecordWriter: Service {
                     sealedRows += 1
                 }
                 if let u = records[index].usage {
-                    usage += [u.requestId, u.userId, u.keyId, u.channelId, u.model, u.promptTokens, u.completionTokens, u.cost, u.createdAt]
-                    usageRows += 1
+                    let row: SQLArguments = [u.requestId, u.userId, u.keyId, u.channelId, u.model, u.promptTokens, u.completionTokens,
+                                             u.cost, u.createdAt]
+                    usage.append(row.values)
                     spend[u.keyId, default: 0] += u.cost
                 }
             }
@@ -213,11 +216,12 @@ public final class RecordWriter: Service {
                     VALUES \(sqlPlaceholders(rows: sealedRows, columns: 7))
                     """, arguments: sealed)
             }
-            if usageRows > 0 {
+            if !usage.isEmpty {
+                let usageRows = db.engine.rows(usage, types: ["text", "int8", "int8", "int8", "text", "int8", "int8", "int8", "int8"])
                 try db.execute(sql: """
                     INSERT INTO usage_logs (request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens, cost, created_at)
-                    VALUES \(sqlPlaceholders(rows: usageRows, columns: 9))
-                    """, arguments: usage)
+                    \(usageRows.sql)
+                    """, arguments: usageRows.arguments)
             }
         }
         // One update per key per batch, not per request.
