@@ -56,6 +56,8 @@ public struct GatewayDependencies: Sendable {
     /// Reconcile runs.
     public let reconciles: ReconcileRepository
     public let artifacts: ArtifactWriter
+    /// This process in the list of processes sharing the database (`/api/cluster`, `/metrics`).
+    public let cluster: ClusterMembership
     let transport: any UpstreamTransport
     /// The control plane's own calls to upstreams (the channel test). A refused connection is an answer there, not
     /// something to retry until the deadline.
@@ -63,8 +65,11 @@ public struct GatewayDependencies: Sendable {
 
     /// `queue` is the same driver instance the process's workers claim from, so the gateway's enqueues wake them.
     public init(db: AppDatabase, queue: StoreQueue, registry: PrometheusCollectorRegistry, secrets: SecretBox,
-                payloadBox: SecretBox?, catalog: ProviderCatalog = ProviderCatalog([]), options: GatewayOptions, logger: Logger) {
+                payloadBox: SecretBox?, catalog: ProviderCatalog = ProviderCatalog([]), options: GatewayOptions,
+                cluster: ClusterMembership? = nil, logger: Logger) {
         self.catalog = catalog
+        self.cluster = cluster ?? ClusterMembership(
+            db: db, process: .current(role: options.role, version: "dev", now: queue.clock.nowMillis()), clock: queue.clock, logger: logger)
         runs = ImportRepository(db: db, queue: queue)
         reconciles = ReconcileRepository(db: db, queue: queue)
         artifacts = ArtifactWriter(root: URL(fileURLWithPath: options.artifactsDir), now: { [clock = queue.clock] in clock.nowMillis() })
@@ -101,13 +106,15 @@ public enum GatewayApp {
         let router = Router(context: GatewayContext.self)
         router.add(middleware: EdgeMiddleware())
         let clock = deps.driver.clock
-        HealthController<GatewayContext>(driver: deps.driver, writer: deps.writer, registry: deps.registry, role: options.role).register(on: router)
+        HealthController<GatewayContext>(driver: deps.driver, writer: deps.writer, registry: deps.registry, role: options.role,
+                                         process: deps.cluster.current).register(on: router)
         RelayController(state: deps.state, transport: deps.transport, writer: deps.writer, options: options.relay, clock: clock,
                         capture: options.relay.capturePayloads && deps.payloadBox != nil, adminToken: Array(options.adminToken.utf8))
             .register(on: router)
         let api = router.group("api").add(middleware: AdminAuthMiddleware(token: options.adminToken))
             .add(middleware: BodyLimitMiddleware(maxBytes: options.relay.maxBodyBytes))
         JobsController<GatewayContext>(driver: deps.driver).register(on: api)
+        ClusterController(cluster: deps.cluster).register(on: api)
         ChannelsController(db: deps.db, secrets: deps.secrets, state: deps.state, probe: ProbeClient(client: deps.probeHTTP, timeout: .seconds(30)),
                            runs: deps.runs, clock: clock)
             .register(on: api)

@@ -12,6 +12,9 @@ struct HealthController<Context: RequestContext> {
     let writer: RecordWriter?
     let registry: PrometheusCollectorRegistry
     let role: String
+    /// This process: `/metrics` names it (`switchyard_process_info`), so a scrape through a load balancer says which
+    /// process answered.
+    let process: ClusterProcess
     /// Label sets emitted by earlier scrapes, so a state that emptied is reported as 0 rather than frozen.
     let emitted = EmittedLabels()
 
@@ -45,6 +48,9 @@ struct HealthController<Context: RequestContext> {
             registry.makeGauge(name: "switchyard_jobs", labels: [("state", labels[0]), ("kind", labels[1]), ("queue", labels[2])])
                 .set(Double(current[labels] ?? 0))
         }
+        registry.makeGauge(name: "switchyard_process_info", labels: [
+            ("process_id", process.id), ("role", process.role), ("host", process.host), ("version", process.version),
+        ]).set(Double(1))
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return Response(

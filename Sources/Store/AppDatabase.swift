@@ -168,6 +168,7 @@ public final class AppDatabase: Sendable {
         SettlementSchema.register(in: &migrator)
         ReconcileSchema.register(in: &migrator)
         NodeSchema.register(in: &migrator)
+        ClusterSchema.register(in: &migrator)
         return migrator
     }
 

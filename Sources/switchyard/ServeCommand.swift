@@ -102,6 +102,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Failed health checks in a row that make an exit node unhealthy (env SWITCHYARD_NODE_UNHEALTHY_AFTER).")
     var nodeUnhealthyAfter: Int = Env.int("SWITCHYARD_NODE_UNHEALTHY_AFTER", 3)
 
+    @Option(help: "Seconds between this process's heartbeats in the cluster list; dead after 3 missed (env SWITCHYARD_CLUSTER_HEARTBEAT).")
+    var clusterHeartbeat: Double = Env.double("SWITCHYARD_CLUSTER_HEARTBEAT", 5)
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (env SWITCHYARD_LOG_LEVEL).")
     var logLevel: Logger.Level = Logger.Level(rawValue: Env.string("SWITCHYARD_LOG_LEVEL", "info")) ?? .info
 
@@ -112,6 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard payloadRetentionDays > 0, traceRetentionDays > 0 else {
             throw ValidationError("--payload-retention-days and --trace-retention-days must be positive")
         }
+        guard clusterHeartbeat >= 0.1 else { throw ValidationError("--cluster-heartbeat must be at least 0.1 seconds") }
         guard maxBufferedRecords > 0 else { throw ValidationError("--max-buffered-records must be positive") }
         guard maxBodyBytes > 0, maxAttempts > 0, firstByteTimeout > 0, totalTimeout > 0 else {
             throw ValidationError("--max-body-bytes, --max-attempts and --first-byte-timeout must be positive")
@@ -203,6 +207,13 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         let metrics = QueueMetrics(factory: PrometheusMetricsFactory(registry: registry))
         var services: [any Service] = ParentWatch.enabled ? [ParentWatch()] : []
+        // This process joins the list of processes sharing the database now, and leaves it last on a clean stop.
+        let membership = ClusterMembership(
+            db: db, process: .current(role: role.rawValue, version: Switchyard.version, now: driver.clock.nowMillis()),
+            interval: .milliseconds(Int64(clusterHeartbeat * 1000)), clock: driver.clock, logger: logger)
+        try await membership.beat()
+        logger.info("joined the cluster", metadata: ["process_id": "\(membership.current.id)"])
+        services.append(membership)
         let secrets = try SecretBox.load(environment: Env.optional("SWITCHYARD_SECRET_KEY"), dataDir: engine.sqlite.dataDir)
         let token = try AdminToken.load(environment: Env.optional("SWITCHYARD_ADMIN_TOKEN"), dataDir: engine.sqlite.dataDir)
         let catalog = try loadCatalog(logger: logger)
@@ -266,7 +277,7 @@ struct ServeCommand: AsyncParsableCommand {
             // Connections are answered by DirectHTTPChannel unless `--http-server hummingbird` asks for Hummingbird's own handling.
             options.directHTTP = httpServer == .direct
             let deps = GatewayDependencies(db: db, queue: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,
-                                           catalog: catalog, options: options, logger: logger)
+                                           catalog: catalog, options: options, cluster: membership, logger: logger)
             do {
                 try await deps.state.reload()
             } catch {
@@ -282,7 +293,9 @@ struct ServeCommand: AsyncParsableCommand {
             let explicitURL = gatewayURL != nil
             let connectHost = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
             services.append(GatewayApp.application(deps, options: options, logger: logger) { bound in
-                if !explicitURL { endpoint.set("http://\(connectHost.contains(":") ? "[\(connectHost)]" : connectHost):\(bound)") }
+                let address = "http://\(connectHost.contains(":") ? "[\(connectHost)]" : connectHost):\(bound)"
+                membership.setAddress(address)
+                if !explicitURL { endpoint.set(address) }
             })
         }
         return (services, gateway)

@@ -78,6 +78,16 @@ enum Storage {
         }
     }
 
+    /// Runs `body` with the store of the database `engine` selects: an existing SQLite file (a mistyped `--data-dir`
+    /// is refused, not created), or PostgreSQL, checked reachable and migrated.
+    static func withDatabase<T: Sendable>(_ engine: EngineOptions, logger: Logger,
+                                          _ body: (AppDatabase) async throws -> T) async throws -> T {
+        guard let url = engine.postgresURL else {
+            return try await body(try AppDatabase.openExisting(dataDir: engine.sqlite.dataDir, synchronous: engine.sqlite.synchronous))
+        }
+        return try await withStore(url: url, poolSize: 2, logger: logger) { db, _ in try await body(db) }
+    }
+
     /// Runs `body` with the store and queue on PostgreSQL at `url`, reachable-checked and migrated (the benchmarks'
     /// way in).
     static func withStore<T: Sendable>(url: DatabaseURL, poolSize: Int, logger: Logger,

@@ -8,8 +8,12 @@ struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "An AI API relay gateway with a leased job queue in SQLite.",
+        version: Switchyard.version,
         subcommands: [ServeCommand.self, JobsCommand.self, SchedulesCommand.self, MockUpstreamCommand.self, BenchCommand.self,
-                      BatchImportCommand.self, ArtifactsCommand.self, DbCommand.self])
+                      BatchImportCommand.self, ArtifactsCommand.self, DbCommand.self, ClusterCommand.self])
+
+    /// This build's version: `--version`, and each process's row in the cluster list.
+    static let version = "0.15.0"
 
     /// Parses and runs the command. Exit codes: 0 success, 1 a failure (one line on stderr), 2 a usage error
     /// (ArgumentParser's own code for those is 64, EX_USAGE).
