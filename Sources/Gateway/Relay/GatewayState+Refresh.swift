@@ -1,4 +1,5 @@
 import Foundation
+import Scheduler
 import ServiceLifecycle
 import Store
 
@@ -43,24 +44,36 @@ extension GatewayState {
     }
 }
 
-/// Reloads the gateway's in-memory state when the database changed (checked every `interval`), so several
-/// processes on one database converge within it.
+/// Reloads the gateway's in-memory state when the database changed, so every process on one database routes and
+/// authenticates by the same state within a second. On PostgreSQL each change is announced (`NOTIFY` from triggers)
+/// and looked at at once, with a look every `interval` as the safety net for a missed announcement; on SQLite the
+/// look every `interval` is the whole mechanism, so it is short there.
 public struct GatewayStateRefresher: Service {
     let state: GatewayState
     let interval: Duration
 
-    public init(state: GatewayState, interval: Duration = .seconds(2)) {
+    public init(state: GatewayState, interval: Duration? = nil) {
         self.state = state
-        self.interval = interval
+        self.interval = interval ?? (state.db.announcesStateChanges ? .seconds(2) : .milliseconds(400))
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            } catch { return }
-            do { try await state.reloadIfChanged() } catch {
-                state.logger.error("gateway state reload failed", metadata: ["error": "\(error)"])
+        let wake = WakeSignal()
+        let (state, interval) = (state, interval)
+        try? await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    await state.db.listenForStateChanges(logger: state.logger) { _ in wake.raise(.work) }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        _ = await wake.wait(until: .now + interval)
+                        if Task.isCancelled { return }
+                        do { try await state.reloadIfChanged() } catch {
+                            state.logger.error("gateway state reload failed", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
             }
         }
     }

@@ -160,5 +160,32 @@ enum PostgresStoreSchema {
             "ALTER TABLE channels ADD COLUMN node_id BIGINT REFERENCES nodes(id)",
             "CREATE INDEX channels_node ON channels (node_id)",
         ]))
+        migrator.register(PostgresMigration("store-006-processes", statements: [
+            """
+            CREATE TABLE processes (id TEXT PRIMARY KEY, role TEXT NOT NULL, host TEXT NOT NULL, pid BIGINT NOT NULL,
+            version TEXT NOT NULL, address TEXT, started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX processes_heartbeat ON processes (heartbeat_at)",
+        ]))
+        // Every change to what gateways route and authenticate by announces itself (payload: the table), so every
+        // process reloads within moments instead of at its next poll. Updates of `api_keys.used` alone (the record
+        // writer adds spend every flush) are not announced: only rows whose `updated_at` moved.
+        migrator.register(PostgresMigration("store-007-state-notify", statements: [
+            """
+            CREATE FUNCTION switchyard_state_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('\(AppDatabase.stateChannel)', TG_TABLE_NAME);
+                RETURN NULL;
+            END $$
+            """,
+        ] + ["users", "channels", "model_prices", "nodes"].map { table in
+            "CREATE TRIGGER \(table)_state AFTER INSERT OR UPDATE OR DELETE ON \(table) FOR EACH STATEMENT EXECUTE FUNCTION switchyard_state_changed()"
+        } + [
+            "CREATE TRIGGER api_keys_state AFTER INSERT OR DELETE ON api_keys FOR EACH STATEMENT EXECUTE FUNCTION switchyard_state_changed()",
+            """
+            CREATE TRIGGER api_keys_state_update AFTER UPDATE ON api_keys FOR EACH ROW
+            WHEN (OLD.updated_at IS DISTINCT FROM NEW.updated_at) EXECUTE FUNCTION switchyard_state_changed()
+            """,
+        ]))
     }
 }

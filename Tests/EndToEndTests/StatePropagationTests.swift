@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Two gateway processes on one database: what an operator changes through one, the other routes and authenticates
+/// by within a second (PostgreSQL: announced by triggers; SQLite: each process looks every 400 ms).
+@Suite(.processDiagnostics) struct StatePropagationTests {
+    /// Polls `condition` every 10 ms for up to 5 s; returns how long it took to hold (nil: it never did).
+    func timeUntil(_ condition: @Sendable () async throws -> Bool) async -> Duration? {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .seconds(5) {
+            if (try? await condition()) == true { return ContinuousClock.now - started }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+
+    func chat(_ base: String, key: String, via g: GatewayProcess) async throws -> Int {
+        try await g.request(.POST, base + "/v1/chat/completions",
+                            json: ["model": "gpt-4o-mini", "messages": [["role": "user", "content": "hi"]]],
+                            headers: [("authorization", "Bearer \(key)")]).status
+    }
+
+    @Test(arguments: Engine.allCases) func changesThroughOneGatewayReachTheOtherWithinASecond(_ engine: Engine) async throws {
+        let a = try await GatewayProcess(engine)
+        try await a.provision()
+        let second = try GatewayProcess.startDaemon(tmp: a.tmp, dataDir: a.dataDir, token: a.adminToken, extraArgs: a.extraArgs,
+                                                    env: [:], name: "b")
+        let port = try #require(await second.listeningPort(), "\(second.stderr.suffix(2000))")
+        let b = "http://127.0.0.1:\(port)"
+        #expect(await eventually(timeout: .seconds(30)) { try await chat(b, key: a.clientKey, via: a) == 200 })
+        let admin = [("authorization", "Bearer \(a.adminToken)")]
+
+        // A key created through B authenticates through A.
+        let users = try await a.admin(.GET, "/api/users")
+        let userId = try #require((users.json["data"] as? [[String: Any]])?.first?["id"] as? Int)
+        let created = try await a.request(.POST, b + "/api/keys", json: ["user_id": userId, "name": "from-b"], headers: admin)
+        let newKey = try #require(created.json["key"] as? String, "\(created.body)")
+        let keyId = try #require(created.json["id"] as? Int)
+        let createdSeen = await timeUntil { try await chat(a.base, key: newKey, via: a) == 200 }
+        #expect(createdSeen.map { $0 < .seconds(1) } == true, "key created in B authenticated in A after \(String(describing: createdSeen))")
+
+        // The key disabled through A is refused by B.
+        let disabled = try await a.admin(.PATCH, "/api/keys/\(keyId)", ["status": "disabled"])
+        #expect(disabled.status == 200, "\(disabled.body)")
+        let revokedSeen = await timeUntil { try await chat(b, key: newKey, via: a) == 403 }  // "this API key is disabled"
+        #expect(revokedSeen.map { $0 < .seconds(1) } == true, "key disabled in A refused by B after \(String(describing: revokedSeen))")
+
+        // The channel disabled through A receives no more traffic through B.
+        let channels = try await a.admin(.GET, "/api/channels")
+        let channel = try #require((channels.json["data"] as? [[String: Any]])?.first { $0["type"] as? String == "openai" })
+        let off = try await a.admin(.PATCH, "/api/channels/\(channel["id"] as! Int)", ["status": "disabled"])
+        #expect(off.status == 200, "\(off.body)")
+        let channelSeen = await timeUntil { try await chat(b, key: a.clientKey, via: a) != 200 }
+        #expect(channelSeen.map { $0 < .seconds(1) } == true, "channel disabled in A left B's routing after \(String(describing: channelSeen))")
+        print("state propagation (\(engine)): key created \(String(describing: createdSeen)), key disabled \(String(describing: revokedSeen)), "
+              + "channel disabled \(String(describing: channelSeen))")
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit(timeout: .seconds(30)) == 0)
+    }
+}
