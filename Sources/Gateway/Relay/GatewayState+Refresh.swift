@@ -52,6 +52,8 @@ public struct GatewayStateRefresher: Service {
     let state: GatewayState
     let interval: Duration
 
+    static let minimumGap = Duration.milliseconds(200)
+
     public init(state: GatewayState, interval: Duration? = nil) {
         self.state = state
         self.interval = interval ?? (state.db.announcesStateChanges ? .seconds(2) : .milliseconds(400))
@@ -72,6 +74,9 @@ public struct GatewayStateRefresher: Service {
                         do { try await state.reloadIfChanged() } catch {
                             state.logger.error("gateway state reload failed", metadata: ["error": "\(error)"])
                         }
+                        // At most five looks a second: a burst of announcements (a settlement run commits a batch of
+                        // users' spend every few milliseconds) is one reload, not one each.
+                        try? await Task.sleep(for: Self.minimumGap)
                     }
                 }
             }
