@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Batch imports with real processes: a daemon killed with -9 mid-run finishes the run after a restart (one
 /// outcome per item, one artifact), the artifact passes an independent JSON Schema validator, and the CLI
@@ -7,8 +8,8 @@ import Testing
 @Suite(.serialized, .processDiagnostics) struct ImportEndToEndTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    @Test func killNineMidRunFinishesEveryItemOnceAndWritesOneArtifact() async throws {
-        let g = try await GatewayProcess(extraArgs: ["--allow-private-upstreams", "--queue", "import=4", "--lease-ttl", "2",
+    @Test(arguments: Engine.allCases) func killNineMidRunFinishesEveryItemOnceAndWritesOneArtifact(_ engine: Engine) async throws {
+        let g = try await GatewayProcess(engine, extraArgs: ["--allow-private-upstreams", "--queue", "import=4", "--lease-ttl", "2",
                                                      "--tick-ms", "300", "--artifacts-dir", "{tmp}/artifacts"])
         // Slow answers so the kill lands while items are probing and confirming.
         try await g.setFaults([["fault": ["delay_ms": 60]]])

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import Testing
 import TestSupport
 
@@ -55,6 +56,59 @@ import TestSupport
         #expect(channelSeen.map { $0 < .seconds(1) } == true, "channel disabled in A left B's routing after \(String(describing: channelSeen))")
         print("state propagation (\(engine)): key created \(String(describing: createdSeen)), key disabled \(String(describing: revokedSeen)), "
               + "channel disabled \(String(describing: channelSeen))")
+        second.signal(SIGTERM)
+        #expect(await second.waitForExit(timeout: .seconds(30)) == 0)
+    }
+
+    /// A key's quota across two gateways: each counts its own spend as it commits and reads the other's when it is
+    /// announced (PostgreSQL) or at its next look (SQLite), so the two together overshoot by what they serve in that
+    /// lag, not by a whole refresh period each. Requests are paced (10 a second through each gateway, alternating) so
+    /// the bound is a count: each gateway's own unflushed requests (≤ 0.1 s) plus the other's not yet seen (≤ 0.7 s).
+    @Test(arguments: Engine.allCases) func aKeysQuotaHoldsAcrossTwoGatewaysWithinTheLag(_ engine: Engine) async throws {
+        let a = try await GatewayProcess(engine)
+        try await a.provision()
+        let second = try GatewayProcess.startDaemon(tmp: a.tmp, dataDir: a.dataDir, token: a.adminToken, extraArgs: a.extraArgs,
+                                                    env: [:], name: "b")
+        let port = try #require(await second.listeningPort(), "\(second.stderr.suffix(2000))")
+        let b = "http://127.0.0.1:\(port)"
+        #expect(await eventually(timeout: .seconds(30)) { try await chat(b, key: a.clientKey, via: a) == 200 })
+
+        // One request's cost, from the books.
+        let users = try await a.admin(.GET, "/api/users")
+        let userId = try #require((users.json["data"] as? [[String: Any]])?.first?["id"] as? Int)
+        let created = try await a.admin(.POST, "/api/keys", ["user_id": userId, "name": "capped"])
+        let key = try #require(created.json["key"] as? String)
+        let keyId = try #require(created.json["id"] as? Int)
+        #expect(try await chat(a.base, key: key, via: a) == 200)
+        let billed = { try await a.database.db.read { db in
+            try Int64.fetchOne(db, sql: "SELECT coalesce(sum(cost), 0) FROM usage_logs WHERE key_id = ?", arguments: [keyId]) ?? 0
+        } }
+        #expect(await eventually(timeout: .seconds(10)) { try await billed() > 0 })
+        let cost = try await billed()
+        // Both gateways know the key before it is capped (a 401 from B would not count against the quota).
+        #expect(await eventually(timeout: .seconds(10)) { try await chat(b, key: key, via: a) == 200 })
+        #expect(await eventually(timeout: .seconds(10)) { try await billed() == 2 * cost })
+        let quota = cost * 22  // 20 more requests
+        let capped = try await a.admin(.PATCH, "/api/keys/\(keyId)", ["quota": quota])
+        #expect(capped.status == 200, "\(capped.body)")
+
+        var refusedInARow = 0
+        let started = ContinuousClock.now
+        var turn = 0
+        while refusedInARow < 4 && ContinuousClock.now - started < .seconds(30) {
+            let reply = try await a.request(.POST, (turn % 2 == 0 ? a.base : b) + "/v1/chat/completions",
+                                            json: ["model": "gpt-4o-mini", "messages": [["role": "user", "content": "hi"]]],
+                                            headers: [("authorization", "Bearer \(key)")])
+            refusedInARow = reply.status == 429 ? refusedInARow + 1 : 0
+            #expect(reply.status == 200 || reply.status == 429, "turn \(turn) at \(ContinuousClock.now - started): \(reply.status) \(reply.body)")
+            turn += 1
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(refusedInARow >= 4, "both gateways refuse the key once its quota is spent")
+        try await Task.sleep(for: .milliseconds(500))  // the last flushes
+        let over = try await billed() - quota
+        print("quota across two gateways (\(engine)): \(turn) requests, overshoot \(over) micro-units = \(Double(over) / Double(cost)) requests")
+        #expect(over <= 16 * cost, "overshoot \(Double(over) / Double(cost)) requests; the bound is 2 × (1 + 7)")
         second.signal(SIGTERM)
         #expect(await second.waitForExit(timeout: .seconds(30)) == 0)
     }

@@ -10,6 +10,8 @@ extension GatewayState {
     /// `maxAge` (which also brings other processes' key spend in). Returns whether anything was read.
     @discardableResult
     public func reloadIfChanged(maxAge: Duration = .seconds(30)) async throws -> Bool {
+        // Capped keys' spend as every process has committed it, so N gateways do not each spend a key's whole quota.
+        if hasCappedKeys { refreshSpend(try await db.cappedKeysUsed()) }
         let current = try await db.routingMarks()
         guard let last = loaded.withLock({ $0 }), last.marks.others == current.others, ContinuousClock.now - last.at < maxAge,
               current.channelCount >= last.marks.channelCount else {

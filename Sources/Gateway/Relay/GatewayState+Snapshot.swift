@@ -6,6 +6,8 @@ extension GatewayState {
     /// ahead, so choosing a channel costs the same with three channels for a model or three thousand.
     struct Snapshot: Sendable {
         var keysByHash: [String: APIKey] = [:]
+        /// Whether some key has a quota.
+        var hasCappedKeys = false
         var users: [Int64: User] = [:]
         var channels: [RelayChannel] = []
         /// Channel id → its position in `channels`.

@@ -16,8 +16,13 @@ public final class GatewayState: Sendable {
     let autoDisableAfter: Int
     let logger: Logger
     let snapshot = Mutex(Snapshot())
-    /// Spend committed since the last reload, per key id.
-    private let spend = Mutex<[Int64: Int64]>([:])
+    /// What capped keys have spent: `fresh` read from the database since the last reload (every process's spend),
+    /// `local` committed by this process since that read (or since the reload, for a key not read since).
+    private let spend = Mutex(Spend())
+    struct Spend {
+        var fresh: [Int64: Int64] = [:]
+        var local: [Int64: Int64] = [:]
+    }
     private let streaks = Mutex<[Int64: Int]>([:])
     /// What the last reload read (see `reloadIfChanged`) and when.
     let loaded = Mutex<(marks: RoutingMarks, at: ContinuousClock.Instant)?>(nil)
@@ -34,13 +39,14 @@ public final class GatewayState: Sendable {
         let rows = try await db.routingRows()
         var next = Snapshot()
         for key in rows.keys { next.keysByHash[key.keyHash] = key }
+        next.hasCappedKeys = rows.keys.contains { $0.quota != nil }
         for user in rows.users { next.users[user.id!] = user }
         next.channels = rows.channels.map { Self.routed($0, nodes: rows.nodes) }
         for price in rows.prices { next.prices[price.name] = price }
         let marks = rows.marks
         next.upstreamKeys = openKeys(next.channels)
         next.index()
-        spend.withLock { $0 = [:] }
+        spend.withLock { $0 = Spend() }
         snapshot.withLock { $0 = next }
         loaded.withLock { $0 = (marks, .now) }
     }
@@ -75,11 +81,25 @@ public final class GatewayState: Sendable {
     }
 
     /// Micro-units a key has spent, committed ones included.
-    func used(keyId: Int64, base: Int64) -> Int64 { base + spend.withLock { $0[keyId] ?? 0 } }
+    func used(keyId: Int64, base: Int64) -> Int64 { spend.withLock { ($0.fresh[keyId] ?? base) + ($0.local[keyId] ?? 0) } }
+
+    /// Takes capped keys' spend as the database has it now (other processes' included); this process's spend
+    /// counts again from here.
+    func refreshSpend(_ used: [Int64: Int64]) {
+        spend.withLock { s in
+            for (id, value) in used {
+                s.fresh[id] = value
+                s.local[id] = nil
+            }
+        }
+    }
+
+    /// Whether any key has a quota (only then is spend read back from the database).
+    var hasCappedKeys: Bool { snapshot.withLock(\.hasCappedKeys) }
 
     func addSpend(_ records: [RequestRecord]) {
         spend.withLock { map in
-            for record in records { if let usage = record.usage { map[usage.keyId, default: 0] += usage.cost } }
+            for record in records { if let usage = record.usage { map.local[usage.keyId, default: 0] += usage.cost } }
         }
     }
 

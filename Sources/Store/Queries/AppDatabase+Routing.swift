@@ -36,6 +36,17 @@ extension AppDatabase {
         try await read { db in try Self.routingMarks(db) }
     }
 
+    /// What each key with a quota has spent, by key id.
+    public func cappedKeysUsed() async throws -> [Int64: Int64] {
+        try await read { db in
+            var used: [Int64: Int64] = [:]
+            for row in try SQLRow.fetchAll(db, sql: "SELECT id, used FROM api_keys WHERE quota IS NOT NULL") {
+                used[try row[0]] = try row[1]
+            }
+            return used
+        }
+    }
+
     /// Channels updated at or after `updatedAt`, with every node (to route them).
     public func channels(updatedSince updatedAt: Int64) async throws -> (channels: [RelayChannel], nodes: [Int64: ExitNode]) {
         try await read { db in
