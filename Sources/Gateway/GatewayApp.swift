@@ -80,7 +80,8 @@ public struct GatewayDependencies: Sendable {
         self.payloadBox = payloadBox
         let state = GatewayState(db: db, secrets: secrets, autoDisableAfter: options.relay.autoDisableAfter, logger: logger)
         self.state = state
-        writer = RecordWriter(db: db, payloadBox: payloadBox, maxBuffered: options.relay.maxBufferedRecords, logger: logger) { records in
+        writer = RecordWriter(db: db, payloadBox: payloadBox, maxBuffered: options.relay.maxBufferedRecords,
+                              autoDisableAfter: state.autoDisableAfter, logger: logger) { records in
             state.addSpend(records)
         }
         let client = AsyncHTTPClientTransport(connectTimeout: options.relay.connectTimeout, readTimeout: options.relay.firstByteTimeout)

@@ -55,6 +55,51 @@ import TestSupport
         #expect(read == rows)
     }
 
+    /// Failures counted in the database add up across processes: a channel is auto-disabled when the requests in a row
+    /// that failed reach the threshold, whichever processes served them; a success anywhere starts again; a process
+    /// that saw the threshold itself disables at once; an operator's disable is kept.
+    @Test(arguments: Engine.allCases) func channelFailuresAddUpAcrossProcesses(_ engine: Engine) async throws {
+        let t = try await TempStore(engine)
+        let id = try await t.channel("shared").id!
+        func batch(_ changes: ChannelHealthChange...) async throws -> RelayChannel {
+            try await t.db.write { db in try RecordWriter.writeHealth(changes, autoDisableAfter: 4, in: db) }
+            return try #require(try await t.db.channel(id))
+        }
+        var channel = try await batch(ChannelHealthChange(channelId: id, failures: 2, reason: "503"))  // gateway A
+        #expect(channel.failureStreak == 2 && channel.status == .enabled)
+        channel = try await batch(ChannelHealthChange(channelId: id, failures: 1, reason: "timeout"))  // gateway B
+        #expect(channel.failureStreak == 3 && channel.status == .enabled)
+        channel = try await batch(ChannelHealthChange(channelId: id, reset: true))  // a success through A
+        #expect(channel.failureStreak == 0)
+        channel = try await batch(ChannelHealthChange(channelId: id, failures: 3, reason: "503"))
+        channel = try await batch(ChannelHealthChange(channelId: id, failures: 1, reason: "connection refused"))
+        #expect(channel.status == .autoDisabled && channel.failureStreak == 4)
+        #expect(channel.statusReason == "4 consecutive failures, last: connection refused")
+
+        // A batch that saw a success before its failures counts only those.
+        let other = try await t.channel("other").id!
+        try await t.db.write { db in
+            try RecordWriter.writeHealth([ChannelHealthChange(channelId: other, failures: 3, reason: "x")], autoDisableAfter: 4, in: db)
+            try RecordWriter.writeHealth([ChannelHealthChange(channelId: other, failures: 3, reason: "x")
+                .then(ChannelHealthChange(channelId: other, reset: true)).then(ChannelHealthChange(channelId: other, failures: 1, reason: "y"))],
+                                         autoDisableAfter: 4, in: db)
+        }
+        #expect(try await t.db.channel(other)?.failureStreak == 1)
+
+        // One process's own threshold disables at once; an operator's disable is never overwritten.
+        let local = try await t.channel("local").id!
+        try await t.db.write { db in
+            try RecordWriter.writeHealth([ChannelHealthChange(channelId: local, failures: 1, autoDisable: true, reason: "z")], autoDisableAfter: 4, in: db)
+        }
+        #expect(try await t.db.channel(local)?.status == .autoDisabled)
+        let off = try await t.channel("off", status: .disabled).id!
+        try await t.db.write { db in
+            try RecordWriter.writeHealth([ChannelHealthChange(channelId: off, failures: 9, autoDisable: true, reason: "z")], autoDisableAfter: 4, in: db)
+        }
+        let kept = try #require(try await t.db.channel(off))
+        #expect(kept.status == .disabled && kept.statusReason != "9 consecutive failures, last: z")
+    }
+
     @Test(arguments: Engine.allCases) func traceFiltersSelectWhatTheyName(_ engine: Engine) async throws {
         let t = try await TempStore(engine)
         func trace(_ id: String, user: Int64?, model: String, stream: Bool, tokens: Int64, at: Int64) -> Trace {

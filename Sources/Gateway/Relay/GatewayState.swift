@@ -12,7 +12,8 @@ import Synchronization
 public final class GatewayState: Sendable {
     let db: AppDatabase
     let secrets: SecretBox
-    /// Consecutive failures after which a channel is auto-disabled.
+    /// Consecutive failures (seen by this process; the record writer counts them across processes too) after which a
+    /// channel is auto-disabled.
     let autoDisableAfter: Int
     let logger: Logger
     let snapshot = Mutex(Snapshot())
@@ -136,11 +137,10 @@ public final class GatewayState: Sendable {
 
     func price(for model: String) -> ModelPrice? { snapshot.withLock { $0.prices[model] } }
 
-    /// A success resets the channel's failure streak.
-    func channelSucceeded(_ id: Int64) -> ChannelHealthChange? {
-        let previous = streaks.withLock { $0.removeValue(forKey: id) }
-        guard let previous, previous > 0 else { return nil }
-        return ChannelHealthChange(channelId: id, autoDisable: false, failureStreak: 0, reason: nil)
+    /// A success resets the channel's failure streak, here and (with the next batch) the count all processes share.
+    func channelSucceeded(_ id: Int64) -> ChannelHealthChange {
+        _ = streaks.withLock { $0.removeValue(forKey: id) }
+        return ChannelHealthChange(channelId: id, reset: true)
     }
 
     /// Counts a failure; at the threshold the channel leaves routing at once and is marked auto-disabled.
@@ -150,7 +150,7 @@ public final class GatewayState: Sendable {
             return map[id]!
         }
         guard streak >= autoDisableAfter else {
-            return ChannelHealthChange(channelId: id, autoDisable: false, failureStreak: streak, reason: nil)
+            return ChannelHealthChange(channelId: id, failures: 1, reason: reason)
         }
         streaks.withLock { $0[id] = nil }
         snapshot.withLock { s in
@@ -161,7 +161,6 @@ public final class GatewayState: Sendable {
             }
         }
         logger.warning("channel auto-disabled", metadata: ["channel_id": "\(id)", "failures": "\(streak)", "reason": "\(reason)"])
-        return ChannelHealthChange(channelId: id, autoDisable: true, failureStreak: streak,
-                                   reason: "\(streak) consecutive failures, last: \(reason)")
+        return ChannelHealthChange(channelId: id, failures: 1, autoDisable: true, reason: reason)
     }
 }

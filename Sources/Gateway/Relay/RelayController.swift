@@ -193,7 +193,7 @@ struct RelayController: Sendable {
                 writer.submit(RequestRecord(trace: trace, usage: nil, payload: nil))
                 return Response(status: .init(code: status), headers: [.contentType: contentType], body: .init(byteBuffer: body))
             case .answered(let response):
-                if let change = state.channelSucceeded(channel.id!) { writer.submit(change) }
+                writer.submit(state.channelSucceeded(channel.id!))
                 return finish(call, response, channel: channel, trace: trace)
             }
         }

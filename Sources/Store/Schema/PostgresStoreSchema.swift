@@ -179,9 +179,11 @@ enum PostgresStoreSchema {
             END $$
             """,
         ] + ["users", "channels", "model_prices", "nodes"].map { table in
-            "CREATE TRIGGER \(table)_state AFTER INSERT OR UPDATE OR DELETE ON \(table) FOR EACH STATEMENT EXECUTE FUNCTION switchyard_state_changed()"
+            // Per row, so a statement that changes nothing (the writer's reset of failure counts that are already
+            // zero) announces nothing; one transaction's announcements of a table are one (NOTIFY folds duplicates).
+            "CREATE TRIGGER \(table)_state AFTER INSERT OR UPDATE OR DELETE ON \(table) FOR EACH ROW EXECUTE FUNCTION switchyard_state_changed()"
         } + [
-            "CREATE TRIGGER api_keys_state AFTER INSERT OR DELETE ON api_keys FOR EACH STATEMENT EXECUTE FUNCTION switchyard_state_changed()",
+            "CREATE TRIGGER api_keys_state AFTER INSERT OR DELETE ON api_keys FOR EACH ROW EXECUTE FUNCTION switchyard_state_changed()",
             """
             CREATE TRIGGER api_keys_state_update AFTER UPDATE ON api_keys FOR EACH ROW
             WHEN (OLD.updated_at IS DISTINCT FROM NEW.updated_at) EXECUTE FUNCTION switchyard_state_changed()

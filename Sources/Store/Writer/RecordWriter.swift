@@ -4,18 +4,36 @@ import Scheduler
 import ServiceLifecycle
 import Synchronization
 
-/// A channel's health change decided on the request path, written with the next batch.
-public struct ChannelHealthChange: Sendable {
+/// What requests through a channel found, written with the next batch. Failures are counted in the database
+/// (`channels.failure_streak`), so the failures of every process sharing it add up: a channel is auto-disabled when
+/// `autoDisableAfter` requests in a row fail, whichever processes served them (or at once when one process saw that
+/// many itself). A success anywhere starts the count again.
+public struct ChannelHealthChange: Sendable, Equatable {
     public var channelId: Int64
+    /// A request succeeded: the count starts from zero (before `failures`).
+    public var reset: Bool
+    /// Failed requests since then (or since the last batch).
+    public var failures: Int
+    /// This process saw `autoDisableAfter` failures in a row itself.
     public var autoDisable: Bool
-    public var failureStreak: Int
+    /// The last failure's reason.
     public var reason: String?
 
-    public init(channelId: Int64, autoDisable: Bool, failureStreak: Int, reason: String?) {
+    public init(channelId: Int64, reset: Bool = false, failures: Int = 0, autoDisable: Bool = false, reason: String? = nil) {
         self.channelId = channelId
+        self.reset = reset
+        self.failures = failures
         self.autoDisable = autoDisable
-        self.failureStreak = failureStreak
         self.reason = reason
+    }
+
+    /// This change followed by `next` (both in one batch).
+    func then(_ next: ChannelHealthChange) -> ChannelHealthChange {
+        var merged = next.reset ? next : self
+        if !next.reset { merged.failures += next.failures }
+        merged.autoDisable = autoDisable || next.autoDisable
+        merged.reason = next.reason ?? reason
+        return merged
     }
 }
 
@@ -42,6 +60,8 @@ public final class RecordWriter: Service {
     /// Records held at most while the database is away (see the type's comment).
     public let maxBuffered: Int
     let maxRetryDelay: Duration
+    /// Failures in a row, counted across processes, that auto-disable a channel.
+    let autoDisableAfter: Int
     let logger: Logger
     /// Failed flushes in a row (0 while the database answers).
     private let failures = Mutex(0)
@@ -53,9 +73,10 @@ public final class RecordWriter: Service {
     let onCommit: @Sendable ([RequestRecord]) -> Void
 
     public init(db: AppDatabase, payloadBox: SecretBox? = nil, flushInterval: Duration = .milliseconds(100), maxBatch: Int = 1000,
-                maxBuffered: Int = 100_000, maxRetryDelay: Duration = .seconds(2), logger: Logger,
+                maxBuffered: Int = 100_000, maxRetryDelay: Duration = .seconds(2), autoDisableAfter: Int = 5, logger: Logger,
                 onCommit: @escaping @Sendable ([RequestRecord]) -> Void = { _ in }) {
         self.db = db
+        self.autoDisableAfter = autoDisableAfter
         self.payloadBox = payloadBox
         self.flushInterval = flushInterval
         self.maxBatch = maxBatch
@@ -86,10 +107,11 @@ public final class RecordWriter: Service {
     /// Whether the last flush failed (the database is unreachable or refusing writes).
     public var isFailing: Bool { failures.withLock { $0 } > 0 }
 
-    /// Queues a channel health change (the latest per channel wins).
+    /// Queues what a request found about its channel (merged with what is queued for it already). A success is
+    /// written with the next batch; a failure wakes the writer, so the count across processes moves at once.
     public func submit(_ change: ChannelHealthChange) {
-        pending.withLock { $0.health[change.channelId] = change }
-        signal.raise(.work)
+        pending.withLock { p in p.health[change.channelId] = p.health[change.channelId].map { $0.then(change) } ?? change }
+        if change.failures > 0 || change.autoDisable { signal.raise(.work) }
     }
 
     public func run() async throws {
@@ -148,13 +170,16 @@ public final class RecordWriter: Service {
         guard !batch.records.isEmpty || !batch.health.isEmpty else { return }
         do {
             let sealed = try batch.records.map { record in try record.payload.flatMap { try seal($0) } }
-            try await db.write(isolation: .readCommitted) { db in try Self.write(batch.records, sealed, batch.health.values, in: db) }
+            let autoDisableAfter = autoDisableAfter
+            try await db.write(isolation: .readCommitted) { db in
+                try Self.write(batch.records, sealed, batch.health.values, autoDisableAfter: autoDisableAfter, in: db)
+            }
             pending.withLock { $0.writing -= batch.records.count }
         } catch {
             pending.withLock { p in
                 p.writing -= batch.records.count
                 p.records.insert(contentsOf: batch.records, at: 0)
-                for (id, change) in batch.health where p.health[id] == nil { p.health[id] = change }
+                for (id, change) in batch.health { p.health[id] = p.health[id].map { change.then($0) } ?? change }
             }
             throw error
         }
@@ -170,7 +195,8 @@ public final class RecordWriter: Service {
             bytes: Int64(captured.request.count + captured.response.count), expiresAt: captured.expiresAt)
     }
 
-    static func write(_ records: [RequestRecord], _ payloads: [Payload?], _ health: some Sequence<ChannelHealthChange>, in db: any StoreConnection) throws {
+    static func write(_ records: [RequestRecord], _ payloads: [Payload?], _ health: some Sequence<ChannelHealthChange>,
+                      autoDisableAfter: Int, in db: any StoreConnection) throws {
         // Multi-row inserts, a few statements per batch: this runs for every request the gateway serves.
         var spend: [Int64: Int64] = [:]
         for start in stride(from: 0, to: records.count, by: rowsPerStatement) {
@@ -233,16 +259,33 @@ public final class RecordWriter: Service {
         if db.engine == .postgresql && spend.values.contains(where: { $0 != 0 }) {
             try db.execute(sql: "SELECT pg_notify(?, 'spend')", arguments: [AppDatabase.stateChannel])
         }
-        for change in health {
-            if change.autoDisable {
-                // Only an enabled channel is auto-disabled: an operator's decision is never overwritten.
-                try db.execute(sql: """
-                    UPDATE channels SET status = 'auto_disabled', status_reason = ?, failure_streak = ?, updated_at = ?
-                    WHERE id = ? AND status = 'enabled'
-                    """, arguments: [change.reason, change.failureStreak, SystemWallClock().nowMillis(), change.channelId])
-            } else {
-                try db.execute(sql: "UPDATE channels SET failure_streak = ? WHERE id = ?", arguments: [change.failureStreak, change.channelId])
-            }
+        try writeHealth(Array(health), autoDisableAfter: autoDisableAfter, in: db)
+    }
+
+    /// Successes only: one statement resets every count that is not zero. A change with failures adds them (after a
+    /// reset when the batch also saw a success) and auto-disables an enabled channel whose count reaches
+    /// `autoDisableAfter`, or that this process disabled itself. An operator's decision is never overwritten.
+    static func writeHealth(_ health: [ChannelHealthChange], autoDisableAfter: Int, in db: any StoreConnection) throws {
+        let resets = health.filter { $0.reset && $0.failures == 0 && !$0.autoDisable }.map(\.channelId)
+        if !resets.isEmpty {
+            try db.execute(sql: "UPDATE channels SET failure_streak = 0 WHERE failure_streak > 0 AND id IN (\(db.engine.idsFromJSON))",
+                           arguments: [String(decoding: try JSONEncoder().encode(resets), as: UTF8.self)])
+        }
+        let now = SystemWallClock().nowMillis()
+        // ?1 this process disabled it, ?2 the count starts again, ?3 failures to add, ?4 the threshold, ?5 the last reason.
+        let streak = "(CASE WHEN ?2 = 1 THEN 0 ELSE failure_streak END + ?3)"
+        let disable = "(status = 'enabled' AND (?1 = 1 OR \(streak) >= ?4))"
+        for change in health where change.failures > 0 || change.autoDisable {
+            try db.execute(sql: """
+                UPDATE channels SET
+                    status_reason = CASE WHEN \(disable)
+                        THEN CAST(\(streak) AS TEXT) || ' consecutive failures, last: ' || ?5 ELSE status_reason END,
+                    updated_at = CASE WHEN \(disable) THEN ?6 ELSE updated_at END,
+                    status = CASE WHEN \(disable) THEN 'auto_disabled' ELSE status END,
+                    failure_streak = \(streak)
+                WHERE id = ?7
+                """, arguments: [change.autoDisable, change.reset, change.failures, autoDisableAfter, change.reason ?? "unknown", now,
+                                 change.channelId])
         }
     }
 
