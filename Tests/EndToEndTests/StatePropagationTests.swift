@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 /// Two gateway processes on one database: what an operator changes through one, the other routes and authenticates
-/// by within a second (PostgreSQL: announced by triggers; SQLite: each process looks every 400 ms).
+/// by within a second (PostgreSQL: announced by triggers; SQLite: each process looks every 300 ms).
 @Suite(.processDiagnostics) struct StatePropagationTests {
     /// Polls `condition` every 10 ms for up to 5 s; returns how long it took to hold (nil: it never did).
     func timeUntil(_ condition: @Sendable () async throws -> Bool) async -> Duration? {
@@ -17,12 +17,17 @@ import TestSupport
     }
 
     func chat(_ base: String, key: String, via g: GatewayProcess) async throws -> Int {
-        try await g.request(.POST, base + "/v1/chat/completions",
-                            json: ["model": "gpt-4o-mini", "messages": [["role": "user", "content": "hi"]]],
-                            headers: [("authorization", "Bearer \(key)")]).status
+        try await reply(base, key: key, via: g).status
     }
 
-    @Test(arguments: Engine.allCases) func changesThroughOneGatewayReachTheOtherWithinASecond(_ engine: Engine) async throws {
+    func reply(_ base: String, key: String, via g: GatewayProcess) async throws -> GatewayProcess.Reply {
+        try await g.request(.POST, base + "/v1/chat/completions",
+                            json: ["model": "gpt-4o-mini", "messages": [["role": "user", "content": "hi"]]],
+                            headers: [("authorization", "Bearer \(key)")])
+    }
+
+    /// A provisioned daemon A, a second daemon on its database (its process and base URL), both relaying.
+    func twoGateways(_ engine: Engine) async throws -> (GatewayProcess, DaemonProcess, String) {
         let a = try await GatewayProcess(engine)
         try await a.provision()
         let second = try GatewayProcess.startDaemon(tmp: a.tmp, dataDir: a.dataDir, token: a.adminToken, extraArgs: a.extraArgs,
@@ -30,11 +35,20 @@ import TestSupport
         let port = try #require(await second.listeningPort(), "\(second.stderr.suffix(2000))")
         let b = "http://127.0.0.1:\(port)"
         #expect(await eventually(timeout: .seconds(30)) { try await chat(b, key: a.clientKey, via: a) == 200 })
+        return (a, second, b)
+    }
+
+    func firstUser(_ g: GatewayProcess) async throws -> Int {
+        let users = try await g.admin(.GET, "/api/users")
+        return try #require((users.json["data"] as? [[String: Any]])?.first?["id"] as? Int)
+    }
+
+    @Test(arguments: Engine.allCases) func changesThroughOneGatewayReachTheOtherWithinASecond(_ engine: Engine) async throws {
+        let (a, second, b) = try await twoGateways(engine)
         let admin = [("authorization", "Bearer \(a.adminToken)")]
 
         // A key created through B authenticates through A.
-        let users = try await a.admin(.GET, "/api/users")
-        let userId = try #require((users.json["data"] as? [[String: Any]])?.first?["id"] as? Int)
+        let userId = try await firstUser(a)
         let created = try await a.request(.POST, b + "/api/keys", json: ["user_id": userId, "name": "from-b"], headers: admin)
         let newKey = try #require(created.json["key"] as? String, "\(created.body)")
         let keyId = try #require(created.json["id"] as? Int)
@@ -65,17 +79,10 @@ import TestSupport
     /// lag, not by a whole refresh period each. Requests are paced (10 a second through each gateway, alternating) so
     /// the bound is a count: each gateway's own unflushed requests (≤ 0.1 s) plus the other's not yet seen (≤ 0.7 s).
     @Test(arguments: Engine.allCases) func aKeysQuotaHoldsAcrossTwoGatewaysWithinTheLag(_ engine: Engine) async throws {
-        let a = try await GatewayProcess(engine)
-        try await a.provision()
-        let second = try GatewayProcess.startDaemon(tmp: a.tmp, dataDir: a.dataDir, token: a.adminToken, extraArgs: a.extraArgs,
-                                                    env: [:], name: "b")
-        let port = try #require(await second.listeningPort(), "\(second.stderr.suffix(2000))")
-        let b = "http://127.0.0.1:\(port)"
-        #expect(await eventually(timeout: .seconds(30)) { try await chat(b, key: a.clientKey, via: a) == 200 })
+        let (a, second, b) = try await twoGateways(engine)
 
         // One request's cost, from the books.
-        let users = try await a.admin(.GET, "/api/users")
-        let userId = try #require((users.json["data"] as? [[String: Any]])?.first?["id"] as? Int)
+        let userId = try await firstUser(a)
         let created = try await a.admin(.POST, "/api/keys", ["user_id": userId, "name": "capped"])
         let key = try #require(created.json["key"] as? String)
         let keyId = try #require(created.json["id"] as? Int)
@@ -96,9 +103,7 @@ import TestSupport
         let started = ContinuousClock.now
         var turn = 0
         while refusedInARow < 4 && ContinuousClock.now - started < .seconds(30) {
-            let reply = try await a.request(.POST, (turn % 2 == 0 ? a.base : b) + "/v1/chat/completions",
-                                            json: ["model": "gpt-4o-mini", "messages": [["role": "user", "content": "hi"]]],
-                                            headers: [("authorization", "Bearer \(key)")])
+            let reply = try await reply(turn % 2 == 0 ? a.base : b, key: key, via: a)
             refusedInARow = reply.status == 429 ? refusedInARow + 1 : 0
             #expect(reply.status == 200 || reply.status == 429, "turn \(turn) at \(ContinuousClock.now - started): \(reply.status) \(reply.body)")
             turn += 1

@@ -58,7 +58,7 @@ public struct GatewayStateRefresher: Service {
 
     public init(state: GatewayState, interval: Duration? = nil) {
         self.state = state
-        self.interval = interval ?? (state.db.announcesStateChanges ? .seconds(2) : .milliseconds(400))
+        self.interval = interval ?? (state.db.announcesStateChanges ? .seconds(2) : .milliseconds(300))
     }
 
     public func run() async throws {
@@ -71,14 +71,14 @@ public struct GatewayStateRefresher: Service {
                 }
                 group.addTask {
                     while !Task.isCancelled {
-                        _ = await wake.wait(until: .now + interval)
+                        let announced = await wake.wait(until: .now + interval).contains(.work)
                         if Task.isCancelled { return }
                         do { try await state.reloadIfChanged() } catch {
                             state.logger.error("gateway state reload failed", metadata: ["error": "\(error)"])
                         }
-                        // At most five looks a second: a burst of announcements (a settlement run commits a batch of
-                        // users' spend every few milliseconds) is one reload, not one each.
-                        try? await Task.sleep(for: Self.minimumGap)
+                        // At most five announced looks a second: a burst of announcements (a settlement run commits a
+                        // batch of users' spend every few milliseconds) is one reload, not one each.
+                        if announced { try? await Task.sleep(for: Self.minimumGap) }
                     }
                 }
             }

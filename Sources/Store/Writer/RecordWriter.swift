@@ -255,7 +255,7 @@ public final class RecordWriter: Service {
             try db.execute(sql: "UPDATE api_keys SET used = used + ? WHERE id = ?", arguments: [cost, keyId])
         }
         // Other gateways read capped keys' spend when a change is announced (PostgreSQL; SQLite's gateways look every
-        // 400 ms): announced at commit, so no gateway spends a key's quota on its own count for long.
+        // 300 ms): announced at commit, so no gateway spends a key's quota on its own count for long.
         if db.engine == .postgresql && spend.values.contains(where: { $0 != 0 }) {
             try db.execute(sql: "SELECT pg_notify(?, 'spend')", arguments: [AppDatabase.stateChannel])
         }
