@@ -20,6 +20,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
     @Option(help: "Concurrent slow streams to hold open through each gateway (0 skips; needs ulimit -n ≥ 4×).") var streams: Int = 0
     /// Also measures a gateway (nio client) on PostgreSQL at this URL, beside the SQLite ones.
     @OptionGroup var database: ScratchDatabaseOption
+    @Flag(help: "With --database-url, also measure two gateway processes on it, the load split between them.") var pair = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     struct Run: Codable {
@@ -83,6 +84,19 @@ struct GatewayBenchCommand: AsyncParsableCommand {
             progress("gateway (\(client)) idle RSS \(format(idleRSS[client]!)) MiB")
             targets.append(("gateway-\(client)", proxied, gateway.processIdentifier, key))
         }
+        // A second gateway process on the PostgreSQL database (the same data dir, so the same secret key), measured
+        // together with the first: the same connections in all, half through each.
+        var pairs: [(name: String, bases: [String], pids: [Int32], key: String)] = []
+        if pair, let first = targets.first(where: { $0.name == "gateway-nio-postgresql" }) {
+            let pairPort = port + 1 + gateways.count
+            let gateway = try BenchProcess.spawn(executable, ["serve", "--port", "\(pairPort)", "--data-dir", root + "/data-nio-postgresql",
+                                                 "--log-level", "warning", "--upstream-client", "nio"] + database.daemonArguments,
+                                    env: ["SWITCHYARD_ADMIN_TOKEN": admin], log: root + "/gateway-nio-postgresql-b.log")
+            processes.append(gateway)
+            let second = "http://127.0.0.1:\(pairPort)"
+            try await BenchProcess.waitFor(http, second + "/health")
+            pairs.append(("gateway-nio-postgresql-x2", [first.base, second], [first.pid, gateway.processIdentifier], first.key))
+        }
 
         var runs: [Run] = []
         for connections in concurrency.split(separator: ",").compactMap({ Int($0) }) {
@@ -98,6 +112,18 @@ struct GatewayBenchCommand: AsyncParsableCommand {
                     run.cpuMicrosPerRequest = run.requests > 0 ? cpu * 1e6 / Double(run.requests) : nil
                     runs.append(run)
                     progress("\(target) \(run.mode) c\(connections): \(format(run.rps, 0)) rps, p50 \(format(run.p50Ms, 2)) ms, p99 \(format(run.p99Ms, 2)) ms")
+                }
+                for (target, bases, pids, key) in pairs {
+                    let script = try wrkScript(root: root, key: key, stream: stream)
+                    _ = try wrk(bases, script: script, connections: connections, seconds: warmup)
+                    let cpuBefore = pids.map(BenchProcess.cpuSeconds).reduce(0, +)
+                    var run = try wrk(bases, script: script, connections: connections, seconds: duration)
+                    let cpu = pids.map(BenchProcess.cpuSeconds).reduce(0, +) - cpuBefore
+                    run.target = target
+                    run.mode = stream ? "stream" : "json"
+                    run.cpuMicrosPerRequest = run.requests > 0 ? cpu * 1e6 / Double(run.requests) : nil
+                    runs.append(run)
+                    progress("\(target) \(run.mode) c\(connections): \(format(run.rps, 0)) rps in all")
                 }
             }
         }
@@ -149,20 +175,39 @@ struct GatewayBenchCommand: AsyncParsableCommand {
     }
 
     private func wrk(_ base: String, script: String, connections: Int, seconds: Int) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
-        process.arguments = ["-t2", "-c\(connections)", "-d\(seconds)s", "--timeout", "10s", "-s", script, base + "/v1/chat/completions"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("WRK ") }) else {
-            throw CLIError("wrk printed no summary: \(output)")
+        try wrk([base], script: script, connections: connections, seconds: seconds)
+    }
+
+    /// wrk against each of `bases` at once, `connections` split between them; requests and rates add up, and the
+    /// latency percentiles are the worst of the parts.
+    private func wrk(_ bases: [String], script: String, connections: Int, seconds: Int) throws -> Run {
+        let parts = try bases.map { base -> (Process, Pipe) in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+            // Two load-generator threads in all, as against one gateway: more would take the gateways' CPU on this box.
+            process.arguments = ["-t\(max(1, 2 / bases.count))", "-c\(max(1, connections / bases.count))", "-d\(seconds)s", "--timeout", "10s", "-s", script,
+                                 base + "/v1/chat/completions"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            return (process, pipe)
         }
-        let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
-        return Run(target: "", mode: "", connections: connections, requests: Int(fields[0]), rps: fields[0] / (fields[1] / 1e6),
-                   p50Ms: fields[3] / 1000, p99Ms: fields[4] / 1000, errors: Int(fields[2]), cpuMicrosPerRequest: nil)
+        var run = Run(target: "", mode: "", connections: connections, requests: 0, rps: 0, p50Ms: 0, p99Ms: 0, errors: 0,
+                      cpuMicrosPerRequest: nil)
+        for (process, pipe) in parts {
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("WRK ") }) else {
+                throw CLIError("wrk printed no summary: \(output)")
+            }
+            let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+            run.requests += Int(fields[0])
+            run.rps += fields[0] / (fields[1] / 1e6)
+            run.errors += Int(fields[2])
+            run.p50Ms = max(run.p50Ms, fields[3] / 1000)
+            run.p99Ms = max(run.p99Ms, fields[4] / 1000)
+        }
+        return run
     }
 
     /// Time to the first SSE data line of a streaming request, sequentially, on a kept-alive connection.
