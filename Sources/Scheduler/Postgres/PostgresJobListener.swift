@@ -25,25 +25,16 @@ public final class PostgresJobListener: Service {
     }
 
     public func run() async throws {
+        let (notifier, onListening) = (notifier, onListening)
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await self.client.withConnection { connection in
-                        try await connection.listen(on: PostgresQueue.channel) { notifications in
-                            self.notifier.notifyAll()
-                            self.onListening()
-                            for try await notification in notifications {
-                                self.notifier.notify(queues: CollectionOfOne(notification.payload))
-                            }
-                        }
-                    }
-                } catch {
-                    if Task.isCancelled { return }
-                    self.logger.warning("job notifications lost; workers poll until listening again",
-                                        metadata: ["error": "\(PostgresErrorText.describe(error))"])
-                }
-                try? await Task.sleep(for: self.retryDelay)
-            }
+            await self.client.listenUntilCancelled(
+                on: PostgresQueue.channel, retryDelay: self.retryDelay, logger: self.logger,
+                lost: "job notifications lost; workers poll until listening again",
+                onListening: {
+                    notifier.notifyAll()
+                    onListening()
+                },
+                onNotification: { notifier.notify(queues: CollectionOfOne($0)) })
         }
     }
 }

@@ -1,5 +1,4 @@
 import Logging
-import PostgresNIO
 import Scheduler
 
 extension AppDatabase {
@@ -16,20 +15,9 @@ extension AppDatabase {
     public func listenForStateChanges(retryDelay: Duration = .seconds(1), logger: Logger,
                                       _ changed: @escaping @Sendable (String?) -> Void) async {
         guard case .postgres(let store) = backend else { return }
-        while !Task.isCancelled {
-            do {
-                try await store.client.withConnection { connection in
-                    try await connection.listen(on: Self.stateChannel) { notifications in
-                        changed(nil)
-                        for try await notification in notifications { changed(notification.payload) }
-                    }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("state change notifications lost; polling until listening again",
-                               metadata: ["error": "\(PostgresErrorText.describe(error))"])
-            }
-            try? await Task.sleep(for: retryDelay)
-        }
+        await store.client.listenUntilCancelled(
+            on: Self.stateChannel, retryDelay: retryDelay, logger: logger,
+            lost: "state change notifications lost; polling until listening again",
+            onListening: { changed(nil) }, onNotification: { changed($0) })
     }
 }
