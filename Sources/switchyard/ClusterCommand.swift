@@ -10,7 +10,7 @@ struct ClusterCommand: AsyncParsableCommand {
 
     @OptionGroup var engine: EngineOptions
     @Option(help: "Seconds without a heartbeat after which a process counts as dead (3 of serve's --cluster-heartbeat).")
-    var deadAfter: Double = 3 * Env.double("SWITCHYARD_CLUSTER_HEARTBEAT", 5)
+    var deadAfter: Double = Double(ClusterProcess.deadAfter) * Env.double("SWITCHYARD_CLUSTER_HEARTBEAT", 5)
     @Flag(help: "Print JSON instead of text.") var json = false
 
     func run() async throws {

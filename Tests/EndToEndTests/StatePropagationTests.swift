@@ -6,14 +6,10 @@ import TestSupport
 /// Two gateway processes on one database: what an operator changes through one, the other routes and authenticates
 /// by within a second (PostgreSQL: announced by triggers; SQLite: each process looks every 300 ms).
 @Suite(.processDiagnostics) struct StatePropagationTests {
-    /// Polls `condition` every 10 ms for up to 5 s; returns how long it took to hold (nil: it never did).
-    func timeUntil(_ condition: @Sendable () async throws -> Bool) async -> Duration? {
+    /// How long `condition` took to hold, polled every 10 ms for up to 5 s (nil: it never did).
+    func timeUntil(_ condition: () async throws -> Bool) async -> Duration? {
         let started = ContinuousClock.now
-        while ContinuousClock.now - started < .seconds(5) {
-            if (try? await condition()) == true { return ContinuousClock.now - started }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return nil
+        return await eventually(timeout: .seconds(5), every: .milliseconds(10), condition) ? ContinuousClock.now - started : nil
     }
 
     func chat(_ base: String, key: String, via g: GatewayProcess) async throws -> Int {

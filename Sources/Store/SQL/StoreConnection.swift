@@ -19,7 +19,7 @@ public enum StoreEngineKind: String, Sendable {
         }
     }
 
-    /// A PostgreSQL array in its text form: `{1,NULL,"a \\"b\\""}` for 1, null and `a "b"`.
+    /// A PostgreSQL array in its text form: `{1,NULL,"a \"b"}` for 1, null and `a "b`.
     static func arrayLiteral(_ values: some Sequence<SQLValue>) -> String {
         var bytes: [UInt8] = [UInt8(ascii: "{")]
         var first = true

@@ -101,19 +101,8 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         var runs: [Run] = []
         for connections in concurrency.split(separator: ",").compactMap({ Int($0) }) {
             for stream in [false, true] {
-                for (target, base, pid, key) in targets {
-                    let script = try wrkScript(root: root, key: key, stream: stream)
-                    _ = try wrk(base, script: script, connections: connections, seconds: warmup)
-                    let cpuBefore = BenchProcess.cpuSeconds(pid)
-                    var run = try wrk(base, script: script, connections: connections, seconds: duration)
-                    let cpu = BenchProcess.cpuSeconds(pid) - cpuBefore
-                    run.target = target
-                    run.mode = stream ? "stream" : "json"
-                    run.cpuMicrosPerRequest = run.requests > 0 ? cpu * 1e6 / Double(run.requests) : nil
-                    runs.append(run)
-                    progress("\(target) \(run.mode) c\(connections): \(format(run.rps, 0)) rps, p50 \(format(run.p50Ms, 2)) ms, p99 \(format(run.p99Ms, 2)) ms")
-                }
-                for (target, bases, pids, key) in pairs {
+                let measured = targets.map { ($0.name, [$0.base], [$0.pid], $0.key) } + pairs.map { ($0.name, $0.bases, $0.pids, $0.key) }
+                for (target, bases, pids, key) in measured {
                     let script = try wrkScript(root: root, key: key, stream: stream)
                     _ = try wrk(bases, script: script, connections: connections, seconds: warmup)
                     let cpuBefore = pids.map(BenchProcess.cpuSeconds).reduce(0, +)
@@ -123,7 +112,7 @@ struct GatewayBenchCommand: AsyncParsableCommand {
                     run.mode = stream ? "stream" : "json"
                     run.cpuMicrosPerRequest = run.requests > 0 ? cpu * 1e6 / Double(run.requests) : nil
                     runs.append(run)
-                    progress("\(target) \(run.mode) c\(connections): \(format(run.rps, 0)) rps in all")
+                    progress("\(target) \(run.mode) c\(connections): \(format(run.rps, 0)) rps, p50 \(format(run.p50Ms, 2)) ms, p99 \(format(run.p99Ms, 2)) ms")
                 }
             }
         }
@@ -172,10 +161,6 @@ struct GatewayBenchCommand: AsyncParsableCommand {
             """
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         return path
-    }
-
-    private func wrk(_ base: String, script: String, connections: Int, seconds: Int) throws -> Run {
-        try wrk([base], script: script, connections: connections, seconds: seconds)
     }
 
     /// wrk against each of `bases` at once, `connections` split between them; requests and rates add up, and the
