@@ -10,9 +10,10 @@ extension GatewayState {
     /// `maxAge` (which also brings other processes' key spend in). Returns whether anything was read.
     @discardableResult
     public func reloadIfChanged(maxAge: Duration = .seconds(30)) async throws -> Bool {
-        // Capped keys' spend as every process has committed it, so N gateways do not each spend a key's whole quota.
-        if hasCappedKeys { refreshSpend(try await db.cappedKeysUsed()) }
-        let current = try await db.routingMarks()
+        // With the marks, capped keys' spend as every process has committed it, so N gateways do not each spend a key's
+        // whole quota.
+        let (current, used) = try await db.routingMarks(cappedKeysUsed: hasCappedKeys)
+        if let used { refreshSpend(used) }
         guard let last = loaded.withLock({ $0 }), last.marks.others == current.others, ContinuousClock.now - last.at < maxAge,
               current.channelCount >= last.marks.channelCount else {
             try await reload()

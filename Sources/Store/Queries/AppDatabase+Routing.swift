@@ -36,14 +36,15 @@ extension AppDatabase {
         try await read { db in try Self.routingMarks(db) }
     }
 
-    /// What each key with a quota has spent, by key id.
-    public func cappedKeysUsed() async throws -> [Int64: Int64] {
+    /// The marks and, when `cappedKeysUsed`, what each key with a quota has spent (by key id), in one read.
+    public func routingMarks(cappedKeysUsed: Bool) async throws -> (marks: RoutingMarks, used: [Int64: Int64]?) {
         try await read { db in
+            guard cappedKeysUsed else { return (try Self.routingMarks(db), nil) }
             var used: [Int64: Int64] = [:]
             for row in try SQLRow.fetchAll(db, sql: "SELECT id, used FROM api_keys WHERE quota IS NOT NULL") {
                 used[try row[0]] = try row[1]
             }
-            return used
+            return (try Self.routingMarks(db), used)
         }
     }
 
