@@ -189,5 +189,14 @@ enum PostgresStoreSchema {
             WHEN (OLD.updated_at IS DISTINCT FROM NEW.updated_at) EXECUTE FUNCTION switchyard_state_changed()
             """,
         ]))
+        // `switchyard db copy`'s cursor per source file and table, moved in each batch's transaction (PostgreSQL only:
+        // a copy always lands here).
+        migrator.register(PostgresMigration("store-008-copy-progress", statements: [
+            """
+            CREATE TABLE copy_progress (source TEXT NOT NULL, table_name TEXT NOT NULL, last_rowid BIGINT NOT NULL,
+            copied BIGINT NOT NULL, skipped BIGINT NOT NULL, started_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+            PRIMARY KEY (source, table_name))
+            """,
+        ]))
     }
 }

@@ -26,6 +26,14 @@ public struct SecretBox: Sendable {
         return try SecretBox(base64: text, name: path)
     }
 
+    /// The key in an existing file (a key file is never created here: a mistyped path must not become a new key).
+    public static func read(file path: String) throws -> SecretBox {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw StoreError.invalid("cannot read the secret key file \(path)")
+        }
+        return try SecretBox(base64: text, name: path)
+    }
+
     public func seal(_ plain: Data) throws -> Data {
         guard let combined = try AES.GCM.seal(plain, using: key).combined else {
             throw StoreError.invalid("cannot seal secret")
