@@ -2,6 +2,7 @@ import Foundation
 import Scheduler
 import ServiceLifecycle
 import Store
+import Synchronization
 
 extension GatewayState {
     /// Brings the snapshot up to date at the least cost: nothing when nothing moved; only the channels changed
@@ -26,6 +27,27 @@ extension GatewayState {
         return true
     }
 
+    /// Reads the rows `changes` names (announced by PostgreSQL) and puts them into the snapshot in place: a revoked key,
+    /// a user's new quota or a price costs one row's read, not a reload of every key, user and channel (and the opening
+    /// of every upstream key). Everything, or a first look, is a full reload. The marks read with the rows become the
+    /// last look's, so the periodic look (the safety net for an announcement never heard) finds nothing to do.
+    public func reload(_ changes: StateChanges) async throws {
+        guard !changes.everything, loaded.withLock({ $0 }) != nil else {
+            try await reload()
+            return
+        }
+        let rows = try await db.changedRows(changes, cappedKeysUsed: hasCappedKeys)
+        if let used = rows.used { refreshSpend(used) }
+        place(rows.channels.map { id, channel in (id, channel.map { Self.routed($0, nodes: rows.nodes) }) })
+        snapshot.withLock { s in
+            for (id, user) in rows.users { s.users[id] = user }
+            for (id, key) in rows.keys { s.put(key, id: id) }
+            if !rows.keys.isEmpty { s.hasCappedKeys = s.keysByHash.values.contains { $0.quota != nil } }
+            for (name, price) in rows.prices { s.prices[name] = price }
+        }
+        loaded.withLock { last in last = last.map { (rows.marks, $0.at) } }
+    }
+
     /// Reads one channel (and its key) into the snapshot in place: a pinned request for a channel provisioned or
     /// changed since the last reload, without reloading everything or re-indexing every channel.
     func refresh(channelId id: Int64) async throws {
@@ -48,9 +70,9 @@ extension GatewayState {
 }
 
 /// Reloads the gateway's in-memory state when the database changed, so every process on one database routes and
-/// authenticates by the same state within a second. On PostgreSQL each change is announced (`NOTIFY` from triggers)
-/// and looked at at once, with a look every `interval` as the safety net for a missed announcement; on SQLite the
-/// look every `interval` is the whole mechanism, so it is short there.
+/// authenticates by the same state within a second. On PostgreSQL each change is announced with the rows it touched
+/// (`NOTIFY` from triggers) and those rows are read at once, with a look every `interval` as the safety net for a
+/// missed announcement; on SQLite the look every `interval` is the whole mechanism, so it is short there.
 public struct GatewayStateRefresher: Service {
     let state: GatewayState
     let interval: Duration
@@ -64,17 +86,29 @@ public struct GatewayStateRefresher: Service {
 
     public func run() async throws {
         let wake = WakeSignal()
+        let pending = PendingChanges()
         let (state, interval) = (state, interval)
         try? await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask {
-                    await state.db.listenForStateChanges(logger: state.logger) { _ in wake.raise(.work) }
+                    await state.db.listenForStateChanges(logger: state.logger) { payload in
+                        pending.changes.withLock { $0.add(announcement: payload) }
+                        wake.raise(.work)
+                    }
                 }
                 group.addTask {
                     while !Task.isCancelled {
                         let announced = await wake.wait(until: .now + interval).contains(.work)
                         if Task.isCancelled { return }
-                        do { try await state.reloadIfChanged() } catch {
+                        let changes = pending.changes.withLock { taken in
+                            defer { taken = StateChanges() }
+                            return taken
+                        }
+                        do {
+                            if changes.isEmpty { try await state.reloadIfChanged() } else { try await state.reload(changes) }
+                        } catch {
+                            // The rows named stay unread: the next look reloads everything.
+                            if !changes.isEmpty { pending.changes.withLock { $0.everything = true } }
                             state.logger.error("gateway state reload failed", metadata: ["error": "\(error)"])
                         }
                         // At most five announced looks a second: a burst of announcements (a settlement run commits a
@@ -85,4 +119,9 @@ public struct GatewayStateRefresher: Service {
             }
         }
     }
+}
+
+/// Announced changes not yet read, shared by the listening task and the looking one.
+private final class PendingChanges: Sendable {
+    let changes = Mutex(StateChanges())
 }

@@ -6,6 +6,8 @@ extension GatewayState {
     /// ahead, so choosing a channel costs the same with three channels for a model or three thousand.
     struct Snapshot: Sendable {
         var keysByHash: [String: APIKey] = [:]
+        /// Key id → its hash (to find a key that an announcement names by id).
+        var keyHashes: [Int64: String] = [:]
         /// Whether some key has a quota.
         var hasCappedKeys = false
         var users: [Int64: User] = [:]
@@ -43,6 +45,14 @@ extension GatewayState {
                 }
                 return positions[low]
             }
+        }
+
+        /// Puts one key (nil: gone) where authentication finds it.
+        mutating func put(_ key: APIKey?, id: Int64) {
+            if let hash = keyHashes.removeValue(forKey: id) { keysByHash[hash] = nil }
+            guard let key else { return }
+            keysByHash[key.keyHash] = key
+            keyHashes[id] = key.keyHash
         }
 
         static func models(of channel: RelayChannel) -> Set<String> { Set(channel.models).union(channel.modelMapping.keys) }

@@ -39,7 +39,7 @@ public final class GatewayState: Sendable {
     public func reload() async throws {
         let rows = try await db.routingRows()
         var next = Snapshot()
-        for key in rows.keys { next.keysByHash[key.keyHash] = key }
+        for key in rows.keys { next.put(key, id: key.id!) }
         next.hasCappedKeys = rows.keys.contains { $0.quota != nil }
         for user in rows.users { next.users[user.id!] = user }
         next.channels = rows.channels.map { Self.routed($0, nodes: rows.nodes) }

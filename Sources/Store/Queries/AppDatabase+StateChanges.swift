@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Scheduler
 
@@ -19,5 +20,95 @@ extension AppDatabase {
             on: Self.stateChannel, retryDelay: retryDelay, logger: logger,
             lost: "state change notifications lost; polling until listening again",
             onListening: { changed(nil) }, onNotification: { changed($0) })
+    }
+}
+
+/// What announcements said changed since the last look: rows by key per table, or everything (an announcement too
+/// long to name its rows, one that cannot be read, or a listening connection taken again after announcements may
+/// have been lost).
+public struct StateChanges: Sendable, Equatable {
+    public var users: Set<Int64> = []
+    public var keys: Set<Int64> = []
+    public var channels: Set<Int64> = []
+    public var nodes: Set<Int64> = []
+    public var prices: Set<String> = []
+    public var everything = false
+
+    public init() {}
+
+    public var isEmpty: Bool { !everything && users.isEmpty && keys.isEmpty && channels.isEmpty && nodes.isEmpty && prices.isEmpty }
+
+    /// Adds an announcement: `{"table": "users", "keys": [3, 7]}` (nil: announcements may have been lost).
+    public mutating func add(announcement payload: String?) {
+        guard let payload, let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any],
+              let table = object["table"] as? String, let keys = object["keys"] as? [Any] else {
+            everything = true
+            return
+        }
+        let ids = keys.compactMap { ($0 as? NSNumber)?.int64Value }
+        let names = keys.compactMap { $0 as? String }
+        switch table {
+        case "users": users.formUnion(ids)
+        case "api_keys": self.keys.formUnion(ids)
+        case "channels": channels.formUnion(ids)
+        case "nodes": nodes.formUnion(ids)
+        case "model_prices": prices.formUnion(names)
+        default: return
+        }
+        // Keys of the wrong kind for the table: the announcement cannot be trusted to name every row.
+        if (table == "model_prices" ? names.count : ids.count) != keys.count { everything = true }
+    }
+}
+
+/// The rows named by `StateChanges`, read in one transaction with the marks they bring the reader up to: a key absent
+/// from a map was deleted. Channels come routed-ready with the nodes they are bound to (a node's change re-reads
+/// every channel bound to it).
+public struct ChangedRows: Sendable {
+    public var users: [Int64: User?] = [:]
+    public var keys: [Int64: APIKey?] = [:]
+    public var channels: [Int64: RelayChannel?] = [:]
+    public var nodes: [Int64: ExitNode] = [:]
+    public var prices: [String: ModelPrice?] = [:]
+    public var marks: RoutingMarks
+    /// What each key with a quota has spent (asked for with `cappedKeysUsed`).
+    public var used: [Int64: Int64]?
+}
+
+extension AppDatabase {
+    /// Reads the rows `changes` names (see `ChangedRows`).
+    public func changedRows(_ changes: StateChanges, cappedKeysUsed: Bool) async throws -> ChangedRows {
+        try await read { db in
+            func fetch<Record: StoreRecord>(_ type: Record.Type, _ table: String, _ keyColumn: String, _ keys: [any SQLValueConvertible])
+                throws -> [Record] {
+                guard !keys.isEmpty else { return [] }
+                var found: [Record] = []
+                // A bounded IN list per statement (both engines' parameter limits stay far away).
+                for start in stride(from: 0, to: keys.count, by: 500) {
+                    let chunk = Array(keys[start..<min(keys.count, start + 500)])
+                    found += try Record.fetchAll(db, sql: "SELECT * FROM \(table) WHERE \(keyColumn) IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ", ")))",
+                                                 arguments: SQLArguments(chunk))
+                }
+                return found
+            }
+            var rows = ChangedRows(marks: try Self.routingMarks(db))
+            for id in changes.users { rows.users[id] = .some(nil) }
+            for user in try fetch(User.self, "users", "id", Array(changes.users)) { rows.users[user.id!] = user }
+            for id in changes.keys { rows.keys[id] = .some(nil) }
+            for key in try fetch(APIKey.self, "api_keys", "id", Array(changes.keys)) { rows.keys[key.id!] = key }
+            for name in changes.prices { rows.prices[name] = .some(nil) }
+            for price in try fetch(ModelPrice.self, "model_prices", "name", Array(changes.prices)) { rows.prices[price.name] = price }
+            for id in changes.channels { rows.channels[id] = .some(nil) }
+            var channels = try fetch(RelayChannel.self, "channels", "id", Array(changes.channels))
+            channels += try fetch(RelayChannel.self, "channels", "node_id", Array(changes.nodes))
+            for channel in channels { rows.channels[channel.id!] = channel }
+            let nodeIds = Set(channels.compactMap(\.nodeId))
+            for node in try fetch(ExitNode.self, "nodes", "id", Array(nodeIds)) { rows.nodes[node.id!] = node }
+            if cappedKeysUsed {
+                var used: [Int64: Int64] = [:]
+                for row in try SQLRow.fetchAll(db, sql: "SELECT id, used FROM api_keys WHERE quota IS NOT NULL") { used[try row[0]] = try row[1] }
+                rows.used = used
+            }
+            return rows
+        }
     }
 }

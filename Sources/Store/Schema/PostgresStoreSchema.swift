@@ -198,5 +198,43 @@ enum PostgresStoreSchema {
             PRIMARY KEY (source, table_name))
             """,
         ]))
+        // Announcements name the rows (reload those rows, not the tables): one per statement, from its transition
+        // table, as `{"table": "users", "keys": [3, 7]}` (`model_prices` by name); `"keys": null` when the list would
+        // not fit a notification (over 7,000 bytes: the whole table). A statement that changed no row announces
+        // nothing; an update of `api_keys` announces only the keys whose `updated_at` moved (the writer's spend does not).
+        migrator.register(PostgresMigration("store-009-state-rows", statements: [
+            "DROP TRIGGER users_state ON users", "DROP TRIGGER channels_state ON channels",
+            "DROP TRIGGER model_prices_state ON model_prices", "DROP TRIGGER nodes_state ON nodes",
+            "DROP TRIGGER api_keys_state ON api_keys", "DROP TRIGGER api_keys_state_update ON api_keys",
+            "DROP FUNCTION switchyard_state_changed()",
+            """
+            CREATE FUNCTION switchyard_rows_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                keys text;
+            BEGIN
+                EXECUTE TG_ARGV[0] INTO keys;
+                IF keys IS NULL THEN
+                    RETURN NULL;
+                END IF;
+                IF length(keys) > 7000 THEN
+                    keys := 'null';
+                END IF;
+                PERFORM pg_notify('\(AppDatabase.stateChannel)', '{"table":"' || TG_TABLE_NAME || '","keys":' || keys || '}');
+                RETURN NULL;
+            END $$
+            """,
+        ] + [("users", "id"), ("api_keys", "id"), ("channels", "id"), ("model_prices", "name"), ("nodes", "id")].flatMap { table, key in
+            [("insert", "INSERT", "NEW"), ("update", "UPDATE", "NEW"), ("delete", "DELETE", "OLD")].map { name, event, side in
+                let query = table == "api_keys" && event == "UPDATE"
+                    ? "SELECT json_agg(n.id)::text FROM changed_rows n JOIN old_rows o ON o.id = n.id WHERE o.updated_at IS DISTINCT FROM n.updated_at"
+                    : "SELECT json_agg(\(key))::text FROM changed_rows"
+                let referencing = table == "api_keys" && event == "UPDATE"
+                    ? "OLD TABLE AS old_rows NEW TABLE AS changed_rows" : "\(side) TABLE AS changed_rows"
+                return """
+                    CREATE TRIGGER \(table)_\(name)_state AFTER \(event) ON \(table) REFERENCING \(referencing)
+                    FOR EACH STATEMENT EXECUTE FUNCTION switchyard_rows_changed('\(query)')
+                    """
+            }
+        }))
     }
 }
