@@ -77,7 +77,7 @@ public struct GatewayStateRefresher: Service {
     let state: GatewayState
     let interval: Duration
 
-    static let minimumGap = Duration.milliseconds(200)
+    static let minimumGap = Duration.milliseconds(100)
 
     public init(state: GatewayState, interval: Duration? = nil) {
         self.state = state
@@ -111,7 +111,7 @@ public struct GatewayStateRefresher: Service {
                             if !changes.isEmpty { pending.changes.withLock { $0.everything = true } }
                             state.logger.error("gateway state reload failed", metadata: ["error": "\(error)"])
                         }
-                        // At most five announced looks a second: a burst of announcements (a settlement run commits a
+                        // At most ten announced looks a second: a burst of announcements (a settlement run commits a
                         // batch of users' spend every few milliseconds) is one reload, not one each.
                         if announced { try? await Task.sleep(for: Self.minimumGap) }
                     }
