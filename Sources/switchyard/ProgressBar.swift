@@ -5,14 +5,17 @@ import Foundation
 final class ProgressBar {
     let total: Int
     let unit: String
+    /// Done before this bar was made (a resumed run): left out of the rate.
+    let alreadyDone: Int
     let started = ContinuousClock.now
     let isTerminal = isatty(STDERR_FILENO) == 1
     private var lastLine = ContinuousClock.now - .seconds(60)
     private var lastText = ""
 
-    init(total: Int, unit: String = "items") {
+    init(total: Int, unit: String = "items", alreadyDone: Int = 0) {
         self.total = total
         self.unit = unit
+        self.alreadyDone = alreadyDone
     }
 
     func show(done: Int, failed: Int, remaining: Int) {
@@ -23,7 +26,7 @@ final class ProgressBar {
     /// bar was made.
     func show(done: Int, note: String) {
         let elapsed = (ContinuousClock.now - started) / .seconds(1)
-        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let rate = elapsed > 0 ? Double(done - alreadyDone) / elapsed : 0
         let width = 30
         let filled = total == 0 ? width : min(width, done * width / total)
         let text = "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "

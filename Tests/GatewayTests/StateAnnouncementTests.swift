@@ -78,6 +78,11 @@ import TestSupport
         changes = try await heardUpTo(t.db, heard)
         #expect(changes.keys == [11] && changes.prices == [#"a "quoted", name"#] && changes.users == [3] && !changes.everything)
 
+        // The record writer's spend is its own announcement: capped keys' spend is read again, nothing else.
+        var spend = StateChanges()
+        spend.add(announcement: AppDatabase.spendAnnouncement)
+        #expect(spend.spend && !spend.everything && !spend.isEmpty)
+
         // Too many rows for one announcement: the table is named without rows, so the reader reloads everything.
         try await t.db.write { db in
             try db.execute(sql: "INSERT INTO users (id, name, created_at, updated_at) SELECT n, 'bulk', 0, 0 FROM generate_series(100, 3100) AS n")

@@ -277,6 +277,7 @@ import TestSupport
                                let sorted = try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]) {
                                 return "\(column)=" + String(decoding: sorted, as: UTF8.self)
                             }
+                            if case .blob(let data) = value { return "\(column)=0x" + data.map { String(format: "%02x", $0) }.joined() }
                             return "\(column)=\(value)"
                         }.joined(separator: "|")
                     }.sorted()

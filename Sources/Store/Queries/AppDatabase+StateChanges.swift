@@ -4,8 +4,11 @@ import Scheduler
 
 extension AppDatabase {
     /// The `NOTIFY` channel on which PostgreSQL announces changes to users, keys, channels, prices and nodes (payload:
-    /// the table), from triggers, so no write path can forget to.
+    /// the table and the changed rows' keys, see `StateChanges`), from triggers, so no write path can forget to.
     public static let stateChannel = "switchyard_state"
+
+    /// What the record writer announces on `stateChannel` when it committed spend on keys.
+    public static let spendAnnouncement = "spend"
 
     /// Whether this engine announces state changes (PostgreSQL); on SQLite processes find them by polling.
     public var announcesStateChanges: Bool { engine == .postgresql }
@@ -32,14 +35,22 @@ public struct StateChanges: Sendable, Equatable {
     public var channels: Set<Int64> = []
     public var nodes: Set<Int64> = []
     public var prices: Set<String> = []
+    /// Some key's spend moved (the record writer's `spend` announcement): capped keys' spend is read again.
+    public var spend = false
     public var everything = false
 
     public init() {}
 
-    public var isEmpty: Bool { !everything && users.isEmpty && keys.isEmpty && channels.isEmpty && nodes.isEmpty && prices.isEmpty }
+    public var isEmpty: Bool {
+        !everything && !spend && users.isEmpty && keys.isEmpty && channels.isEmpty && nodes.isEmpty && prices.isEmpty
+    }
 
-    /// Adds an announcement: `{"table": "users", "keys": [3, 7]}` (nil: announcements may have been lost).
+    /// Adds an announcement: `{"table": "users", "keys": [3, 7]}`, or `spend` (nil: announcements may have been lost).
     public mutating func add(announcement payload: String?) {
+        if payload == AppDatabase.spendAnnouncement {
+            spend = true
+            return
+        }
         guard let payload, let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any],
               let table = object["table"] as? String, let keys = object["keys"] as? [Any] else {
             everything = true

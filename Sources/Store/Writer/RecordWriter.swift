@@ -250,14 +250,20 @@ public final class RecordWriter: Service {
                     """, arguments: usageRows.arguments)
             }
         }
-        // One update per key per batch, not per request.
-        for (keyId, cost) in spend where cost != 0 {
-            try db.execute(sql: "UPDATE api_keys SET used = used + ? WHERE id = ?", arguments: [cost, keyId])
+        // One statement per 500 keys, not one per key: on PostgreSQL each statement is a round trip, and a batch of
+        // a hundred keys' spend one by one took 50 ms (`bench records`).
+        let spent = spend.filter { $0.value != 0 }.sorted { $0.key < $1.key }
+        for start in stride(from: 0, to: spent.count, by: 500) {
+            let chunk = spent[start..<min(spent.count, start + 500)]
+            try db.execute(sql: """
+                UPDATE api_keys SET used = used + d.column2 FROM (VALUES \(sqlPlaceholders(rows: chunk.count, columns: 2))) AS d
+                WHERE api_keys.id = d.column1
+                """, arguments: SQLArguments(values: chunk.flatMap { [SQLValue.integer($0.key), .integer($0.value)] }))
         }
         // Other gateways read capped keys' spend when a change is announced (PostgreSQL; SQLite's gateways look every
         // 300 ms): announced at commit, so no gateway spends a key's quota on its own count for long.
         if db.engine == .postgresql && spend.values.contains(where: { $0 != 0 }) {
-            try db.execute(sql: "SELECT pg_notify(?, 'spend')", arguments: [AppDatabase.stateChannel])
+            try db.execute(sql: "SELECT pg_notify(?, ?)", arguments: [AppDatabase.stateChannel, AppDatabase.spendAnnouncement])
         }
         try writeHealth(Array(health), autoDisableAfter: autoDisableAfter, in: db)
     }
