@@ -95,11 +95,13 @@ import TestSupport
                                 broken.update { $0.append("\(reply.status) \(reply.body.prefix(200))") }
                             }
                         } catch {
-                            // Not accepted: B's port closed. Anything else is an accepted request left unanswered.
+                            // A connection B closed before reading a request: its port closed, a connection still in the
+                            // kernel's backlog reset, or an idle kept-alive one closed as the request went out (HTTP/1.1's
+                            // own race, nginx's too). Whether B had taken such a request in is checked on B's side below:
+                            // every request a gateway handled leaves a trace.
                             let text = "\(error)"
-                            if text.contains("refused") || text.contains("NIOConnectionError") { refused.update { $0 += 1 } } else {
-                                broken.update { $0.append(text) }
-                            }
+                            let notTaken = ["refused", "NIOConnectionError", "reset by peer", "closed channel", "remoteConnectionClosed"]
+                            if notTaken.contains(where: text.contains) { refused.update { $0 += 1 } } else { broken.update { $0.append(text) } }
                         }
                     }
                 }
@@ -116,7 +118,7 @@ import TestSupport
 
         let ids = Set(answered.value)
         #expect(ids.count > 50 && refused.value > 0, "load ran through the stop: \(ids.count) answered, \(refused.value) refused")
-        #expect(broken.value.isEmpty, "accepted but not answered whole: \(broken.value.prefix(5))")
+        #expect(broken.value.isEmpty, "answers cut short or malformed: \(broken.value.prefix(5))")
         let (traced, billed) = try await a.database.db.read { db in
             (Set(try String.fetchAll(db, sql: "SELECT request_id FROM traces")), Set(try String.fetchAll(db, sql: "SELECT request_id FROM usage_logs")))
         }
