@@ -16,25 +16,34 @@ public final class RunningMockUpstream: Sendable {
         self.task = task
     }
 
-    /// Starts a server on 127.0.0.1 (port 0: the OS chooses) and returns once it listens.
+    /// Starts a server on 127.0.0.1 (port 0: the OS chooses) and returns once it listens. A given port still held
+    /// (a mock just stopped on it whose listener has not closed yet) is tried again until it is free.
     public static func start(script: MockScript = MockScript(), port: Int = 0) async throws -> RunningMockUpstream {
-        let bound = Mutex<Int?>(nil)
-        let app = Application(
-            router: MockUpstreamServer(script: script).router(),
-            configuration: .init(address: .hostname("127.0.0.1", port: port)),
-            onServerRunning: { channel in bound.withLock { $0 = channel.localAddress?.port } },
-            logger: Logger(label: "mock-upstream") { _ in SwiftLogNoOpLogHandler() })
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
         // Generous: a test process starts dozens of these at once on a loaded two-core machine.
         let deadline = ContinuousClock.now + .seconds(30)
-        while bound.withLock({ $0 }) == nil && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        guard let port = bound.withLock({ $0 }) else {
+        while ContinuousClock.now < deadline {
+            let bound = Mutex<Int?>(nil)
+            let failed = Mutex(false)
+            let app = Application(
+                router: MockUpstreamServer(script: script).router(),
+                configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                onServerRunning: { channel in bound.withLock { $0 = channel.localAddress?.port } },
+                logger: Logger(label: "mock-upstream") { _ in SwiftLogNoOpLogHandler() })
+            let task = Task {
+                do { try await app.runService(gracefulShutdownSignals: []) } catch {
+                    failed.withLock { $0 = true }
+                    throw error
+                }
+            }
+            while bound.withLock({ $0 }) == nil && !failed.withLock({ $0 }) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            if let port = bound.withLock({ $0 }) { return RunningMockUpstream(script: script, port: port, task: task) }
             task.cancel()
-            throw MockStartFailure(port: port)
+            guard port != 0 && failed.withLock({ $0 }) else { break }
+            try await Task.sleep(for: .milliseconds(50))
         }
-        return RunningMockUpstream(script: script, port: port, task: task)
+        throw MockStartFailure(port: port)
     }
 
     public func stop() { task.cancel() }
