@@ -55,7 +55,11 @@ import TestSupport
         let again = try await a.database.db.read { db in
             Set(try Int64.fetchAll(db, sql: "SELECT id FROM jobs WHERE queue = 'import' AND attempt > 1"))
         }
-        #expect(again == orphaned, "ran again: \(again.sorted()), held by the killed worker: \(orphaned.sorted())")
+        let extra = try await a.database.db.read { db in
+            try SQLRow.fetchAll(db, sql: "SELECT id, kind, state, attempt, errors FROM jobs WHERE queue = 'import' AND attempt > 1")
+                .map { "\($0.values)" }
+        }
+        #expect(again == orphaned, "ran again: \(again.sorted()), held by the killed worker: \(orphaned.sorted()); \(extra)")
         for process in [a.daemon, workers[1]] { process.signal(SIGTERM) }
         for process in [a.daemon, workers[1]] { #expect(await process.waitForExit(timeout: .seconds(30)) == 0) }
     }

@@ -284,4 +284,17 @@ import TestSupport
         #expect(try await t.jobCount() == 3, "the refused request enqueued nothing")
         #expect(try await imports.run(other.id) == nil)
     }
+
+    /// The queue's statements inside a store transaction fail as the store's own do (a StoreError with PostgreSQL's
+    /// message and SQLSTATE, a serialization failure retried), never as PostgresNIO's raw "Generic description".
+    @Test func queueErrorsInsideAStoreTransactionAreTheStoresOwn() async throws {
+        let t = try await TestStore(.postgres)
+        let refusal = await #expect(throws: StoreError.self) {
+            try await t.db.write { db in
+                _ = try? db.execute(sql: "SELECT 1 / 0")
+                _ = try t.queue.enqueue([NewJob(kind: "noop")], in: db)
+            }
+        }
+        #expect(refusal?.message.contains("SQLSTATE 25P02") == true, "\(String(describing: refusal))")
+    }
 }

@@ -123,7 +123,7 @@ public final class WorkerPool: Service {
                         // Shutting down with the database away: the acks are not written, and their jobs are
                         // rescued when their leases expire (a job runs at least once, never lost).
                         logger.error("database unreachable at shutdown; acks not written, their jobs will be rescued",
-                                     metadata: ["queue": "\(options.queue)", "acks": "\(taken.count)", "error": "\(error)"])
+                                     metadata: ["queue": "\(options.queue)", "acks": "\(taken.count)", "error": "\(PostgresErrorText.describe(error))"])
                         shared.withLock { $0.acks = [] }
                         return
                     }
@@ -227,7 +227,8 @@ public final class WorkerPool: Service {
             if error.code == .discard { return .failed(error: error.message, retryAt: nil) }
             return failure(job, error.message, delay: error.delay, handler: handler)
         } catch {
-            return failure(job, "\(error)", delay: nil, handler: handler)
+            // PostgreSQL's errors by their message and SQLSTATE, not PostgresNIO's "Generic description".
+            return failure(job, PostgresErrorText.describe(error), delay: nil, handler: handler)
         }
     }
 

@@ -126,15 +126,20 @@ private final class ResultBox<T>: @unchecked Sendable {
 }
 
 extension PostgresQueue: StoreQueueDriver {
+    // The queue's statements fail as the store's do: a serialization failure inside the caller's transaction is
+    // recognised and the whole transaction run again, not thrown out raw (a job then failed with PostgresNIO's
+    // "Generic description" and ran a second time).
     public func enqueue(_ jobs: [NewJob], in db: any StoreConnection) throws -> [EnqueueResult] {
         let connection = try Self.connection(of: db)
-        return try waitForAsync { try await self.enqueue(jobs, in: connection) }
+        return try PostgresStoreConnection.translatingErrors { try waitForAsync { try await self.enqueue(jobs, in: connection) } }
     }
 
     @discardableResult
     public func cancel(uniqueKeys: [String], in db: any StoreConnection) throws -> Int {
         let connection = try Self.connection(of: db)
-        return try waitForAsync { try await self.cancel(uniqueKeys: uniqueKeys, in: connection) }
+        return try PostgresStoreConnection.translatingErrors {
+            try waitForAsync { try await self.cancel(uniqueKeys: uniqueKeys, in: connection) }
+        }
     }
 
     private static func connection(of db: any StoreConnection) throws -> PostgresConnection {

@@ -25,7 +25,7 @@ final class PostgresStoreConnection: StoreConnection {
     func execute(sql: String, arguments: SQLArguments) throws {
         if arguments.isEmpty && sql.holdsSeveralStatements {
             // Several statements in one string only go through the simple protocol.
-            _ = try translatingErrors { try answer(connection.simpleQuery(sql)) }
+            _ = try Self.translatingErrors { try answer(connection.simpleQuery(sql)) }
             changesCount = 0
             return
         }
@@ -51,7 +51,7 @@ final class PostgresStoreConnection: StoreConnection {
             }
         }
         let query = PostgresQuery(unsafeSQL: Self.numberedPlaceholders(sql), binds: bindings)
-        return try translatingErrors { try answer(connection.query(query, logger: logger)) }
+        return try Self.translatingErrors { try answer(connection.query(query, logger: logger)) }
     }
 
     /// How long one statement may go unanswered before its connection is given up: a connection the server dropped
@@ -141,7 +141,7 @@ final class PostgresStoreConnection: StoreConnection {
 
     /// The same errors as on SQLite: a refused constraint is a conflict; the rest keep PostgreSQL's message and
     /// SQLSTATE (never bound values), and serialization failures stay recognisable for a retry.
-    private func translatingErrors<T>(_ body: () throws -> T) throws -> T {
+    static func translatingErrors<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as PSQLError {
