@@ -98,7 +98,7 @@ public struct DatabaseCopy: Sendable {
         }
     }
 
-    /// The keys that opened the source's sealed columns.
+    /// The keys the sealed columns must open with: the secret key (upstream keys) and the payload key.
     public struct Keys: Sendable {
         public let secrets: SecretBox?
         public let payloads: SecretBox?

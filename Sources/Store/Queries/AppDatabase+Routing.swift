@@ -39,13 +39,15 @@ extension AppDatabase {
     /// The marks and, when `cappedKeysUsed`, what each key with a quota has spent (by key id), in one read.
     public func routingMarks(cappedKeysUsed: Bool) async throws -> (marks: RoutingMarks, used: [Int64: Int64]?) {
         try await read { db in
-            guard cappedKeysUsed else { return (try Self.routingMarks(db), nil) }
-            var used: [Int64: Int64] = [:]
-            for row in try SQLRow.fetchAll(db, sql: "SELECT id, used FROM api_keys WHERE quota IS NOT NULL") {
-                used[try row[0]] = try row[1]
-            }
-            return (try Self.routingMarks(db), used)
+            (try Self.routingMarks(db), cappedKeysUsed ? try Self.cappedKeysUsed(db) : nil)
         }
+    }
+
+    /// What each key with a quota has spent, by key id.
+    static func cappedKeysUsed(_ db: any StoreConnection) throws -> [Int64: Int64] {
+        var used: [Int64: Int64] = [:]
+        for row in try SQLRow.fetchAll(db, sql: "SELECT id, used FROM api_keys WHERE quota IS NOT NULL") { used[try row[0]] = try row[1] }
+        return used
     }
 
     /// Channels updated at or after `updatedAt`, with every node (to route them).

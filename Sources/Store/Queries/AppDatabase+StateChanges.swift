@@ -114,11 +114,7 @@ extension AppDatabase {
             for channel in channels { rows.channels[channel.id!] = channel }
             let nodeIds = Set(channels.compactMap(\.nodeId))
             for node in try fetch(ExitNode.self, "nodes", "id", Array(nodeIds)) { rows.nodes[node.id!] = node }
-            if cappedKeysUsed {
-                var used: [Int64: Int64] = [:]
-                for row in try SQLRow.fetchAll(db, sql: "SELECT id, used FROM api_keys WHERE quota IS NOT NULL") { used[try row[0]] = try row[1] }
-                rows.used = used
-            }
+            if cappedKeysUsed { rows.used = try Self.cappedKeysUsed(db) }
             return rows
         }
     }
