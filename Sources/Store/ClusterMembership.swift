@@ -14,7 +14,7 @@ public final class ClusterMembership: Service {
     public let interval: Duration
     private let process: Mutex<ClusterProcess>
 
-    public init(db: AppDatabase, process: ClusterProcess, interval: Duration = .seconds(5), clock: any WallClock = SystemWallClock(),
+    public init(db: AppDatabase, process: ClusterProcess, interval: Duration = .seconds(ClusterProcess.defaultHeartbeatSeconds), clock: any WallClock = SystemWallClock(),
                 logger: Logger) {
         self.db = db
         self.clock = clock

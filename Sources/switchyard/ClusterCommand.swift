@@ -10,8 +10,14 @@ struct ClusterCommand: AsyncParsableCommand {
 
     @OptionGroup var engine: EngineOptions
     @Option(help: "Seconds without a heartbeat after which a process counts as dead (3 of serve's --cluster-heartbeat).")
-    var deadAfter: Double = Double(ClusterProcess.deadAfter) * Env.double("SWITCHYARD_CLUSTER_HEARTBEAT", 5)
+    var deadAfter: Double = Self.deadAfterSeconds
     @Flag(help: "Print JSON instead of text.") var json = false
+
+    /// Seconds between heartbeats, as `serve` takes them (env SWITCHYARD_CLUSTER_HEARTBEAT).
+    static var heartbeatSeconds: Double { Env.double("SWITCHYARD_CLUSTER_HEARTBEAT", ClusterProcess.defaultHeartbeatSeconds) }
+
+    /// Seconds without a heartbeat after which a process counts as dead.
+    static var deadAfterSeconds: Double { Double(ClusterProcess.deadAfter) * heartbeatSeconds }
 
     func run() async throws {
         let now = SystemWallClock().nowMillis()

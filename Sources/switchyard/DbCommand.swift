@@ -93,7 +93,8 @@ struct DbCommand: AsyncParsableCommand {
             let started = ContinuousClock.now
             let (plan, counts) = try await Storage.withStore(url: url, poolSize: 2, logger: logger) { target, _ in
                 let copy = try DatabaseCopy(from: source, to: target)
-                let plan = try await copy.plan(keys: keys, intoNonEmpty: intoNonEmpty, now: SystemWallClock().nowMillis())
+                let plan = try await copy.plan(keys: keys, intoNonEmpty: intoNonEmpty, now: SystemWallClock().nowMillis(),
+                                              heartbeatDeadline: Int64(ClusterCommand.deadAfterSeconds * 1000))
                 if plan.resumedRows > 0 { printError("resuming an earlier copy from \(source.path): \(plan.resumedRows) rows already done") }
                 let bar = ProgressBar(total: Int(plan.sourceRows), unit: "rows", alreadyDone: Int(plan.resumedRows))
                 let counts = try await copy.run(plan, batchRows: batchRows, now: { SystemWallClock().nowMillis() }) { done, table in

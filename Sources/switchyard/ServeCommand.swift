@@ -103,7 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
     var nodeUnhealthyAfter: Int = Env.int("SWITCHYARD_NODE_UNHEALTHY_AFTER", 3)
 
     @Option(help: "Seconds between this process's heartbeats in the cluster list; dead after 3 missed (env SWITCHYARD_CLUSTER_HEARTBEAT).")
-    var clusterHeartbeat: Double = Env.double("SWITCHYARD_CLUSTER_HEARTBEAT", 5)
+    var clusterHeartbeat: Double = ClusterCommand.heartbeatSeconds
 
     @Option(help: "trace, debug, info, notice, warning, error or critical (env SWITCHYARD_LOG_LEVEL).")
     var logLevel: Logger.Level = Logger.Level(rawValue: Env.string("SWITCHYARD_LOG_LEVEL", "info")) ?? .info

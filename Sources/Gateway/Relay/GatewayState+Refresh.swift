@@ -36,10 +36,8 @@ extension GatewayState {
             try await reload()
             return
         }
-        var named = changes
-        named.spend = false
         // Spend alone matters only to keys with a quota.
-        if named.isEmpty && !hasCappedKeys { return }
+        if !changes.namesRows && !hasCappedKeys { return }
         let rows = try await db.changedRows(changes, cappedKeysUsed: hasCappedKeys)
         if let used = rows.used { refreshSpend(used) }
         place(rows.channels.map { id, channel in (id, channel.map { Self.routed($0, nodes: rows.nodes) }) })

@@ -127,7 +127,7 @@ public struct DatabaseCopy: Sendable {
     /// Checks everything before a row is written: no process runs on either database, the keys open the sealed
     /// columns, the target's tables have every column the source's do, and the target holds no data of its own
     /// unless `intoNonEmpty` (a target holding only an earlier copy of this source is resumed).
-    public func plan(keys: Keys, intoNonEmpty: Bool, now: Int64, heartbeatDeadline: Int64 = 15_000) async throws -> Plan {
+    public func plan(keys: Keys, intoNonEmpty: Bool, now: Int64, heartbeatDeadline: Int64 = ClusterProcess.defaultDeadAfterMs) async throws -> Plan {
         try await refuseRunningProcesses(now: now, deadline: heartbeatDeadline)
         try await checkKeys(keys)
         try await checkColumns()
@@ -280,35 +280,29 @@ public struct DatabaseCopy: Sendable {
         var batch = try await read(table, after: cursor, limit: batchRows)
         while let last = batch.last {
             try Task.checkCancellation()
-            async let next = read(table, after: last.rowid, limit: batchRows)
-            let (copied, skipped) = try await write(batch, of: table, types: types, after: cursor, now: now())
+            let through = try last.get(0, as: Int64.self)
+            async let next = read(table, after: through, limit: batchRows)
+            let (copied, skipped) = try await write(batch, of: table, types: types, after: cursor, through: through, now: now())
             counted(copied, skipped)
-            cursor = last.rowid
+            cursor = through
             batch = try await next
         }
     }
 
-    /// A source row: its rowid (the copy's cursor) and its columns.
-    struct SourceRow: Sendable {
-        let rowid: Int64
-        let columns: [String]
-        let values: [SQLValue]
-    }
-
-    private func read(_ table: Table, after rowid: Int64, limit: Int) async throws -> [SourceRow] {
+    /// Up to `limit` source rows after `rowid`, in rowid order: the rowid (the copy's cursor) first, then the columns.
+    private func read(_ table: Table, after rowid: Int64, limit: Int) async throws -> [SQLRow] {
         let condition = "rowid > ?" + (table.filter.map { " AND (\($0))" } ?? "")
         return try await source.read { db in
             try SQLRow.fetchAll(db, sql: "SELECT rowid AS copy_rowid, * FROM \(table.name) WHERE \(condition) ORDER BY rowid LIMIT ?",
-                                arguments: [rowid, limit]).map { row in
-                SourceRow(rowid: try row.get(0, as: Int64.self), columns: Array(row.columns.dropFirst()), values: Array(row.values.dropFirst()))
-            }
+                                arguments: [rowid, limit])
         }
     }
 
-    /// Inserts a batch and moves the table's cursor past it in one transaction; returns rows written and skipped.
-    private func write(_ rows: [SourceRow], of table: Table, types: [String: String], after cursor: Int64, now: Int64)
+    /// Inserts a batch and moves the table's cursor from `cursor` to `through` in one transaction; returns rows written
+    /// and skipped.
+    private func write(_ rows: [SQLRow], of table: Table, types: [String: String], after cursor: Int64, through: Int64, now: Int64)
         async throws -> (copied: Int64, skipped: Int64) {
-        let columns = rows[0].columns
+        let columns = Array(rows[0].columns.dropFirst())
         let columnTypes = try columns.map { column -> String in
             guard let type = types[column] else { throw StoreError.invalid("the target's \(table.name) has no column \(column)") }
             return type
@@ -316,7 +310,8 @@ public struct DatabaseCopy: Sendable {
         // One array per column, unnested: the server parses one parameter per column instead of one per value (about
         // half its work per row), and no batch meets PostgreSQL's limit of 65,535 parameters. Blobs travel as `\x…`
         // hex text, which `bytea` reads; integers 0 and 1 are what `bool` reads for SQLite's booleans.
-        let (values, arguments) = StoreEngineKind.postgresql.rows(rows.map { row in row.values.map(Self.arrayElement) }, types: columnTypes)
+        let (values, arguments) = StoreEngineKind.postgresql.rows(rows.map { row in row.values.dropFirst().map(Self.arrayElement) },
+                                                                        types: columnTypes)
         let sourceName = sourceName
         let conflict: String
         switch table.onConflict {
@@ -326,7 +321,6 @@ public struct DatabaseCopy: Sendable {
             conflict = "ON CONFLICT (\(key)) DO UPDATE SET "
                 + columns.filter { $0 != key }.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ") + " WHERE \(unused)"
         }
-        let last = rows[rows.count - 1].rowid
         return try await target.write(isolation: .readCommitted) { db in
             try db.execute(sql: "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) \(values) \(conflict)", arguments: arguments)
             let copied = Int64(db.changesCount)
@@ -337,7 +331,7 @@ public struct DatabaseCopy: Sendable {
                 ON CONFLICT (source, table_name) DO UPDATE SET last_rowid = EXCLUDED.last_rowid,
                 copied = copy_progress.copied + EXCLUDED.copied, skipped = copy_progress.skipped + EXCLUDED.skipped,
                 updated_at = EXCLUDED.updated_at WHERE copy_progress.last_rowid = ?
-                """, arguments: [sourceName, table.name, last, copied, skipped, now, now, cursor])
+                """, arguments: [sourceName, table.name, through, copied, skipped, now, now, cursor])
             // Another copy of the same source moved the cursor meanwhile: this batch's rows may be doubled, so none land.
             guard db.changesCount == 1 else {
                 throw StoreError.conflict("another copy from \(sourceName) is writing \(table.name): run one copy at a time")

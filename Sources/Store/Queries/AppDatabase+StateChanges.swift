@@ -41,9 +41,10 @@ public struct StateChanges: Sendable, Equatable {
 
     public init() {}
 
-    public var isEmpty: Bool {
-        !everything && !spend && users.isEmpty && keys.isEmpty && channels.isEmpty && nodes.isEmpty && prices.isEmpty
-    }
+    /// Whether some row is named (beyond spend or everything).
+    public var namesRows: Bool { !users.isEmpty || !keys.isEmpty || !channels.isEmpty || !nodes.isEmpty || !prices.isEmpty }
+
+    public var isEmpty: Bool { !everything && !spend && !namesRows }
 
     /// Adds an announcement: `{"table": "users", "keys": [3, 7]}`, or `spend` (nil: announcements may have been lost).
     public mutating func add(announcement payload: String?) {

@@ -41,11 +41,16 @@ public struct ClusterProcess: Codable, Sendable, Equatable, StoreRecord {
     public static func current(role: String, version: String, now: Int64) -> ClusterProcess {
         let host = ProcessInfo.processInfo.hostName
         let pid = Int64(ProcessInfo.processInfo.processIdentifier)
-        let suffix = String(UInt32.random(in: 0...0xFF_FFFF), radix: 16)
-        return ClusterProcess(id: "\(host)-\(pid)-\(String(repeating: "0", count: 6 - suffix.count))\(suffix)", role: role,
+        return ClusterProcess(id: "\(host)-\(pid)-" + String(format: "%06x", UInt32.random(in: 0...0xFF_FFFF)), role: role,
                               host: host, pid: pid, version: version, startedAt: now, heartbeatAt: now)
     }
 
     /// Missed heartbeats after which a process is taken for dead.
     public static let deadAfter = 3
+
+    /// Seconds between heartbeats unless `serve --cluster-heartbeat` says otherwise.
+    public static let defaultHeartbeatSeconds: Double = 5
+
+    /// Milliseconds without a heartbeat after which a process is dead, at the default heartbeat.
+    public static var defaultDeadAfterMs: Int64 { Int64(Double(deadAfter) * defaultHeartbeatSeconds * 1000) }
 }

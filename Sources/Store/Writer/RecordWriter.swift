@@ -262,7 +262,7 @@ public final class RecordWriter: Service {
         }
         // Other gateways read capped keys' spend when a change is announced (PostgreSQL; SQLite's gateways look every
         // 300 ms): announced at commit, so no gateway spends a key's quota on its own count for long.
-        if db.engine == .postgresql && spend.values.contains(where: { $0 != 0 }) {
+        if db.engine == .postgresql && !spent.isEmpty {
             try db.execute(sql: "SELECT pg_notify(?, ?)", arguments: [AppDatabase.stateChannel, AppDatabase.spendAnnouncement])
         }
         try writeHealth(Array(health), autoDisableAfter: autoDisableAfter, in: db)
