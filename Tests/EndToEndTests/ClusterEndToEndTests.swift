@@ -17,11 +17,8 @@ import TestSupport
 
     @Test(arguments: Engine.allCases) func processesListEachOtherAndLeaveOnStopOrDeath(_ engine: Engine) async throws {
         let g = try await GatewayProcess(engine, extraArgs: Self.heartbeat)
-        let second = try GatewayProcess.startDaemon(tmp: g.tmp, dataDir: g.dataDir, token: g.adminToken, extraArgs: g.extraArgs,
-                                                    env: [:], name: "second")
-        let worker = try GatewayProcess.startDaemon(tmp: g.tmp, dataDir: g.dataDir, token: g.adminToken,
-                                                    extraArgs: g.extraArgs + ["--role", "worker"], env: [:], name: "worker")
-        #expect(await second.listeningPort() != nil, "\(second.stderr.suffix(2000))")
+        let (second, _) = try await g.startSibling(Self.heartbeat, name: "second")
+        let worker = try await g.startWorkers(["worker"], args: Self.heartbeat)[0]
         #expect(await eventually(timeout: .seconds(30)) { try await members(g).ids.count == 3 }, "\(worker.stderr.suffix(2000))")
         let listed = try await members(g)
         #expect(listed.roles == ["all", "all", "worker"])

@@ -10,14 +10,9 @@ import TestSupport
     @Test(arguments: Engine.allCases) func aWorkerKilledMidImportLeavesOnlyTheJobsItHeldToRunAgain(_ engine: Engine) async throws {
         let shared = ["--artifacts-dir", "{tmp}/artifacts", "--allow-private-upstreams"]
         let a = try await GatewayProcess(engine, extraArgs: ["--role", "gateway"] + shared)
-        let baseArgs = Array(a.extraArgs.dropLast(shared.count + 2)) + shared
-        let workerArgs = baseArgs + ["--role", "worker", "--queue", "import=4", "--lease-ttl", "2", "--tick-ms", "300", "--gateway-url", a.base]
-        let workers = try ["worker-1", "worker-2"].map { name in
-            try GatewayProcess.startDaemon(tmp: a.tmp, dataDir: a.dataDir, token: a.adminToken, extraArgs: workerArgs, env: [:], name: name)
-        }
-        for worker in workers {
-            try #require(await eventually(timeout: .seconds(60)) { worker.stderr.contains("worker pool started") }, "\(worker.stderr.suffix(2000))")
-        }
+        let workers = try await a.startWorkers(["worker-1", "worker-2"], args: shared + [
+            "--queue", "import=4", "--lease-ttl", "2", "--tick-ms", "300", "--gateway-url", a.base,
+        ])
         // Slow answers, so the kill lands while both workers hold items.
         try await a.setFaults([["fault": ["delay_ms": 80]]])
         let total = 60
@@ -67,10 +62,7 @@ import TestSupport
     @Test(arguments: Engine.allCases) func aGatewayStoppedUnderLoadAnswersWhatItAcceptedAndLosesNoUsage(_ engine: Engine) async throws {
         let a = try await GatewayProcess(engine, extraArgs: ["--role", "gateway"])
         try await a.provision()
-        let second = try GatewayProcess.startDaemon(tmp: a.tmp, dataDir: a.dataDir, token: a.adminToken, extraArgs: a.extraArgs, env: [:],
-                                                    name: "gateway-b")
-        let port = try #require(await second.listeningPort(), "\(second.stderr.suffix(2000))")
-        let b = "http://127.0.0.1:\(port)"
+        let (second, b) = try await a.startSibling(["--role", "gateway"], name: "gateway-b")
         #expect(await eventually(timeout: .seconds(30)) { try await a.request(.GET, b + "/health").status == 200 })
 
         // Load through both gateways; B is stopped with SIGTERM in the middle, A serves on.

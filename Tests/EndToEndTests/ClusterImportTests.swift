@@ -11,19 +11,8 @@ import TestSupport
         let shared = ["--artifacts-dir", "{tmp}/artifacts", "--allow-private-upstreams"]
         let a = try await GatewayProcess(engine, extraArgs: ["--role", "gateway"] + shared)
         try await a.provision()
-        let baseArgs = Array(a.extraArgs.dropLast(shared.count + 2)) + shared  // the engine's arguments, then the shared ones
-        let second = try GatewayProcess.startDaemon(tmp: a.tmp, dataDir: a.dataDir, token: a.adminToken,
-                                                    extraArgs: baseArgs + ["--role", "gateway"], env: [:], name: "gateway-b")
-        let port = try #require(await second.listeningPort(), "\(second.stderr.suffix(2000))")
-        let b = "http://127.0.0.1:\(port)"
-        let workers = try ["worker-1", "worker-2"].map { name in
-            try GatewayProcess.startDaemon(tmp: a.tmp, dataDir: a.dataDir, token: a.adminToken,
-                                           extraArgs: baseArgs + ["--role", "worker", "--queue", "import=8", "--gateway-url", a.base],
-                                           env: [:], name: name)
-        }
-        for worker in workers {
-            try #require(await eventually(timeout: .seconds(60)) { worker.stderr.contains("worker pool started") }, "\(worker.stderr.suffix(2000))")
-        }
+        let (second, b) = try await a.startSibling(shared + ["--role", "gateway"], name: "gateway-b")
+        let workers = try await a.startWorkers(["worker-1", "worker-2"], args: shared + ["--queue", "import=8", "--gateway-url", a.base])
         #expect(await eventually(timeout: .seconds(30)) {
             try await a.request(.GET, b + "/health").status == 200
         })

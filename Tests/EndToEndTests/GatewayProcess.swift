@@ -50,6 +50,30 @@ final class GatewayProcess: @unchecked Sendable {  // driven by one test at a ti
         try await waitUntilUp()
     }
 
+    /// The engine's arguments after `--data-dir <dir>` (`--database-url <url>` on PostgreSQL, none on SQLite).
+    var engineArgs: [String] { Array(database.args.dropFirst(2)) }
+
+    /// Another `serve` on this daemon's database (`args` after the engine's), listening; with its base URL.
+    func startSibling(_ args: [String], name: String) async throws -> (process: DaemonProcess, base: String) {
+        let sibling = try Self.startDaemon(tmp: tmp, dataDir: dataDir, token: adminToken, extraArgs: engineArgs + args, env: [:], name: name)
+        let port = try #require(await sibling.listeningPort(), "\(name) did not start: \(sibling.stderr.suffix(2000))")
+        return (sibling, "http://127.0.0.1:\(port)")
+    }
+
+    /// `serve --role worker` processes on this daemon's database (`args` after the engine's and the role), each
+    /// running its worker pools before this returns.
+    func startWorkers(_ names: [String], args: [String]) async throws -> [DaemonProcess] {
+        let workers = try names.map { name in
+            try Self.startDaemon(tmp: tmp, dataDir: dataDir, token: adminToken, extraArgs: engineArgs + ["--role", "worker"] + args,
+                                 env: [:], name: name)
+        }
+        for worker in workers {
+            try #require(await eventually(timeout: .seconds(60)) { worker.stderr.contains("worker pool started") },
+                         "\(worker.name) did not start: \(worker.stderr.suffix(2000))")
+        }
+        return workers
+    }
+
     func waitUntilUp() async throws {
         port = try #require(await daemon.listeningPort(), "daemon did not start: \(daemon.stderr.suffix(2000))")
         let up = await eventually(timeout: .seconds(60)) {

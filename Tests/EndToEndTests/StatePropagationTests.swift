@@ -26,10 +26,7 @@ import TestSupport
     func twoGateways(_ engine: Engine) async throws -> (GatewayProcess, DaemonProcess, String) {
         let a = try await GatewayProcess(engine)
         try await a.provision()
-        let second = try GatewayProcess.startDaemon(tmp: a.tmp, dataDir: a.dataDir, token: a.adminToken, extraArgs: a.extraArgs,
-                                                    env: [:], name: "b")
-        let port = try #require(await second.listeningPort(), "\(second.stderr.suffix(2000))")
-        let b = "http://127.0.0.1:\(port)"
+        let (second, b) = try await a.startSibling([], name: "b")
         #expect(await eventually(timeout: .seconds(30)) { try await chat(b, key: a.clientKey, via: a) == 200 })
         return (a, second, b)
     }
