@@ -17,10 +17,7 @@ import TestSupport
         try await a.setFaults([["fault": ["delay_ms": 80]]])
         let total = 60
         let items = (0..<total).map { ["base_url": a.mockBase, "api_key": "sk-worker-kill-\(1000 + $0)", "smoke_model": "gpt-4o-mini"] }
-        let created = try await a.admin(.POST, "/api/batch-import/runs",
-                                        ["items": items, "options": ["concurrency": 8, "confirm_delay_s": 1, "retry_window_s": 60]])
-        try #require(created.status == 202, "\(created.body)")
-        let runId = try #require(created.json["run_id"] as? String)
+        let runId = try await a.startImport(items, options: ["concurrency": 8, "confirm_delay_s": 1, "retry_window_s": 60])
 
         let victim = workers[0].process.processIdentifier
         let heldByVictim = "%:\(victim):%"

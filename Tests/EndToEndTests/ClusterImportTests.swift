@@ -33,10 +33,7 @@ import TestSupport
 
         let total = 200
         let items = (0..<total).map { ["base_url": a.mockBase, "api_key": "sk-cluster-\(10_000 + $0)", "smoke_model": "gpt-4o-mini"] }
-        let created = try await a.admin(.POST, "/api/batch-import/runs",
-                                        ["items": items, "options": ["concurrency": 16, "confirm_delay_s": 1, "retry_window_s": 60]])
-        try #require(created.status == 202, "\(created.body)")
-        let runId = try #require(created.json["run_id"] as? String)
+        let runId = try await a.startImport(items, options: ["concurrency": 16, "confirm_delay_s": 1, "retry_window_s": 60])
         var run: [String: Any] = [:]
         #expect(await eventually(timeout: .seconds(180)) {
             run = try await a.request(.GET, b + "/api/batch-import/runs/\(runId)", headers: [("authorization", "Bearer \(a.adminToken)")]).json

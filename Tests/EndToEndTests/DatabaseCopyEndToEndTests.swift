@@ -40,12 +40,10 @@ import TestSupport
         let node = try await g.admin(.POST, "/api/nodes", ["name": "edge-1", "host": "localhost", "expected_ip": "127.0.0.1",
                                                            "relay_url": "http://localhost:\(g.mockPort)", "relay_key": "rk-node-secret-1"])
         try #require(node.status == 201, "\(node.body)")
-        let created = try await g.admin(.POST, "/api/batch-import/runs", ["items": [
+        let runId = try await g.startImport([
             ["base_url": g.mockBase, "api_key": "sk-copy-import-1", "smoke_model": "gpt-4o-mini"],
             ["base_url": g.mockBase, "api_key": "sk-copy-import-2", "smoke_model": "gpt-4o-mini"],
-        ], "options": ["confirm_delay_s": 0]])
-        try #require(created.status == 202, "\(created.body)")
-        let runId = try #require(created.json["run_id"] as? String)
+        ], options: ["confirm_delay_s": 0])
         #expect(await eventually(timeout: .seconds(60)) { try await g.admin(.GET, "/api/batch-import/runs/\(runId)").json["artifact_path"] is String })
         let reconcile = try await g.admin(.POST, "/api/reconcile/runs", ["dry_run": true])
         let reconcileId = try #require(reconcile.json["run_id"] as? String, "\(reconcile.body)")

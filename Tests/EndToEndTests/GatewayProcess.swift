@@ -50,6 +50,13 @@ final class GatewayProcess: @unchecked Sendable {  // driven by one test at a ti
         try await waitUntilUp()
     }
 
+    /// Starts a batch import of `items` with `options` (202 required); its run id.
+    func startImport(_ items: [[String: Any]], options: [String: Any]) async throws -> String {
+        let created = try await admin(.POST, "/api/batch-import/runs", ["items": items, "options": options])
+        try #require(created.status == 202, "\(created.body)")
+        return try #require(created.json["run_id"] as? String, "\(created.body)")
+    }
+
     /// The engine's arguments after `--data-dir <dir>` (`--database-url <url>` on PostgreSQL, none on SQLite).
     var engineArgs: [String] { Array(database.args.dropFirst(2)) }
 

@@ -15,10 +15,7 @@ import TestSupport
         try await g.setFaults([["fault": ["delay_ms": 60]]])
         let total = 40
         let items = (0..<total).map { ["base_url": g.mockBase, "api_key": "sk-crash-\(1000 + $0)", "smoke_model": "gpt-4o-mini"] }
-        let created = try await g.admin(.POST, "/api/batch-import/runs",
-                                        ["items": items, "options": ["concurrency": 4, "confirm_delay_s": 1, "retry_window_s": 60]])
-        try #require(created.status == 202, "\(created.body)")
-        let runId = created.json["run_id"] as! String
+        let runId = try await g.startImport(items, options: ["concurrency": 4, "confirm_delay_s": 1, "retry_window_s": 60])
         var doneAtKill = 0
         #expect(await eventually(timeout: .seconds(60)) {
             doneAtKill = ((try await g.admin(.GET, "/api/batch-import/runs/\(runId)")).json["progress"] as? [String: Any])?["done"] as? Int ?? 0
