@@ -39,6 +39,53 @@ final class PostgresStoreConnection: StoreConnection {
         return try result.rows.map(Self.row)
     }
 
+    /// `COPY table (columns) FROM STDIN` in text format, the rows sent as one buffer: about half the server's CPU per
+    /// row of a multi-row `INSERT` through `unnest` (7 against 12 µs per trace row, measured with psql here).
+    func append(into table: String, columns: [String], rows: [[SQLValue]]) throws {
+        guard !rows.isEmpty else { return }
+        let data = Self.copyText(rows)
+        let connection = connection, logger = logger
+        try Self.translatingErrors {
+            try answer(connection.eventLoop.makeFutureWithTask {
+                try await connection.copyFrom(table: table, columns: columns, logger: logger) { try await $0.write(data) }
+            })
+        }
+        changesCount = rows.count
+    }
+
+    /// Rows in `COPY`'s text format: values split by tabs, rows ended by newlines, `\N` for NULL; a backslash,
+    /// tab, newline or carriage return inside a text escaped by a backslash; a blob as `bytea`'s `\x…` hex.
+    static func copyText(_ rows: [[SQLValue]]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(rows.count * 64)
+        let backslash = UInt8(ascii: "\\"), hex = Array("0123456789abcdef".utf8)
+        for row in rows {
+            for (index, value) in row.enumerated() {
+                if index > 0 { buffer.writeInteger(UInt8(ascii: "\t")) }
+                switch value {
+                case .null: buffer.writeBytes([backslash, UInt8(ascii: "N")])
+                case .integer(let number): buffer.writeString(String(number))
+                case .real(let number): buffer.writeString("\(number)")
+                case .text(let text):
+                    for byte in text.utf8 {
+                        switch byte {
+                        case backslash: buffer.writeBytes([backslash, backslash])
+                        case UInt8(ascii: "\t"): buffer.writeBytes([backslash, UInt8(ascii: "t")])
+                        case UInt8(ascii: "\n"): buffer.writeBytes([backslash, UInt8(ascii: "n")])
+                        case UInt8(ascii: "\r"): buffer.writeBytes([backslash, UInt8(ascii: "r")])
+                        default: buffer.writeInteger(byte)
+                        }
+                    }
+                case .blob(let data):
+                    buffer.writeBytes([backslash, backslash, UInt8(ascii: "x")])
+                    for byte in data { buffer.writeBytes([hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]) }
+                }
+            }
+            buffer.writeInteger(UInt8(ascii: "\n"))
+        }
+        return buffer
+    }
+
     private func run(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
         var bindings = PostgresBindings(capacity: arguments.values.count)
         for value in arguments.values {

@@ -22,6 +22,10 @@ final class SQLiteStoreConnection: StoreConnection {
         }
     }
 
+    func append(into table: String, columns: [String], rows: [[SQLValue]]) throws {
+        try appendByInserting(into: table, columns: columns, rows: rows)
+    }
+
     func fetchRows(sql: String, arguments: SQLArguments) throws -> [SQLRow] {
         try translatingErrors {
             let statement = try database.cachedStatement(sql: sql)

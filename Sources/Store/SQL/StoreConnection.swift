@@ -80,10 +80,26 @@ public protocol StoreConnection: AnyObject {
 
     /// Runs a query and returns its rows.
     func fetchRows(sql: String, arguments: SQLArguments) throws -> [SQLRow]
+
+    /// Adds rows to a table (each row's values in `columns` order) by the engine's fastest bulk path: `COPY … FROM
+    /// STDIN` on PostgreSQL, multi-row `INSERT`s on SQLite. Nothing is skipped: a row a constraint refuses fails the
+    /// whole call (and, on PostgreSQL, the transaction), so it is for rows known to be new.
+    func append(into table: String, columns: [String], rows: [[SQLValue]]) throws
 }
 
 extension StoreConnection {
     public func execute(sql: String) throws { try execute(sql: sql, arguments: []) }
+
+    /// `append` as multi-row `INSERT`s, at most 32,000 bound values each (SQLite's limit is 32,766).
+    func appendByInserting(into table: String, columns: [String], rows: [[SQLValue]]) throws {
+        let perStatement = max(1, 32_000 / max(1, columns.count))
+        for start in stride(from: 0, to: rows.count, by: perStatement) {
+            let chunk = rows[start..<min(rows.count, start + perStatement)]
+            try execute(sql: "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+                            + sqlPlaceholders(rows: chunk.count, columns: columns.count),
+                        arguments: SQLArguments(values: chunk.flatMap { $0 }))
+        }
+    }
 }
 
 extension SQLRow {

@@ -170,9 +170,10 @@ public final class RecordWriter: Service {
         guard !batch.records.isEmpty || !batch.health.isEmpty else { return }
         do {
             let sealed = try batch.records.map { record in try record.payload.flatMap { try seal($0) } }
-            let autoDisableAfter = autoDisableAfter
+            let autoDisableAfter = autoDisableAfter, mayHaveLanded = isFailing
             try await db.write(isolation: .readCommitted) { db in
-                try Self.write(batch.records, sealed, batch.health.values, autoDisableAfter: autoDisableAfter, in: db)
+                try Self.write(batch.records, sealed, batch.health.values, autoDisableAfter: autoDisableAfter,
+                               mayHaveLanded: mayHaveLanded, in: db)
             }
             pending.withLock { $0.writing -= batch.records.count }
         } catch {
@@ -195,61 +196,15 @@ public final class RecordWriter: Service {
             bytes: Int64(captured.request.count + captured.response.count), expiresAt: captured.expiresAt)
     }
 
+    /// Writes a batch in the transaction `db` holds. `mayHaveLanded` says an earlier attempt at these records failed,
+    /// perhaps after its commit: they are then inserted skipping request ids already written. Otherwise PostgreSQL
+    /// takes them by `COPY` with trace ids drawn beforehand (a request id written twice fails the batch, whose retry
+    /// then skips it).
     static func write(_ records: [RequestRecord], _ payloads: [Payload?], _ health: some Sequence<ChannelHealthChange>,
-                      autoDisableAfter: Int, in db: any StoreConnection) throws {
-        // Multi-row inserts, a few statements per batch: this runs for every request the gateway serves.
-        var spend: [Int64: Int64] = [:]
-        for start in stride(from: 0, to: records.count, by: rowsPerStatement) {
-            let chunk = start..<min(start + rowsPerStatement, records.count)
-            // A flush retried after a failed commit must not write a request twice: request ids are unique, and only
-            // the traces inserted now get their usage log and payload.
-            let traces = chunk.map { index -> [SQLValue] in
-                let t = records[index].trace
-                let row: SQLArguments = [t.requestId, t.userId, t.keyId, t.channelId, t.model, t.endpoint, t.stream, t.status, t.attempts,
-                                         t.latencyMs, t.ttftMs, t.promptTokens, t.completionTokens, t.cost, t.error,
-                                         payloads[index] != nil, t.createdAt, t.expiresAt]
-                return row.values
-            }
-            let traceRows = db.engine.rows(traces, types: ["text", "int8", "int8", "int8", "text", "text", "int8", "int8", "int8",
-                                                           "int8", "int8", "int8", "int8", "int8", "text", "int8", "int8", "int8"])
-            var inserted: [String: Int64] = [:]
-            for row in try SQLRow.fetchAll(db, sql: """
-                INSERT INTO traces (request_id, user_id, key_id, channel_id, model, endpoint, stream, status, attempts,
-                    latency_ms, ttft_ms, prompt_tokens, completion_tokens, cost, error, has_payload, created_at, expires_at)
-                \(traceRows.sql)
-                ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id
-                """, arguments: traceRows.arguments) {
-                inserted[try row["request_id"]] = try row["id"]
-            }
-            var usage: [[SQLValue]] = []
-            var sealed = SQLArguments(), sealedRows = 0
-            for index in chunk {
-                guard let traceId = inserted[records[index].trace.requestId] else { continue }
-                if let p = payloads[index] {
-                    sealed += [traceId, p.requestSealed, p.responseSealed, p.requestTruncated, p.responseTruncated, p.bytes, p.expiresAt]
-                    sealedRows += 1
-                }
-                if let u = records[index].usage {
-                    let row: SQLArguments = [u.requestId, u.userId, u.keyId, u.channelId, u.model, u.promptTokens, u.completionTokens,
-                                             u.cost, u.createdAt]
-                    usage.append(row.values)
-                    spend[u.keyId, default: 0] += u.cost
-                }
-            }
-            if sealedRows > 0 {
-                try db.execute(sql: """
-                    INSERT INTO payloads (trace_id, request_sealed, response_sealed, request_truncated, response_truncated, bytes, expires_at)
-                    VALUES \(sqlPlaceholders(rows: sealedRows, columns: 7))
-                    """, arguments: sealed)
-            }
-            if !usage.isEmpty {
-                let usageRows = db.engine.rows(usage, types: ["text", "int8", "int8", "int8", "text", "int8", "int8", "int8", "int8"])
-                try db.execute(sql: """
-                    INSERT INTO usage_logs (request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens, cost, created_at)
-                    \(usageRows.sql)
-                    """, arguments: usageRows.arguments)
-            }
-        }
+                      autoDisableAfter: Int, mayHaveLanded: Bool, in db: any StoreConnection) throws {
+        let spend = db.engine == .postgresql && !mayHaveLanded
+            ? try copy(records, payloads, in: db)
+            : try insertSkippingWritten(records, payloads, in: db)
         // One statement per 500 keys, not one per key: on PostgreSQL each statement is a round trip, and a batch of
         // a hundred keys' spend one by one took 50 ms (`bench records`).
         let spent = spend.filter { $0.value != 0 }.sorted { $0.key < $1.key }
@@ -266,6 +221,85 @@ public final class RecordWriter: Service {
             try db.execute(sql: "SELECT pg_notify(?, ?)", arguments: [AppDatabase.stateChannel, AppDatabase.spendAnnouncement])
         }
         try writeHealth(Array(health), autoDisableAfter: autoDisableAfter, in: db)
+    }
+
+    static let traceColumns = ["request_id", "user_id", "key_id", "channel_id", "model", "endpoint", "stream", "status", "attempts",
+                               "latency_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "cost", "error", "has_payload",
+                               "created_at", "expires_at"]
+    static let usageColumns = ["request_id", "user_id", "key_id", "channel_id", "model", "prompt_tokens", "completion_tokens", "cost",
+                               "created_at"]
+    static let payloadColumns = ["trace_id", "request_sealed", "response_sealed", "request_truncated", "response_truncated", "bytes",
+                                 "expires_at"]
+
+    static func traceRow(_ t: Trace, hasPayload: Bool) -> [SQLValue] {
+        let row: SQLArguments = [t.requestId.storable, t.userId, t.keyId, t.channelId, t.model?.storable, t.endpoint.storable, t.stream,
+                                 t.status, t.attempts, t.latencyMs, t.ttftMs, t.promptTokens, t.completionTokens, t.cost,
+                                 t.error?.storable, hasPayload, t.createdAt, t.expiresAt]
+        return row.values
+    }
+
+    static func usageRow(_ u: UsageLog) -> [SQLValue] {
+        let row: SQLArguments = [u.requestId.storable, u.userId, u.keyId, u.channelId, u.model.storable, u.promptTokens,
+                                 u.completionTokens, u.cost, u.createdAt]
+        return row.values
+    }
+
+    static func payloadRow(_ p: Payload, traceId: Int64) -> [SQLValue] {
+        let row: SQLArguments = [traceId, p.requestSealed, p.responseSealed, p.requestTruncated, p.responseTruncated, p.bytes,
+                                 p.expiresAt]
+        return row.values
+    }
+
+    /// PostgreSQL's fast path: trace ids drawn in one statement, then one `COPY` per table. Returns each key's spend.
+    private static func copy(_ records: [RequestRecord], _ payloads: [Payload?], in db: any StoreConnection) throws -> [Int64: Int64] {
+        let ids = try Int64.fetchAll(db, sql: "SELECT nextval(pg_get_serial_sequence('traces', 'id')) FROM generate_series(1, ?)",
+                                     arguments: [records.count])
+        guard ids.count == records.count else { throw StoreError.database("drew \(ids.count) trace ids for \(records.count) traces") }
+        try db.append(into: "traces", columns: ["id"] + traceColumns, rows: records.indices.map { index in
+            [.integer(ids[index])] + traceRow(records[index].trace, hasPayload: payloads[index] != nil)
+        })
+        try db.append(into: "payloads", columns: payloadColumns, rows: records.indices.compactMap { index in
+            payloads[index].map { payloadRow($0, traceId: ids[index]) }
+        })
+        let usage = records.compactMap(\.usage)
+        try db.append(into: "usage_logs", columns: usageColumns, rows: usage.map(usageRow))
+        return usage.reduce(into: [:]) { spend, u in spend[u.keyId, default: 0] += u.cost }
+    }
+
+    /// Multi-row inserts that skip request ids already written (a flush retried after a commit that was cut off): only
+    /// the traces inserted now get their usage log and payload. Returns each key's spend from those.
+    private static func insertSkippingWritten(_ records: [RequestRecord], _ payloads: [Payload?],
+                                              in db: any StoreConnection) throws -> [Int64: Int64] {
+        var spend: [Int64: Int64] = [:]
+        for start in stride(from: 0, to: records.count, by: rowsPerStatement) {
+            let chunk = start..<min(start + rowsPerStatement, records.count)
+            let traceRows = db.engine.rows(chunk.map { traceRow(records[$0].trace, hasPayload: payloads[$0] != nil) },
+                                           types: ["text", "int8", "int8", "int8", "text", "text", "int8", "int8", "int8",
+                                                   "int8", "int8", "int8", "int8", "int8", "text", "int8", "int8", "int8"])
+            var inserted: [String: Int64] = [:]
+            for row in try SQLRow.fetchAll(db, sql: """
+                INSERT INTO traces (\(traceColumns.joined(separator: ", "))) \(traceRows.sql)
+                ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id
+                """, arguments: traceRows.arguments) {
+                inserted[try row["request_id"]] = try row["id"]
+            }
+            var usage: [[SQLValue]] = [], sealed: [[SQLValue]] = []
+            for index in chunk {
+                guard let traceId = inserted[records[index].trace.requestId] else { continue }
+                if let p = payloads[index] { sealed.append(payloadRow(p, traceId: traceId)) }
+                if let u = records[index].usage {
+                    usage.append(usageRow(u))
+                    spend[u.keyId, default: 0] += u.cost
+                }
+            }
+            try db.appendByInserting(into: "payloads", columns: payloadColumns, rows: sealed)
+            if !usage.isEmpty {
+                let usageRows = db.engine.rows(usage, types: ["text", "int8", "int8", "int8", "text", "int8", "int8", "int8", "int8"])
+                try db.execute(sql: "INSERT INTO usage_logs (\(usageColumns.joined(separator: ", "))) \(usageRows.sql)",
+                               arguments: usageRows.arguments)
+            }
+        }
+        return spend
     }
 
     /// Successes only: one statement resets every count that is not zero. A change with failures adds them (after a
@@ -297,4 +331,11 @@ public final class RecordWriter: Service {
 
     /// Rows per multi-row `INSERT`: 18 columns × 500 stays far below either engine's limit on bound parameters.
     static let rowsPerStatement = 500
+}
+
+extension String {
+    /// This text with each NUL character replaced by U+FFFD: PostgreSQL's text cannot hold NUL, and a client's model
+    /// name or an upstream's error text with one in it must not stop the whole batch it arrives in (both engines
+    /// store the same text).
+    var storable: String { contains("\u{0}") ? replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : self }
 }
