@@ -21,12 +21,15 @@ struct GatewayBenchCommand: AsyncParsableCommand {
     /// Also measures a gateway (nio client) on PostgreSQL at this URL, beside the SQLite ones.
     @OptionGroup var database: ScratchDatabaseOption
     @Flag(help: "With --database-url, also measure two gateway processes on it, the load split between them.") var pair = false
+    @Option(help: "Times to measure every cell, targets in alternating order; with a PostgreSQL gateway, its rps ÷ SQLite's is printed per round and as the median (this machine's noise is larger than a single run's difference).")
+    var rounds: Int = 1
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     struct Run: Codable {
         var target: String
         var mode: String
         var connections: Int
+        var round = 1
         var requests: Int
         var rps: Double
         var p50Ms: Double
@@ -99,9 +102,12 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         }
 
         var runs: [Run] = []
-        for connections in concurrency.split(separator: ",").compactMap({ Int($0) }) {
+        for round in 1...max(1, rounds) {
+          for connections in concurrency.split(separator: ",").compactMap({ Int($0) }) {
             for stream in [false, true] {
-                let measured = targets.map { ($0.name, [$0.base], [$0.pid], $0.key) } + pairs.map { ($0.name, $0.bases, $0.pids, $0.key) }
+                let all = targets.map { ($0.name, [$0.base], [$0.pid], $0.key) } + pairs.map { ($0.name, $0.bases, $0.pids, $0.key) }
+                // Every other round backwards, so a drift in the machine's load does not favour the target measured first.
+                let measured = round.isMultiple(of: 2) ? all.reversed() : all
                 for (target, bases, pids, key) in measured {
                     let script = try wrkScript(root: root, key: key, stream: stream)
                     _ = try wrk(bases, script: script, connections: connections, seconds: warmup)
@@ -109,12 +115,14 @@ struct GatewayBenchCommand: AsyncParsableCommand {
                     var run = try wrk(bases, script: script, connections: connections, seconds: duration)
                     let cpu = pids.map(BenchProcess.cpuSeconds).reduce(0, +) - cpuBefore
                     run.target = target
+                    run.round = round
                     run.mode = stream ? "stream" : "json"
                     run.cpuMicrosPerRequest = run.requests > 0 ? cpu * 1e6 / Double(run.requests) : nil
                     runs.append(run)
                     progress("\(target) \(run.mode) c\(connections): \(format(run.rps, 0)) rps, p50 \(format(run.p50Ms, 2)) ms, p99 \(format(run.p99Ms, 2)) ms")
                 }
             }
+          }
         }
         var ttft: [String: Double] = [:]
         var peakRSS: [String: Double] = [:]
@@ -219,6 +227,21 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         return samples
     }
 
+    /// A target's cell over every round: the median rps, p50 and p99 (each its own median).
+    static func median(_ runs: [Run], _ target: String, _ mode: String, _ connections: Int) -> Run? {
+        let cell = runs.filter { $0.target == target && $0.mode == mode && $0.connections == connections }
+        guard var run = cell.first else { return nil }
+        func middle(_ value: (Run) -> Double) -> Double {
+            var samples = Samples()
+            cell.forEach { samples.add(value($0)) }
+            return samples.percentile(50)
+        }
+        run.rps = middle(\.rps)
+        run.p50Ms = middle(\.p50Ms)
+        run.p99Ms = middle(\.p99Ms)
+        return run
+    }
+
     private func render(_ r: Result) -> String {
         var lines = ["switchyard bench gateway: \(duration)s per run, wrk -t2, mock upstream = switchyard mock-upstream",
                      "target        mode    conn      rps   p50 ms   p99 ms  errors  cpu µs/req"]
@@ -228,12 +251,27 @@ struct GatewayBenchCommand: AsyncParsableCommand {
                                 (run.cpuMicrosPerRequest.map { String(format: "%.0f", $0) } ?? "-") as NSString))
         }
         let gateways = Set(r.runs.map(\.target)).subtracting(["direct"]).sorted()
+        let cells = Set(r.runs.map { "\($0.connections) \($0.mode)" }).sorted { $0.localizedStandardCompare($1) == .orderedAscending }
+        if Set(r.runs.map(\.round)).count > 1 && gateways.contains("gateway-nio-postgresql") && gateways.contains("gateway-nio") {
+            for cell in cells {
+                let ratios = Set(r.runs.map(\.round)).sorted().compactMap { round -> Double? in
+                    let inCell = r.runs.filter { $0.round == round && "\($0.connections) \($0.mode)" == cell }
+                    guard let pg = inCell.first(where: { $0.target == "gateway-nio-postgresql" }),
+                          let lite = inCell.first(where: { $0.target == "gateway-nio" }), lite.rps > 0 else { return nil }
+                    return pg.rps / lite.rps
+                }
+                var samples = Samples()
+                ratios.forEach { samples.add($0) }
+                lines.append("postgresql ÷ sqlite rps c\(cell): median \(format(samples.percentile(50), 2)) "
+                             + "(rounds: \(ratios.map { format($0, 2) }.joined(separator: ", ")))")
+            }
+        }
         for connections in Set(r.runs.map(\.connections)).sorted() {
             for mode in ["json", "stream"] {
-                guard let d = r.runs.first(where: { $0.target == "direct" && $0.mode == mode && $0.connections == connections }) else { continue }
+                guard let d = Self.median(r.runs, "direct", mode, connections) else { continue }
                 for name in gateways {
-                    guard let g = r.runs.first(where: { $0.target == name && $0.mode == mode && $0.connections == connections }) else { continue }
-                    lines.append("\(name) added c\(connections) \(mode): p50 +\(format(g.p50Ms - d.p50Ms, 2)) ms, p99 +\(format(g.p99Ms - d.p99Ms, 2)) ms, rps \(format(g.rps / d.rps, 2))× direct")
+                    guard let g = Self.median(r.runs, name, mode, connections) else { continue }
+                    lines.append("\(name) added c\(connections) \(mode)\(rounds > 1 ? " (medians of \(rounds) rounds)" : ""): p50 +\(format(g.p50Ms - d.p50Ms, 2)) ms, p99 +\(format(g.p99Ms - d.p99Ms, 2)) ms, rps \(format(g.rps / d.rps, 2))× direct")
                 }
             }
         }
