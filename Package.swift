@@ -108,6 +108,9 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // The console's script and style sheet, compiled into the binary (`PackageResources`): nothing to install
+            // beside it, nothing fetched from elsewhere.
+            resources: [.embedInCode("Console/Assets/console.js"), .embedInCode("Console/Assets/console.css")],
             swiftSettings: swiftSettings
         ),
         .target(

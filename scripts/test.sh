@@ -8,6 +8,9 @@ need_apt=()
 [ -f /usr/include/sqlite3.h ] || need_apt+=(libsqlite3-dev)
 # The PostgreSQL tests start a private cluster of their own (Tests/TestSupport/PostgresServer.swift).
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
+# The console's browser test drives Debian's Chromium through its driver (Tests/browser/console_check.py).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   if [[ " ${need_apt[*]} " == *" postgresql-15 "* ]] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
@@ -17,14 +20,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
-# The official openai and anthropic SDKs (end-to-end SDK test) and jsonschema (artifacts checked by an
-# independent validator).
+# The official openai and anthropic SDKs (end-to-end SDK test), jsonschema (artifacts checked by an independent
+# validator) and selenium (the console's browser test; it uses the system's chromium, never downloads one).
 sdk=.build/sdk-venv
-if ! "$sdk/bin/python" -c "import openai, anthropic, jsonschema" 2>/dev/null; then
-  echo "installing openai, anthropic and jsonschema into $sdk"
+if ! "$sdk/bin/python" -c "import openai, anthropic, jsonschema, selenium" 2>/dev/null; then
+  echo "installing openai, anthropic, jsonschema and selenium into $sdk"
   mkdir -p .build
   python3 -m venv "$sdk"
-  "$sdk/bin/pip" install -q --disable-pip-version-check openai anthropic jsonschema
+  "$sdk/bin/pip" install -q --disable-pip-version-check openai anthropic jsonschema selenium
 fi
 
 # The tests build in a folder of their own: a test build compiles every module with testing enabled, so sharing

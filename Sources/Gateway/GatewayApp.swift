@@ -101,7 +101,8 @@ public struct GatewayDependencies: Sendable {
     }
 }
 
-/// Builds the HTTP server: the `/v1` and `/anthropic` data plane, `/health`, `/metrics` and the `/api` control plane.
+/// Builds the HTTP server: the `/v1` and `/anthropic` data plane, `/health`, `/metrics`, the `/api` control plane and the
+/// operator console (`/console`).
 public enum GatewayApp {
     public static func router(_ deps: GatewayDependencies, options: GatewayOptions) -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)
@@ -112,7 +113,9 @@ public enum GatewayApp {
         RelayController(state: deps.state, transport: deps.transport, writer: deps.writer, options: options.relay, clock: clock,
                         capture: options.relay.capturePayloads && deps.payloadBox != nil, adminToken: Array(options.adminToken.utf8))
             .register(on: router)
-        let api = router.group("api").add(middleware: AdminAuthMiddleware(token: options.adminToken))
+        let sessions = ConsoleSessions(db: deps.db, clock: clock)
+        ConsoleController<GatewayContext>(sessions: sessions, adminToken: Array(options.adminToken.utf8)).register(on: router)
+        let api = router.group("api").add(middleware: AdminAuthMiddleware(token: options.adminToken, sessions: sessions))
             .add(middleware: BodyLimitMiddleware(maxBytes: options.relay.maxBodyBytes))
         JobsController<GatewayContext>(driver: deps.driver).register(on: api)
         ClusterController(cluster: deps.cluster).register(on: api)

@@ -169,6 +169,7 @@ public final class AppDatabase: Sendable {
         ReconcileSchema.register(in: &migrator)
         NodeSchema.register(in: &migrator)
         ClusterSchema.register(in: &migrator)
+        ConsoleSchema.register(in: &migrator)
         return migrator
     }
 

@@ -1,17 +1,35 @@
 import Hummingbird
+import HTTPTypes
 
-/// Requires `Authorization: Bearer <admin token>`; 401 problem JSON otherwise.
+/// Requires `Authorization: Bearer <admin token>`, or the console's session cookie; a change made with the cookie
+/// must also carry the session's `X-CSRF-Token`. 401 (403 for a missing or wrong CSRF token) problem JSON otherwise.
 struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: [UInt8]
+    let sessions: ConsoleSessions?
 
-    init(token: String) { self.token = Array(token.utf8) }
+    init(token: String, sessions: ConsoleSessions? = nil) {
+        self.token = Array(token.utf8)
+        self.sessions = sessions
+    }
+
+    static var csrfHeader: HTTPField.Name { HTTPField.Name("x-csrf-token")! }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            throw Problem(.unauthorized, "missing bearer token")
+        if let header = request.headers[.authorization] {
+            guard header.hasPrefix("Bearer ") else { throw Problem(.unauthorized, "missing bearer token") }
+            guard constantTimeEqual(Array(header.dropFirst(7).utf8), token) else {
+                throw Problem(.unauthorized, "invalid admin token")
+            }
+            return try await next(request, context)
         }
-        guard constantTimeEqual(Array(header.dropFirst(7).utf8), token) else {
-            throw Problem(.unauthorized, "invalid admin token")
+        guard let sessions, ConsoleSessions.cookieValue(request) != nil else { throw Problem(.unauthorized, "missing bearer token") }
+        guard let session = try await sessions.session(of: request) else {
+            throw Problem(.unauthorized, "the console session has expired or was signed out; sign in again")
+        }
+        if ![.get, .head, .options].contains(request.method) {
+            guard let sent = request.headers[Self.csrfHeader], constantTimeEqual(Array(sent.utf8), Array(session.csrf.utf8)) else {
+                throw Problem(.forbidden, "missing or wrong X-CSRF-Token for this console session")
+            }
         }
         return try await next(request, context)
     }

@@ -9,6 +9,7 @@ struct JobsController<Context: RequestContext> {
     func register(on group: RouterGroup<Context>) {
         group.get("jobs", use: list)
         group.post("jobs", use: enqueue)
+        group.get("jobs/counts", use: counts)
         group.get("jobs/:id", use: show)
         group.post("jobs/:id/retry", use: retry)
         group.post("jobs/:id/cancel", use: cancel)
@@ -30,6 +31,11 @@ struct JobsController<Context: RequestContext> {
         filter.kind = query["kind"].map(String.init)
         filter.queue = query["queue"].map(String.init)
         return try json(try await driver.jobs(filter))
+    }
+
+    /// `GET /api/jobs/counts`: jobs per state, kind and queue (`{"data": [{"state", "kind", "queue", "count"}]}`).
+    @Sendable func counts(_ request: Request, context: Context) async throws -> Response {
+        try json(JobCountsView(data: try await driver.counts()))
     }
 
     @Sendable func show(_ request: Request, context: Context) async throws -> Response {
@@ -78,4 +84,9 @@ struct JobsController<Context: RequestContext> {
 func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
     let data = try JSONEncoder.sortedKeys.encode(value)
     return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// `GET /api/jobs/counts`.
+struct JobCountsView: Encodable {
+    let data: [JobCount]
 }

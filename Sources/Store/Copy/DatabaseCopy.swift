@@ -61,6 +61,7 @@ public struct DatabaseCopy: Sendable {
     public static let notCopied: [String: String] = [
         "processes": "the registry of running processes; each PostgreSQL process registers itself",
         "grdb_migrations": "SQLite's migration record; PostgreSQL's migrations ran when the target was opened",
+        "console_sessions": "console sign-ins, which expire in hours; operators sign in again on the moved daemon",
     ]
 
     /// A table's rows on each side and what this run did with them.

@@ -236,5 +236,6 @@ enum PostgresStoreSchema {
                     """
             }
         }))
+        migrator.register(PostgresMigration("store-010-console-sessions", statements: ConsoleSchema.statements))
     }
 }

@@ -36,6 +36,8 @@ struct GatewayBenchCommand: AsyncParsableCommand {
         var p99Ms: Double
         var errors: Int
         var cpuMicrosPerRequest: Double?
+        /// For a gateway on PostgreSQL: the database server's CPU per request (every `postgres` process on the machine).
+        var databaseMicrosPerRequest: Double?
     }
 
     struct Result: Codable {
@@ -111,9 +113,14 @@ struct GatewayBenchCommand: AsyncParsableCommand {
                 for (target, bases, pids, key) in measured {
                     let script = try wrkScript(root: root, key: key, stream: stream)
                     _ = try wrk(bases, script: script, connections: connections, seconds: warmup)
+                    let onPostgres = target.contains("postgresql")
                     let cpuBefore = pids.map(BenchProcess.cpuSeconds).reduce(0, +)
+                    let databaseBefore = onPostgres ? RecordsBenchCommand.postgresCPU() : 0
                     var run = try wrk(bases, script: script, connections: connections, seconds: duration)
                     let cpu = pids.map(BenchProcess.cpuSeconds).reduce(0, +) - cpuBefore
+                    if onPostgres && run.requests > 0 {
+                        run.databaseMicrosPerRequest = (RecordsBenchCommand.postgresCPU() - databaseBefore) * 1e6 / Double(run.requests)
+                    }
                     run.target = target
                     run.round = round
                     run.mode = stream ? "stream" : "json"
@@ -244,11 +251,12 @@ struct GatewayBenchCommand: AsyncParsableCommand {
 
     private func render(_ r: Result) -> String {
         var lines = ["switchyard bench gateway: \(duration)s per run, wrk -t2, mock upstream = switchyard mock-upstream",
-                     "target        mode    conn      rps   p50 ms   p99 ms  errors  cpu µs/req"]
+                     "target        mode    conn      rps   p50 ms   p99 ms  errors  cpu µs/req  db µs/req"]
         for run in r.runs {
-            lines.append(String(format: "%-13@ %-6@ %5d %8.0f %8.2f %8.2f %7d  %@", run.target as NSString, run.mode as NSString,
+            lines.append(String(format: "%-13@ %-6@ %5d %8.0f %8.2f %8.2f %7d  %10@  %@", run.target as NSString, run.mode as NSString,
                                 run.connections, run.rps, run.p50Ms, run.p99Ms, run.errors,
-                                (run.cpuMicrosPerRequest.map { String(format: "%.0f", $0) } ?? "-") as NSString))
+                                (run.cpuMicrosPerRequest.map { String(format: "%.0f", $0) } ?? "-") as NSString,
+                                (run.databaseMicrosPerRequest.map { String(format: "%.0f", $0) } ?? "-") as NSString))
         }
         let gateways = Set(r.runs.map(\.target)).subtracting(["direct"]).sorted()
         let cells = Set(r.runs.map { "\($0.connections) \($0.mode)" }).sorted { $0.localizedStandardCompare($1) == .orderedAscending }

@@ -1,0 +1,405 @@
+// Switchyard console. Each page is a URL the daemon answers with the same shell (body data-page, data-id); this
+// script fills it from /api with the session cookie. Everything a user or an upstream typed is put in the page as
+// text (textContent), never as markup.
+"use strict";
+
+const page = document.body.dataset.page;
+const pageId = document.body.dataset.id || null;
+const view = document.getElementById("view");
+const statusLine = document.getElementById("status");
+let csrf = null;
+
+// ---- DOM helpers -------------------------------------------------------------------------------------------------
+
+function el(tag, attributes, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
+
+function say(text, isError) {
+  statusLine.textContent = text || "";
+  statusLine.classList.toggle("error", Boolean(isError));
+}
+
+function badge(text) { return el("span", { class: "badge " + String(text).replace(/[^a-z_]/g, "") }, text); }
+
+function when(millis) {
+  if (millis === null || millis === undefined) return "—";
+  const date = new Date(millis);
+  return el("time", { datetime: date.toISOString(), title: date.toISOString() }, date.toLocaleString());
+}
+
+/** Micro-units of money as a decimal (1,000,000 micro-units = 1). */
+function money(micros) {
+  if (micros === null || micros === undefined) return "—";
+  return (micros / 1e6).toLocaleString(undefined, { maximumFractionDigits: 6 });
+}
+
+function table(headers, rows, caption) {
+  return el("div", { class: "table-wrap" },
+    el("table", {},
+      caption ? el("caption", { class: "muted" }, caption) : null,
+      el("thead", {}, el("tr", {}, headers.map(h => el("th", { scope: "col", class: h.num ? "num" : null }, h.label || h)))),
+      el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: headers.length, class: "muted" }, "Nothing here yet.")))));
+}
+
+function labelled(text, control) { return el("label", {}, text, control); }
+
+// ---- API ---------------------------------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem && problem.detail ? problem.detail : "HTTP " + status);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { "accept": "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (method !== "GET" && csrf) headers["x-csrf-token"] = csrf;
+  const response = await fetch(path, {
+    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401 && page !== "signin") {
+    location.assign("/console/signin?next=" + encodeURIComponent(location.pathname + location.search));
+    throw new ApiError(401, { detail: "signed out" });
+  }
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+/** Runs an action from a button: disables it meanwhile, reports the outcome in the status line, reloads the page's data. */
+function action(button, work, done) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const message = await work();
+      if (message) say(message);
+      if (done) await done();
+    } catch (error) {
+      say(error.message, true);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+function button(text, attributes) { return el("button", Object.assign({ type: "button" }, attributes || {}), text); }
+
+function formValues(form) {
+  const values = {};
+  for (const [name, value] of new FormData(form).entries()) values[name] = typeof value === "string" ? value.trim() : value;
+  return values;
+}
+
+function list(text) { return text ? text.split(",").map(s => s.trim()).filter(Boolean) : []; }
+
+// ---- Pages -------------------------------------------------------------------------------------------------------
+
+const pages = {};
+
+pages.signin = async function () {
+  const token = el("input", { type: "password", name: "token", id: "token", autocomplete: "current-password", required: true });
+  const form = el("form", { class: "stack", id: "signin-form" },
+    labelled("Admin token", token),
+    el("p", { class: "muted" }, "The token the daemon was started with (SWITCHYARD_ADMIN_TOKEN). It is sent once; the browser keeps only a session cookie."),
+    el("button", { type: "submit", class: "primary" }, "Sign in"));
+  form.addEventListener("submit", async event => {
+    event.preventDefault();
+    try {
+      await api("POST", "/console/session", { token: token.value });
+      token.value = "";
+      const next = new URLSearchParams(location.search).get("next");
+      location.assign(next && next.startsWith("/console/") && !next.startsWith("/console/signin") ? next : "/console/overview");
+    } catch (error) {
+      say(error.message, true);
+    }
+  });
+  view.append(el("section", { class: "card" }, form));
+  token.focus();
+};
+
+pages.overview = async function () {
+  const [counts, channels, schedules] = await Promise.all([
+    api("GET", "/api/jobs/counts"), api("GET", "/api/channels?limit=500"), api("GET", "/api/schedules")]);
+  const unhealthy = channels.data.filter(c => c.status !== "enabled" || c.failure_streak > 0);
+  const byState = {};
+  for (const row of counts.data) byState[row.state] = (byState[row.state] || 0) + row.count;
+  const states = ["available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled"];
+  view.append(
+    el("section", { class: "card", id: "unhealthy" }, el("h2", {}, "Channels needing attention"),
+      table(["Channel", "Status", "Reason", { label: "Failures in a row", num: true }], unhealthy.map(c => el("tr", {},
+        el("td", {}, el("a", { href: "/console/channels" }, c.name)), el("td", {}, badge(c.status)),
+        el("td", {}, c.status_reason || "—"), el("td", { class: "num" }, c.failure_streak))))),
+    el("div", { class: "grid" },
+      el("section", { class: "card", id: "queue-depth" }, el("h2", {}, "Queue by state"),
+        table(["State", { label: "Jobs", num: true }], states.map(s => el("tr", {},
+          el("td", {}, el("a", { href: "/console/jobs?state=" + s }, s)), el("td", { class: "num" }, byState[s] || 0))))),
+      el("section", { class: "card" }, el("h2", {}, "Schedules"),
+        table(["Schedule", "Last run", "Next run"], schedules.schedules.map(s => el("tr", {},
+          el("td", {}, s.name, s.enabled ? null : [" ", badge("paused")]), el("td", {}, when(s.last_slot_at)),
+          el("td", {}, s.enabled ? when(s.next_run_at) : "paused")))))));
+};
+
+pages.channels = async function () {
+  const render = async () => {
+    const channels = await api("GET", "/api/channels?limit=500");
+    clear(listing).append(table(
+      ["Name", "Type", "Base URL", "Models", { label: "Priority", num: true }, { label: "Weight", num: true }, "Status", "Actions"],
+      channels.data.map(channelRow)));
+  };
+  const channelRow = c => {
+    const row = el("tr", { "data-channel": c.id },
+      el("td", {}, c.name), el("td", {}, c.type), el("td", {}, c.base_url), el("td", {}, c.models.join(", ")),
+      el("td", { class: "num" }, c.priority), el("td", { class: "num" }, c.weight),
+      el("td", {}, badge(c.status), c.status_reason ? el("div", { class: "muted" }, c.status_reason) : null),
+      el("td", {}, el("div", { class: "actions" },
+        action(button("Test", { "aria-label": "Test " + c.name }), async () => {
+          const result = await api("POST", "/api/channels/" + c.id + "/test");
+          return c.name + ": " + (result.ok ? "answered" : "failed") + (result.latency_ms !== undefined ? " in " + result.latency_ms + " ms" : "")
+            + (result.error ? " — " + result.error : "");
+        }, render),
+        c.status === "enabled"
+          ? action(button("Disable", { "aria-label": "Disable " + c.name }), async () => {
+              await api("PATCH", "/api/channels/" + c.id, { status: "disabled" }); return c.name + " disabled";
+            }, render)
+          : action(button("Enable", { "aria-label": "Enable " + c.name }), async () => {
+              await api("PATCH", "/api/channels/" + c.id, { status: "enabled" }); return c.name + " enabled";
+            }, render),
+        button("Edit", { "aria-label": "Edit " + c.name, onclick: () => row.after(editRow(c)) }),
+        action(button("Delete", { class: "danger", "aria-label": "Delete " + c.name }), async () => {
+          if (!confirm("Delete channel " + c.name + "?")) return null;
+          await api("DELETE", "/api/channels/" + c.id); return c.name + " deleted";
+        }, render))));
+    return row;
+  };
+  const editRow = c => {
+    const form = el("form", { class: "inline" },
+      labelled("Priority", el("input", { name: "priority", type: "number", value: c.priority, required: true })),
+      labelled("Weight", el("input", { name: "weight", type: "number", min: 1, value: c.weight, required: true })),
+      labelled("Models (comma-separated)", el("input", { name: "models", value: c.models.join(", ") })),
+      labelled("Model mapping (JSON)", el("input", { name: "model_mapping", value: JSON.stringify(c.model_mapping || {}) })),
+      el("button", { type: "submit", class: "primary" }, "Save"));
+    const row = el("tr", {}, el("td", { colspan: 8 }, form));
+    form.addEventListener("submit", async event => {
+      event.preventDefault();
+      const v = formValues(form);
+      try {
+        await api("PATCH", "/api/channels/" + c.id, {
+          priority: Number(v.priority), weight: Number(v.weight), models: list(v.models), model_mapping: JSON.parse(v.model_mapping || "{}"),
+        });
+        say(c.name + " saved");
+        await render();
+      } catch (error) { say(error.message, true); }
+    });
+    return row;
+  };
+  const form = el("form", { class: "inline", id: "new-channel" },
+    labelled("Name", el("input", { name: "name", required: true })),
+    labelled("Type", el("select", { name: "type" }, el("option", { value: "openai" }, "openai"), el("option", { value: "anthropic" }, "anthropic"))),
+    labelled("Base URL", el("input", { name: "base_url", type: "url", required: true, placeholder: "https://api.example.com" })),
+    labelled("API key", el("input", { name: "api_key", type: "password", autocomplete: "off", required: true })),
+    labelled("Models (comma-separated)", el("input", { name: "models", required: true })),
+    el("button", { type: "submit", class: "primary" }, "Add channel"));
+  form.addEventListener("submit", async event => {
+    event.preventDefault();
+    const v = formValues(form);
+    try {
+      const created = await api("POST", "/api/channels", { name: v.name, type: v.type, base_url: v.base_url, api_key: v.api_key, models: list(v.models) });
+      form.reset();
+      say("Channel " + created.name + " added");
+      await render();
+    } catch (error) { say(error.message, true); }
+  });
+  const listing = el("div", { id: "channel-list" });
+  view.append(el("section", { class: "card" }, el("h2", {}, "Add a channel"), form), listing);
+  await render();
+};
+
+pages.users = async function () {
+  const render = async () => {
+    const users = await api("GET", "/api/users?limit=500");
+    clear(listing).append(table(
+      ["User", { label: "Quota", num: true }, { label: "Used", num: true }, { label: "Multiplier", num: true }, "Status", "Keys"],
+      users.data.map(u => el("tr", { "data-user": u.id },
+        el("td", {}, u.name, el("div", { class: "muted" }, "id " + u.id)),
+        el("td", { class: "num" }, u.quota === null || u.quota === undefined ? "unlimited" : money(u.quota)),
+        el("td", { class: "num" }, money(u.used)), el("td", { class: "num" }, u.rate_multiplier + "×"),
+        el("td", {}, badge(u.status)), el("td", {}, keysOf(u))))));
+  };
+  const keysOf = u => {
+    const box = el("div", {});
+    const load = async () => {
+      const keys = await api("GET", "/api/keys?user_id=" + u.id + "&limit=500");
+      clear(box).append(
+        el("ul", {}, keys.data.map(k => el("li", { "data-key": k.id },
+          k.name + " ", el("code", {}, k.fingerprint), " ", badge(k.status), " ", money(k.used) + " used ",
+          k.status === "active"
+            ? action(button("Revoke", { class: "danger", "aria-label": "Revoke key " + k.name }), async () => {
+                await api("PATCH", "/api/keys/" + k.id, { status: "disabled" }); return "Key " + k.name + " revoked";
+              }, load)
+            : null))),
+        action(button("New key", { "aria-label": "New key for " + u.name }), async () => {
+          const key = await api("POST", "/api/keys", { user_id: u.id, name: "console" });
+          const shown = el("div", { class: "secret", id: "new-key" }, key.key);
+          const copy = button("Copy", { "aria-label": "Copy the new key" });
+          action(copy, async () => { await navigator.clipboard.writeText(key.key); return "Copied"; });
+          box.append(el("p", {}, "Shown once; copy it now:"), shown, copy);
+          return "Key created for " + u.name;
+        }));
+    };
+    load().catch(error => say(error.message, true));
+    return box;
+  };
+  const form = el("form", { class: "inline", id: "new-user" },
+    labelled("Name", el("input", { name: "name", required: true })),
+    labelled("Quota (micro-units, empty for none)", el("input", { name: "quota", type: "number", min: 0 })),
+    labelled("Rate multiplier", el("input", { name: "rate_multiplier", type: "number", step: "0.01", min: 0, value: "1" })),
+    el("button", { type: "submit", class: "primary" }, "Create user"));
+  form.addEventListener("submit", async event => {
+    event.preventDefault();
+    const v = formValues(form);
+    try {
+      const body = { name: v.name, rate_multiplier: Number(v.rate_multiplier || 1) };
+      if (v.quota) body.quota = Number(v.quota);
+      const user = await api("POST", "/api/users", body);
+      form.reset();
+      say("User " + user.name + " created");
+      await render();
+    } catch (error) { say(error.message, true); }
+  });
+  const listing = el("div", { id: "user-list" });
+  view.append(el("section", { class: "card" }, el("h2", {}, "Create a user"), form), listing);
+  await render();
+};
+
+pages.jobs = async function () {
+  if (pageId) return jobDetail(pageId);
+  const query = new URLSearchParams(location.search);
+  const states = ["", "available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled"];
+  const filter = el("form", { class: "inline", id: "job-filter", method: "get", action: "/console/jobs" },
+    labelled("State", el("select", { name: "state" }, states.map(s => el("option", { value: s, selected: query.get("state") === s }, s || "any")))),
+    labelled("Kind", el("input", { name: "kind", value: query.get("kind") || "" })),
+    labelled("Queue", el("input", { name: "queue", value: query.get("queue") || "" })),
+    el("button", { type: "submit" }, "Filter"));
+  const [counts, schedules] = await Promise.all([api("GET", "/api/jobs/counts"), api("GET", "/api/schedules")]);
+  const queues = [...new Set(counts.data.map(c => c.queue))].sort();
+  const shownStates = states.slice(1);
+  const countOf = (q, s) => counts.data.filter(c => c.queue === q && c.state === s).reduce((n, c) => n + c.count, 0);
+  const jobs = el("div", { id: "job-list" });
+  const params = new URLSearchParams();
+  for (const name of ["state", "kind", "queue"]) if (query.get(name)) params.set(name, query.get(name));
+  const loadJobs = async cursor => {
+    if (cursor) params.set("cursor", cursor); else params.delete("cursor");
+    const page = await api("GET", "/api/jobs?" + params.toString());
+    clear(jobs).append(table(["Job", "Kind", "Queue", "State", { label: "Attempt", num: true }, "Run at", "Last error"],
+      page.jobs.map(j => el("tr", { "data-job": j.id },
+        el("td", {}, el("a", { href: "/console/jobs/" + j.id }, "#" + j.id)), el("td", {}, j.kind), el("td", {}, j.queue),
+        el("td", {}, badge(j.state)), el("td", { class: "num" }, j.attempt + " / " + j.max_attempts), el("td", {}, when(j.run_at)),
+        el("td", {}, lastError(j))))),
+      page.next_cursor ? button("Older jobs", { onclick: () => loadJobs(page.next_cursor).catch(e => say(e.message, true)) }) : null);
+  };
+  const renderSchedules = async () => {
+    const current = await api("GET", "/api/schedules");
+    clear(scheduleBox).append(table(["Schedule", "Kind", "Every", "Last run", "Next run", "Actions"], current.schedules.map(s => el("tr", { "data-schedule": s.name },
+      el("td", {}, s.name), el("td", {}, s.kind), el("td", {}, s.interval_s + " s"), el("td", {}, when(s.last_slot_at)),
+      el("td", {}, s.enabled ? when(s.next_run_at) : badge("paused")),
+      el("td", {}, el("div", { class: "actions" },
+        s.enabled
+          ? action(button("Pause", { "aria-label": "Pause " + s.name }), async () => {
+              await api("PATCH", "/api/schedules/" + encodeURIComponent(s.name), { enabled: false }); return s.name + " paused";
+            }, renderSchedules)
+          : action(button("Resume", { "aria-label": "Resume " + s.name }), async () => {
+              await api("PATCH", "/api/schedules/" + encodeURIComponent(s.name), { enabled: true }); return s.name + " resumed";
+            }, renderSchedules),
+        action(button("Run now", { "aria-label": "Run " + s.name + " now" }), async () => {
+          const result = await api("POST", "/api/schedules/" + encodeURIComponent(s.name) + "/run");
+          return s.name + ": job #" + result.id + (result.duplicate ? " is still waiting" : " enqueued");
+        }, renderSchedules)))))));
+  };
+  const scheduleBox = el("div", { id: "schedule-list" });
+  view.append(
+    el("section", { class: "card", id: "job-counts" }, el("h2", {}, "Jobs per queue and state"),
+      table(["Queue"].concat(shownStates.map(s => ({ label: s, num: true }))), queues.map(q => el("tr", {},
+        el("td", {}, q), shownStates.map(s => el("td", { class: "num" },
+          countOf(q, s) ? el("a", { href: "/console/jobs?queue=" + encodeURIComponent(q) + "&state=" + s }, countOf(q, s)) : "0")))))),
+    el("section", { class: "card" }, el("h2", {}, "Jobs"), filter, jobs),
+    el("section", { class: "card" }, el("h2", {}, "Schedules"), scheduleBox));
+  void schedules;
+  await Promise.all([loadJobs(null), renderSchedules()]);
+};
+
+function lastError(job) {
+  const errors = job.errors || [];
+  const last = errors[errors.length - 1];
+  return last && last.error ? last.error : "—";
+}
+
+async function jobDetail(id) {
+  const render = async () => {
+    const job = await api("GET", "/api/jobs/" + encodeURIComponent(id));
+    clear(view).append(
+      el("section", { class: "card", id: "job-detail" },
+        el("h2", {}, "Job #" + job.id + " · " + job.kind),
+        el("p", {}, badge(job.state), " queue ", el("code", {}, job.queue), " · attempt " + job.attempt + " of " + job.max_attempts),
+        el("p", {}, "Run at ", when(job.run_at), job.retry_until ? [" · retry until ", when(job.retry_until)] : null),
+        el("div", { class: "actions" },
+          ["retryable", "discarded", "cancelled", "completed"].includes(job.state)
+            ? action(button("Retry", { class: "primary" }), async () => { await api("POST", "/api/jobs/" + job.id + "/retry"); return "Job #" + job.id + " will run again"; }, render)
+            : null,
+          ["available", "scheduled", "retryable", "running"].includes(job.state)
+            ? action(button("Cancel", { class: "danger" }), async () => { await api("POST", "/api/jobs/" + job.id + "/cancel"); return "Job #" + job.id + " cancelled"; }, render)
+            : null),
+        el("h2", {}, "Arguments"), el("pre", {}, JSON.stringify(job.args, null, 2)),
+        el("h2", {}, "Attempts and errors"),
+        table(["Attempt", "At", "Error"], (job.errors || []).map(e => el("tr", {},
+          el("td", {}, e.attempt === undefined ? "—" : e.attempt), el("td", {}, when(e.at)), el("td", {}, el("pre", {}, e.error || JSON.stringify(e))))))),
+      el("p", {}, el("a", { href: "/console/jobs" }, "All jobs")));
+  };
+  await render();
+}
+
+// ---- Start -------------------------------------------------------------------------------------------------------
+
+async function start() {
+  if (page !== "signin") {
+    try {
+      csrf = (await api("GET", "/console/session")).csrf;
+    } catch (error) {
+      return;
+    }
+    const signout = document.getElementById("signout");
+    if (signout) {
+      signout.addEventListener("click", async () => {
+        try { await api("DELETE", "/console/session"); } catch (error) { /* signed out either way */ }
+        location.assign("/console/signin");
+      });
+    }
+  }
+  const render = pages[page];
+  if (!render) { say("No such page.", true); return; }
+  try {
+    await render();
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+start();

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The operator console in a real headless Chromium (`Tests/browser/console_check.py`, Selenium with Debian's
+/// `chromium` and `chromium-driver`; `scripts/test.sh` installs them): sign in, users and a key read once, a channel
+/// to the mock tested for real, a request relayed with that key, a discarded job retried, a schedule paused, resumed
+/// and run, the CSRF and sign-out guarantees, markup in names shown as text, a phone-width screen, and no JavaScript
+/// console error anywhere. Screenshots of each page go to `.build-tests/test-output/console/<engine>/`.
+@Suite(.serialized, .processDiagnostics) struct ConsoleBrowserTests {
+    @Test(arguments: Engine.allCases) func theConsoleWorksInABrowser(_ engine: Engine) async throws {
+        let python = ProcessInfo.processInfo.environment["SWITCHYARD_SDK_PYTHON"] ?? SDKTests.packageRoot + "/.build/sdk-venv/bin/python"
+        try #require(FileManager.default.isExecutableFile(atPath: python),
+                     "no interpreter at \(python): run ./scripts/test.sh, which installs selenium")
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
+                     && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"),
+                     "chromium and chromium-driver are needed: ./scripts/test.sh installs them")
+        let g = try await GatewayProcess(engine)
+        let shots = SDKTests.packageRoot + "/.build-tests/test-output/console/\(engine.rawValue)"
+        try? FileManager.default.removeItem(atPath: shots)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [SDKTests.packageRoot + "/Tests/browser/console_check.py"]
+        var env = ProcessInfo.processInfo.environment
+        env["SWITCHYARD_BASE"] = g.base
+        env["SWITCHYARD_ADMIN_TOKEN"] = g.adminToken
+        env["SWITCHYARD_MOCK_BASE"] = g.mockBase
+        env["SWITCHYARD_SHOTS"] = shots
+        process.environment = env
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try ProcessLaunch.run(process)
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains(" 0 failed"), "\(text)")
+        #expect(!g.daemon.stderr.contains(g.adminToken), "the admin token never reaches the log")
+        g.daemon.signal(SIGTERM)
+        _ = await g.daemon.waitForExit(timeout: .seconds(20))
+    }
+}

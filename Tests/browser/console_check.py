@@ -1,0 +1,272 @@
+"""The operator console in a real headless Chromium (Debian's chromium and chromium-driver, driven by Selenium).
+
+Run by Tests/EndToEndTests/ConsoleBrowserTests.swift against a live daemon and mock upstream:
+  SWITCHYARD_BASE, SWITCHYARD_ADMIN_TOKEN, SWITCHYARD_MOCK_BASE, SWITCHYARD_SHOTS (screenshot folder).
+Prints one line per check and "N passed, M failed"; exits 1 on any failure, including any JavaScript console
+error the pages logged.
+"""
+import json
+import os
+import sys
+import time
+import traceback
+import urllib.request
+import urllib.error
+
+# Never let Selenium Manager fetch a browser or driver: the system's are named below.
+os.environ.setdefault("SE_OFFLINE", "true")
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait, Select
+
+BASE = os.environ["SWITCHYARD_BASE"]
+TOKEN = os.environ["SWITCHYARD_ADMIN_TOKEN"]
+MOCK = os.environ["SWITCHYARD_MOCK_BASE"]
+SHOTS = os.environ.get("SWITCHYARD_SHOTS", "console-shots")
+# Markup in names a user typed: the console must show it as text, never run or render it.
+HOSTILE = '<img src=x id=injected onerror="document.title=\'pwned\'">'
+
+passed, failed = 0, 0
+console_errors = []
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print("ok   " + name)
+    else:
+        failed += 1
+        print("FAIL " + name + (": " + str(detail) if detail else ""))
+
+
+def api(method, path, body=None, headers=None):
+    request = urllib.request.Request(BASE + path, method=method, data=None if body is None else json.dumps(body).encode())
+    request.add_header("authorization", "Bearer " + TOKEN)
+    request.add_header("content-type", "application/json")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+            return response.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as error:
+        text = error.read().decode()
+        return error.code, json.loads(text) if text else None
+
+
+def browser():
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900",
+                 "--no-first-run", "--disable-extensions", "--disable-background-networking"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def collect_console(driver, page):
+    for entry in driver.get_log("browser"):
+        if entry.get("level") == "SEVERE":
+            message = entry.get("message", "")
+            # A failed request the page made on purpose (a refused sign-in, the CSRF probe, a signed-out session)
+            # is logged by Chromium as a network error, not a script error.
+            if "Failed to load resource" in message and any(code in message for code in ("401", "403", "409")):
+                continue
+            console_errors.append(page + ": " + message)
+
+
+def wait_for(driver, condition, timeout=10):
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d))
+
+
+def status_text(driver):
+    return driver.find_element(By.ID, "status").text
+
+
+def wait_status(driver, fragment, timeout=10):
+    try:
+        wait_for(driver, lambda d: fragment in status_text(d), timeout)
+        return True
+    except Exception:
+        return False
+
+
+def shot(driver, name):
+    os.makedirs(SHOTS, exist_ok=True)
+    driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
+
+
+def visit(driver, path, ready_id):
+    driver.get(BASE + path)
+    wait_for(driver, lambda d: d.find_elements(By.ID, ready_id))
+    collect_console(driver, path)
+
+
+def main():
+    driver = browser()
+    try:
+        run(driver)
+    except Exception:
+        traceback.print_exc()
+        check("the walk through the console finished", False)
+        try:
+            shot(driver, "failure")
+        except Exception:
+            pass
+    finally:
+        try:
+            collect_console(driver, "end")
+        finally:
+            driver.quit()
+    check("no JavaScript console errors", not console_errors, console_errors)
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+def run(driver):
+    # Signed out: any page leads to sign-in, remembering where it was going.
+    driver.get(BASE + "/")
+    wait_for(driver, lambda d: "/console/signin" in d.current_url)
+    check("a signed-out visit lands on sign-in", "next=%2Fconsole%2Foverview" in driver.current_url, driver.current_url)
+    token_input = driver.find_element(By.ID, "token")
+    check("the token field is labelled", token_input.get_attribute("id") == "token"
+          and driver.find_element(By.XPATH, "//label[.//input[@id='token']]").text.startswith("Admin token"))
+    token_input.send_keys("not-the-token")
+    driver.find_element(By.CSS_SELECTOR, "#signin-form button[type=submit]").click()
+    check("a wrong token is refused with a message", wait_status(driver, "not this daemon's admin token"))
+    shot(driver, "signin")
+    token_input.clear()
+    token_input.send_keys(TOKEN)
+    driver.find_element(By.CSS_SELECTOR, "#signin-form button[type=submit]").click()
+    wait_for(driver, lambda d: d.current_url.endswith("/console/overview") and d.find_elements(By.ID, "queue-depth"))
+    check("signing in goes on to the page asked for", driver.current_url.endswith("/console/overview"))
+    cookies = {c["name"]: c for c in driver.get_cookies()}
+    session = cookies.get("switchyard_session", {})
+    check("the session cookie is HttpOnly and SameSite=Strict", session.get("httpOnly") is True and session.get("sameSite") == "Strict",
+          session)
+    check("the admin token is in no cookie, URL or page", TOKEN not in json.dumps(list(cookies.values()))
+          and TOKEN not in driver.current_url and TOKEN not in driver.page_source)
+    headers = urllib.request.urlopen(BASE + "/console/overview", timeout=5).headers
+    csp = headers.get("content-security-policy", "")
+    check("pages carry a strict Content-Security-Policy", "script-src 'self'" in csp and "unsafe-inline" not in csp, csp)
+    collect_console(driver, "overview")
+
+    # Users and keys: a user whose name is markup, and a key read once.
+    visit(driver, "/console/users", "new-user")
+    form = driver.find_element(By.ID, "new-user")
+    form.find_element(By.NAME, "name").send_keys(HOSTILE)
+    form.find_element(By.NAME, "quota").send_keys("5000000")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    check("a user is created", wait_status(driver, "created"))
+    wait_for(driver, lambda d: HOSTILE in d.find_element(By.ID, "user-list").text)
+    check("a name that is markup shows as text", not driver.find_elements(By.ID, "injected") and driver.title != "pwned")
+    row = driver.find_element(By.XPATH, "//tr[@data-user][.//td[contains(., 'id ')]][last()]")
+    user_id = int(row.get_attribute("data-user"))
+    wait_for(driver, lambda d: row.find_elements(By.XPATH, ".//button[starts-with(@aria-label, 'New key for')]"))
+    row.find_element(By.XPATH, ".//button[starts-with(@aria-label, 'New key for')]").click()
+    wait_for(driver, lambda d: d.find_elements(By.ID, "new-key"))
+    key = driver.find_element(By.ID, "new-key").text.strip()
+    check("a new key is shown once, in full", key.startswith("sk-") and len(key) > 20, key[:6])
+    shot(driver, "users")
+    driver.refresh()
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "tr[data-user='%d'] li[data-key]" % user_id))
+    check("after a reload the key is not shown again", key not in driver.page_source)
+
+    # Channels: one to the mock upstream, tested with a real call.
+    visit(driver, "/console/channels", "new-channel")
+    form = driver.find_element(By.ID, "new-channel")
+    form.find_element(By.NAME, "name").send_keys("mock " + HOSTILE)
+    form.find_element(By.NAME, "base_url").send_keys(MOCK)
+    form.find_element(By.NAME, "api_key").send_keys("sk-upstream-browser-test")
+    form.find_element(By.NAME, "models").send_keys("gpt-4o-mini")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    check("a channel is added", wait_status(driver, "added"))
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "tr[data-channel]"))
+    check("a channel name that is markup shows as text", not driver.find_elements(By.ID, "injected")
+          and ("mock " + HOSTILE) in driver.find_element(By.ID, "channel-list").text)
+    driver.find_element(By.XPATH, "//button[starts-with(@aria-label, 'Test mock')]").click()
+    check("the channel test makes a real call and answers", wait_status(driver, "answered", 20), status_text(driver))
+    shot(driver, "channels")
+
+    # A request relayed with the key made in the console.
+    request = urllib.request.Request(BASE + "/v1/chat/completions", method="POST", data=json.dumps(
+        {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}).encode())
+    request.add_header("authorization", "Bearer " + key)
+    request.add_header("content-type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        check("the console's key relays through the console's channel", response.status == 200)
+
+    # Jobs: a discarded job retried; a schedule paused, resumed and run now.
+    status, created = api("POST", "/api/jobs", {"kind": "noop", "args": {"fail_times": 1}, "max_attempts": 1, "queue": "default"})
+    check("a job that fails once is enqueued", status == 201, created)
+    job_id = created["id"]
+    deadline = time.time() + 20
+    while time.time() < deadline and api("GET", "/api/jobs/%d" % job_id)[1]["state"] != "discarded":
+        time.sleep(0.2)
+    visit(driver, "/console/jobs/%d" % job_id, "job-detail")
+    check("the job page shows it discarded with its error", "discarded" in driver.find_element(By.ID, "job-detail").text)
+    shot(driver, "job")
+    driver.find_element(By.XPATH, "//section[@id='job-detail']//button[text()='Retry']").click()
+    check("retry is accepted", wait_status(driver, "will run again"))
+    deadline = time.time() + 20
+    while time.time() < deadline and api("GET", "/api/jobs/%d" % job_id)[1]["state"] != "completed":
+        time.sleep(0.2)
+    check("the retried job completes", api("GET", "/api/jobs/%d" % job_id)[1]["state"] == "completed")
+
+    visit(driver, "/console/jobs", "job-counts")
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "tr[data-schedule]"))
+    name = driver.find_element(By.CSS_SELECTOR, "tr[data-schedule]").get_attribute("data-schedule")
+    driver.find_element(By.XPATH, "//button[@aria-label='Pause %s']" % name).click()
+    wait_for(driver, lambda d: d.find_elements(By.XPATH, "//button[@aria-label='Resume %s']" % name))
+    check("a schedule is paused", not next(s for s in api("GET", "/api/schedules")[1]["schedules"] if s["name"] == name)["enabled"])
+    driver.find_element(By.XPATH, "//button[@aria-label='Resume %s']" % name).click()
+    wait_for(driver, lambda d: d.find_elements(By.XPATH, "//button[@aria-label='Pause %s']" % name))
+    check("and resumed", next(s for s in api("GET", "/api/schedules")[1]["schedules"] if s["name"] == name)["enabled"])
+    driver.find_element(By.XPATH, "//button[@aria-label='Run %s now']" % name).click()
+    check("run now enqueues its job", wait_status(driver, name + ": job #"), status_text(driver))
+    shot(driver, "jobs")
+    Select(driver.find_element(By.CSS_SELECTOR, "#job-filter select[name=state]")).select_by_value("completed")
+    driver.find_element(By.CSS_SELECTOR, "#job-filter button[type=submit]").click()
+    wait_for(driver, lambda d: "state=completed" in d.current_url and d.find_elements(By.CSS_SELECTOR, "tr[data-job]"))
+    states = {e.text for e in driver.find_elements(By.CSS_SELECTOR, "tr[data-job] .badge")}
+    check("the job list filters by state (a bookmarkable URL)", states == {"completed"}, states)
+
+    # The overview and a phone-width screen.
+    visit(driver, "/console/overview", "queue-depth")
+    shot(driver, "overview")
+    driver.set_window_size(390, 844)
+    visit(driver, "/console/channels", "channel-list")
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    check("at phone width the page does not scroll sideways", width <= 400, width)
+    shot(driver, "channels-phone")
+    driver.set_window_size(1280, 900)
+
+    # A change without the session's CSRF token is refused, even with the cookie.
+    status = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch('/api/users', {method: 'POST', credentials: 'same-origin', headers: {'content-type': 'application/json'},
+                             body: JSON.stringify({name: 'csrf-probe'})}).then(r => done(r.status), () => done(0));
+    """)
+    check("a change without X-CSRF-Token is refused (403)", status == 403, status)
+    check("and made nothing", all(u["name"] != "csrf-probe" for u in api("GET", "/api/users?limit=500")[1]["data"]))
+
+    # Sign-out ends the session for good, not only in this browser.
+    old = {c["name"]: c["value"] for c in driver.get_cookies()}["switchyard_session"]
+    driver.find_element(By.ID, "signout").click()
+    wait_for(driver, lambda d: "/console/signin" in d.current_url)
+    probe = urllib.request.Request(BASE + "/api/users")
+    probe.add_header("cookie", "switchyard_session=" + old)
+    try:
+        urllib.request.urlopen(probe, timeout=5)
+        replayed = 200
+    except urllib.error.HTTPError as error:
+        replayed = error.code
+    check("after sign-out the old cookie is refused (401)", replayed == 401, replayed)
+
+
+if __name__ == "__main__":
+    main()
