@@ -170,6 +170,7 @@ public final class AppDatabase: Sendable {
         NodeSchema.register(in: &migrator)
         ClusterSchema.register(in: &migrator)
         ConsoleSchema.register(in: &migrator)
+        RollupSchema.register(in: &migrator)
         return migrator
     }
 

@@ -66,6 +66,8 @@ import TestSupport
 
     struct Counts: Equatable {
         var traces = 0, usage = 0, payloads = 0, used: Int64 = 0
+        /// Requests the dashboards' rollups counted, per minute and per hour.
+        var minuteRequests: Int64 = 0, hourRequests: Int64 = 0
     }
 
     static func counts(_ store: TestStore, key: Int64) async throws -> Counts {
@@ -73,7 +75,9 @@ import TestSupport
             Counts(traces: try Int.fetchOne(db, sql: "SELECT count(*) FROM traces") ?? -1,
                    usage: try Int.fetchOne(db, sql: "SELECT count(*) FROM usage_logs") ?? -1,
                    payloads: try Int.fetchOne(db, sql: "SELECT count(*) FROM payloads") ?? -1,
-                   used: try Int64.fetchOne(db, sql: "SELECT used FROM api_keys WHERE id = ?", arguments: [key]) ?? -1)
+                   used: try Int64.fetchOne(db, sql: "SELECT used FROM api_keys WHERE id = ?", arguments: [key]) ?? -1,
+                   minuteRequests: try Int64.fetchOne(db, sql: "SELECT sum(requests) FROM stat_rollups WHERE span = 'm'") ?? 0,
+                   hourRequests: try Int64.fetchOne(db, sql: "SELECT sum(requests) FROM stat_rollups WHERE span = 'h'") ?? 0)
         }
     }
 
@@ -92,7 +96,8 @@ import TestSupport
         try await store.db.write { db in
             try RecordWriter.write(batch.records, batch.payloads, [], autoDisableAfter: 5, mayHaveLanded: false, in: db)
         }
-        let expected = Counts(traces: 1200, usage: batch.billed, payloads: batch.withPayload, used: Int64(batch.billed) * 5)
+        let expected = Counts(traces: 1200, usage: batch.billed, payloads: batch.withPayload, used: Int64(batch.billed) * 5,
+                              minuteRequests: 1200, hourRequests: 1200)
         #expect(try await Self.counts(store, key: key) == expected)
 
         try await store.db.write { db in

@@ -237,5 +237,6 @@ enum PostgresStoreSchema {
             }
         }))
         migrator.register(PostgresMigration("store-010-console-sessions", statements: ConsoleSchema.statements))
+        migrator.register(PostgresMigration("store-011-rollups", statements: RollupSchema.statements))
     }
 }

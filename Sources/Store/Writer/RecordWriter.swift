@@ -202,9 +202,11 @@ public final class RecordWriter: Service {
     /// then skips it).
     static func write(_ records: [RequestRecord], _ payloads: [Payload?], _ health: some Sequence<ChannelHealthChange>,
                       autoDisableAfter: Int, mayHaveLanded: Bool, in db: any StoreConnection) throws {
-        let spend = db.engine == .postgresql && !mayHaveLanded
-            ? try copy(records, payloads, in: db)
-            : try insertSkippingWritten(records, payloads, in: db)
+        let (spend, written) = try db.engine == .postgresql && !mayHaveLanded
+            ? copy(records, payloads, in: db)
+            : insertSkippingWritten(records, payloads, in: db)
+        // The dashboards' rollups count exactly the traces written now.
+        try StatRollups.add(written.map { records[$0].trace }, in: db)
         // One statement per 500 keys, not one per key: on PostgreSQL each statement is a round trip, and a batch of
         // a hundred keys' spend one by one took 50 ms (`bench records`).
         let spent = spend.filter { $0.value != 0 }.sorted { $0.key < $1.key }
@@ -250,8 +252,10 @@ public final class RecordWriter: Service {
         return row.values
     }
 
-    /// PostgreSQL's fast path: trace ids drawn in one statement, then one `COPY` per table. Returns each key's spend.
-    private static func copy(_ records: [RequestRecord], _ payloads: [Payload?], in db: any StoreConnection) throws -> [Int64: Int64] {
+    /// PostgreSQL's fast path: trace ids drawn in one statement, then one `COPY` per table. Returns each key's spend and
+    /// the records written (all of them).
+    private static func copy(_ records: [RequestRecord], _ payloads: [Payload?],
+                             in db: any StoreConnection) throws -> (spend: [Int64: Int64], written: [Int]) {
         let ids = try Int64.fetchAll(db, sql: "SELECT nextval(pg_get_serial_sequence('traces', 'id')) FROM generate_series(1, ?)",
                                      arguments: [records.count])
         guard ids.count == records.count else { throw StoreError.database("drew \(ids.count) trace ids for \(records.count) traces") }
@@ -263,14 +267,15 @@ public final class RecordWriter: Service {
         })
         let usage = records.compactMap(\.usage)
         try db.append(into: "usage_logs", columns: usageColumns, rows: usage.map(usageRow))
-        return usage.reduce(into: [:]) { spend, u in spend[u.keyId, default: 0] += u.cost }
+        return (usage.reduce(into: [:]) { spend, u in spend[u.keyId, default: 0] += u.cost }, Array(records.indices))
     }
 
     /// Multi-row inserts that skip request ids already written (a flush retried after a commit that was cut off): only
-    /// the traces inserted now get their usage log and payload. Returns each key's spend from those.
+    /// the traces inserted now get their usage log and payload. Returns each key's spend from those, and which
+    /// records they are.
     private static func insertSkippingWritten(_ records: [RequestRecord], _ payloads: [Payload?],
-                                              in db: any StoreConnection) throws -> [Int64: Int64] {
-        var spend: [Int64: Int64] = [:]
+                                              in db: any StoreConnection) throws -> (spend: [Int64: Int64], written: [Int]) {
+        var spend: [Int64: Int64] = [:], written: [Int] = []
         for start in stride(from: 0, to: records.count, by: rowsPerStatement) {
             let chunk = start..<min(start + rowsPerStatement, records.count)
             let traceRows = db.engine.rows(chunk.map { traceRow(records[$0].trace, hasPayload: payloads[$0] != nil) },
@@ -286,6 +291,7 @@ public final class RecordWriter: Service {
             var usage: [[SQLValue]] = [], sealed: [[SQLValue]] = []
             for index in chunk {
                 guard let traceId = inserted[records[index].trace.requestId] else { continue }
+                written.append(index)
                 if let p = payloads[index] { sealed.append(payloadRow(p, traceId: traceId)) }
                 if let u = records[index].usage {
                     usage.append(usageRow(u))
@@ -299,7 +305,7 @@ public final class RecordWriter: Service {
                                arguments: usageRows.arguments)
             }
         }
-        return spend
+        return (spend, written)
     }
 
     /// Successes only: one statement resets every count that is not zero. A change with failures adds them (after a
