@@ -19,7 +19,7 @@ import Testing
             ]) { $1 },
             "payloads.purge": common.merging([
                 "kind": "payloads.purge", "cutoff": 5, "batch_size": 1000, "batches": 1, "payloads_deleted": 1,
-                "payload_bytes_deleted": 10, "traces_deleted": 1, "rows_per_second": 2, "database_before": space,
+                "payload_bytes_deleted": 10, "traces_deleted": 1, "rollup_rows_deleted": 0, "rows_per_second": 2, "database_before": space,
                 "database_after": space, "reclaim": reclaim,
             ]) { $1 },
             "yard.prune": common.merging([

@@ -32,6 +32,15 @@ import TestSupport
         let keptTraceGonePayload = try await trace(f, "kept-trace", expires: now + 1, payload: now, bytes: 200)
         let keptBoth = try await trace(f, "kept-both", expires: now + 86_400_000, payload: now + 1, bytes: 50)
         let keptTraceOnly = try await trace(f, "kept-trace-only", expires: now + 1)
+        // Dashboard rollups: a minute row past its two days goes, one inside them and an hour row of the same age stay.
+        try await f.db.write { db in
+            for (span, start) in [("m", now - 3 * 86_400_000), ("m", now - 86_400_000), ("h", now - 3 * 86_400_000)] {
+                try db.execute(sql: """
+                    INSERT INTO stat_rollups (span, start, model, channel_id, requests, errors, latency_ms_sum, ttft_ms_sum, ttft_count,
+                    prompt_tokens, completion_tokens, cost) VALUES (?, ?, 'm', 1, 1, 0, 1, 0, 0, 0, 0, 0)
+                    """, arguments: [span, start])
+            }
+        }
 
         let job = PurgeJob(db: f.db, artifacts: f.artifacts, clock: f.clock)
         #expect(try await job.run(jobContext(kind: "payloads.purge", id: 11)) == .completed)
@@ -48,6 +57,8 @@ import TestSupport
         #expect(summary["payloads_deleted"] as? Int == 3)
         #expect(summary["payload_bytes_deleted"] as? Int == 300 + 200 + 70)
         #expect(summary["traces_deleted"] as? Int == 3)
+        #expect(summary["rollup_rows_deleted"] as? Int == 1)
+        #expect(try await f.db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM stat_rollups") } == 2)
         #expect(summary["cutoff"] as? Int64 == now)
         let before = summary["database_before"] as! [String: Any], after = summary["database_after"] as! [String: Any]
         #expect((before["total_bytes"] as! Int) > 0 && (after["file_bytes"] as! Int) > 0)

@@ -171,6 +171,15 @@ import TestSupport
                     INSERT INTO usage_logs (id, request_id, user_id, key_id, channel_id, model, prompt_tokens, completion_tokens,
                     cost, created_at) VALUES (?, ?, ?, ?, ?, 'gpt-4o', 10, 20, ?, ?)
                     """, arguments: [i, "req-\(i)", i, i, i % 9 == 0 ? nil : 1, Int64(i) * 311, now + Int64(i)])
+                if i <= 20 {
+                    try db.execute(sql: """
+                        INSERT INTO stat_rollups (span, start, model, channel_id, requests, errors, latency_ms_sum, ttft_ms_sum,
+                        ttft_count, prompt_tokens, completion_tokens, cost) VALUES (?, ?, 'gpt-4o', 1, ?, 1, 12, 5, 1, 10, 20, 300)
+                        """, arguments: [i % 2 == 0 ? "m" : "h", Int64(i) * 60_000, i])
+                    try db.execute(sql: """
+                        INSERT INTO latency_rollups (span, start, model, channel_id, metric, le_ms, count) VALUES ('m', ?, 'gpt-4o', 1, ?, 20, ?)
+                        """, arguments: [Int64(i) * 60_000, i % 2 == 0 ? "latency" : "ttft", i])
+                }
             }
             try db.execute(sql: """
                 INSERT INTO nodes (id, name, host, expected_ip, relay_url, relay_key_sealed, relay_key_fingerprint, status,

@@ -235,9 +235,27 @@ def run(driver):
     states = {e.text for e in driver.find_elements(By.CSS_SELECTOR, "tr[data-job] .badge")}
     check("the job list filters by state (a bookmarkable URL)", states == {"completed"}, states)
 
-    # The overview and a phone-width screen.
-    visit(driver, "/console/overview", "queue-depth")
+    # The overview: the request relayed above is on its charts and in its tables (read from the rollups the record
+    # writer keeps; it flushes every 100 ms, so a reload or two may be needed).
+    deadline = time.time() + 10
+    while True:
+        visit(driver, "/console/overview", "by-model")
+        text = driver.find_element(By.ID, "by-model").text
+        if "gpt-4o-mini" in text or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    check("the overview shows the relayed request by model", "gpt-4o-mini" in text, text)
+    check("and by channel, under the channel's name", ("mock " + HOSTILE) in driver.find_element(By.ID, "by-channel").text)
+    check("with a requests chart drawn as SVG", len(driver.find_elements(By.CSS_SELECTOR, "svg.chart polyline")) >= 4)
+    tiles = driver.find_element(By.ID, "totals").text
+    check("and totals for the window", "Requests" in tiles and "Latency p50" in tiles, tiles)
     shot(driver, "overview")
+    driver.find_element(By.LINK_TEXT, "Last week").click()
+    wait_for(driver, lambda d: "window=week" in d.current_url and d.find_elements(By.ID, "by-model"))
+    check("the week window is a bookmarkable URL with the same request", "gpt-4o-mini" in driver.find_element(By.ID, "by-model").text)
+    shot(driver, "overview-week")
+
+    # A phone-width screen.
     driver.set_window_size(390, 844)
     visit(driver, "/console/channels", "channel-list")
     width = driver.execute_script("return document.documentElement.scrollWidth")

@@ -14,6 +14,17 @@ struct TracesController {
         group.get("traces/:id", use: trace)
         group.post("traces/:id/payload", use: payload)
         group.get("usage", use: usage)
+        group.get("stats", use: stats)
+    }
+
+    /// `GET /api/stats?window=hour|day|week`: the dashboards' series and totals, read from the rollups the record
+    /// writer keeps (never from the traces).
+    @Sendable func stats(_ request: Request, context: GatewayContext) async throws -> Response {
+        let raw = request.uri.queryParameters["window"].map(String.init) ?? "hour"
+        guard let window = AppDatabase.StatsWindow(rawValue: raw) else {
+            throw Problem(.badRequest, "window must be one of hour, day, week")
+        }
+        return try json(try await db.stats(window, now: clock.nowMillis()))
     }
 
     @Sendable func traces(_ request: Request, context: GatewayContext) async throws -> Response {

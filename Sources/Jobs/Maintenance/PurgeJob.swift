@@ -38,7 +38,7 @@ public struct PurgeJob: JobHandler {
         let summary = PurgeSummary(
             jobId: context.job.id, startedAt: startedAt, finishedAt: clock.nowMillis(), cutoff: startedAt,
             batchSize: purge.batchSize, batches: removed.batches, payloadsDeleted: removed.payloads,
-            payloadBytesDeleted: removed.payloadBytes, tracesDeleted: removed.traces,
+            payloadBytesDeleted: removed.payloadBytes, tracesDeleted: removed.traces, rollupRowsDeleted: removed.rollups,
             rowsPerSecond: seconds > 0 ? (Double(rows) / seconds).rounded() : Double(rows),
             databaseBefore: SpaceReport(before), databaseAfter: SpaceReport(after), reclaim: ReclaimReport(reclaimed))
         try artifacts.write(kind: kind, id: String(context.job.id), summary: summary)

@@ -13,6 +13,8 @@ public struct PurgeSummary: Codable, Sendable {
     /// Sealed payload bytes removed.
     public var payloadBytesDeleted: Int64
     public var tracesDeleted: Int64
+    /// Dashboard rollup rows deleted (minutes after two days, hours after 400).
+    public var rollupRowsDeleted: Int64
     public var rowsPerSecond: Double
     public var databaseBefore: SpaceReport
     public var databaseAfter: SpaceReport
@@ -28,6 +30,7 @@ public struct PurgeSummary: Codable, Sendable {
         case payloadsDeleted = "payloads_deleted"
         case payloadBytesDeleted = "payload_bytes_deleted"
         case tracesDeleted = "traces_deleted"
+        case rollupRowsDeleted = "rollup_rows_deleted"
         case rowsPerSecond = "rows_per_second"
         case databaseBefore = "database_before"
         case databaseAfter = "database_after"

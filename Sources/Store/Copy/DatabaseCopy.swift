@@ -46,7 +46,7 @@ public struct DatabaseCopy: Sendable {
     /// Every table copied, parents before children (PostgreSQL checks foreign keys per row).
     public static let tables: [Table] = [
         Table("users"), Table("api_keys"), Table("nodes"), Table("channels"), Table("model_prices"),
-        Table("traces"), Table("payloads"), Table("payload_audit"), Table("usage_logs"),
+        Table("traces"), Table("payloads"), Table("payload_audit"), Table("usage_logs"), Table("stat_rollups"), Table("latency_rollups"),
         Table("settlement_checkpoint", onConflict: .replaceUnused(key: "id", unused: "settlement_checkpoint.last_log_id = 0")),
         Table("ledger"),
         Table("import_runs"), Table("import_items"), Table("import_changes"), Table("import_events"),

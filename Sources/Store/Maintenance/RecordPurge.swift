@@ -18,13 +18,16 @@ public struct RecordPurge: Sendable {
         /// Sealed payload bytes removed (the `bytes` of each payload row).
         public var payloadBytes: Int64 = 0
         public var traces: Int64 = 0
+        /// Dashboard rollup rows past their span's keeping (`StatRollups.Span.keptMillis`).
+        public var rollups: Int64 = 0
         public var batches: Int = 0
 
         public init() {}
     }
 
     /// Deletes every payload with `expires_at <= now`, then every trace with `expires_at <= now` (with any
-    /// payload still attached to it). A trace that outlives its payload is kept with `has_payload` cleared.
+    /// payload still attached to it), then the dashboards' rollup rows older than their span keeps. A trace that
+    /// outlives its payload is kept with `has_payload` cleared.
     public func purge(now: Int64, progress: (Removed) -> Void = { _ in }) async throws -> Removed {
         var removed = Removed()
         let limit = batchSize
@@ -49,6 +52,8 @@ public struct RecordPurge: Sendable {
             progress(removed)
             await Task.yield()
         }
+        // A few hundred rows a day per model and channel: one statement per span and table.
+        removed.rollups = try await db.backgroundWrite(durable: false) { db in try StatRollups.prune(now: now, in: db) }
         return removed
     }
 

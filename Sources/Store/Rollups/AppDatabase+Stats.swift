@@ -13,6 +13,16 @@ public struct StatsReport: Sendable, Codable, Equatable {
         public var promptTokens: Int64 = 0
         public var completionTokens: Int64 = 0
         public var cost: Int64 = 0
+
+        enum CodingKeys: String, CodingKey {
+            case requests, errors, cost
+            case latencyP50Ms = "latency_p50_ms"
+            case latencyP99Ms = "latency_p99_ms"
+            case ttftP50Ms = "ttft_p50_ms"
+            case ttftP99Ms = "ttft_p99_ms"
+            case promptTokens = "prompt_tokens"
+            case completionTokens = "completion_tokens"
+        }
     }
 
     public struct Point: Sendable, Codable, Equatable {
@@ -34,6 +44,12 @@ public struct StatsReport: Sendable, Codable, Equatable {
     public var total: Figures
     public var byModel: [Group]
     public var byChannel: [Group]
+
+    enum CodingKeys: String, CodingKey {
+        case window, step, since, series, total
+        case byModel = "by_model"
+        case byChannel = "by_channel"
+    }
 }
 
 extension AppDatabase {

@@ -19,7 +19,7 @@ function el(tag, attributes, ...children) {
     else if (name === "text") node.textContent = value;
     else node.setAttribute(name, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -136,18 +136,94 @@ pages.signin = async function () {
   token.focus();
 };
 
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attributes, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, String(value));
+  for (const child of children.flat(Infinity)) if (child) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+/** A line chart of one or more series over the window's points, drawn as SVG (no library). */
+function lineChart(title, points, lines, unit) {
+  const width = 600, height = 170, left = 44, bottom = 22, top = 10;
+  const values = lines.flatMap(line => points.map(line.value)).filter(v => v !== null && v !== undefined);
+  const max = Math.max(1, ...values);
+  const x = i => left + (points.length < 2 ? 0 : i * (width - left - 8) / (points.length - 1));
+  const y = v => top + (height - top - bottom) * (1 - v / max);
+  const fmt = v => v >= 100 ? Math.round(v).toLocaleString() : (Math.round(v * 10) / 10).toLocaleString();
+  const label = title + ": " + lines.map(line => {
+    const shown = points.map(line.value).filter(v => v !== null && v !== undefined);
+    return line.label + " peak " + (shown.length ? fmt(Math.max(...shown)) : "none") + unit;
+  }).join("; ");
+  const chart = svg("svg", { viewBox: "0 0 " + width + " " + height, class: "chart", role: "img", "aria-label": label },
+    svg("title", {}, label),
+    svg("line", { x1: left, y1: y(0), x2: width - 8, y2: y(0), class: "axis" }),
+    svg("line", { x1: left, y1: y(max), x2: width - 8, y2: y(max), class: "grid" }),
+    svg("text", { x: left - 4, y: y(max) + 4, class: "tick", "text-anchor": "end" }, fmt(max)),
+    svg("text", { x: left - 4, y: y(0) + 4, class: "tick", "text-anchor": "end" }, "0"),
+    points.length ? svg("text", { x: left, y: height - 6, class: "tick" }, new Date(points[0].start).toLocaleString()) : null,
+    points.length ? svg("text", { x: width - 8, y: height - 6, class: "tick", "text-anchor": "end" }, "now") : null,
+    lines.map((line, index) => {
+      const coordinates = [];
+      points.forEach((p, i) => { const v = line.value(p); if (v !== null && v !== undefined) coordinates.push([x(i), y(v)]); });
+      // A point with nothing either side (a single busy minute) still shows, as a dot.
+      return [svg("polyline", { points: coordinates.map(c => c.join(",")).join(" "), class: "series s" + index, fill: "none" }),
+        coordinates.length <= 24 ? coordinates.map(c => svg("circle", { cx: c[0], cy: c[1], r: 2.5, class: "dot s" + index })) : null];
+    }));
+  return el("figure", { class: "chart-box" }, el("figcaption", {}, title, " ",
+    lines.map((line, index) => el("span", { class: "key s" + index }, line.label))), chart);
+}
+
+function ms(value) { return value === null || value === undefined ? "—" : Math.round(value).toLocaleString() + " ms"; }
+
+function rate(errors, requests) { return requests ? (100 * errors / requests).toFixed(1) + "%" : "—"; }
+
 pages.overview = async function () {
-  const [counts, channels, schedules] = await Promise.all([
-    api("GET", "/api/jobs/counts"), api("GET", "/api/channels?limit=500"), api("GET", "/api/schedules")]);
+  const windows = ["hour", "day", "week"];
+  const chosen = windows.includes(new URLSearchParams(location.search).get("window")) ? new URLSearchParams(location.search).get("window") : "hour";
+  const [stats, counts, channels, schedules] = await Promise.all([
+    api("GET", "/api/stats?window=" + chosen), api("GET", "/api/jobs/counts"), api("GET", "/api/channels?limit=500"), api("GET", "/api/schedules")]);
+  const channelName = id => { const c = channels.data.find(c => String(c.id) === id); return c ? c.name : id === "0" ? "(none)" : "#" + id; };
   const unhealthy = channels.data.filter(c => c.status !== "enabled" || c.failure_streak > 0);
   const byState = {};
   for (const row of counts.data) byState[row.state] = (byState[row.state] || 0) + row.count;
   const states = ["available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled"];
-  view.append(
-    el("section", { class: "card", id: "unhealthy" }, el("h2", {}, "Channels needing attention"),
+  const perStep = chosen === "hour" ? "per minute" : "per hour";
+  const t = stats.total;
+  const groupTable = (groups, name) => table([name, { label: "Requests", num: true }, { label: "Errors", num: true }, { label: "p50", num: true },
+    { label: "p99", num: true }, { label: "First token p50", num: true }, { label: "Tokens", num: true }, { label: "Spend", num: true }],
+    groups.map(g => el("tr", {}, el("td", {}, name === "Channel" ? channelName(g.name) : g.name || "(none)"),
+      el("td", { class: "num" }, g.figures.requests.toLocaleString()), el("td", { class: "num" }, rate(g.figures.errors, g.figures.requests)),
+      el("td", { class: "num" }, ms(g.figures.latency_p50_ms)), el("td", { class: "num" }, ms(g.figures.latency_p99_ms)),
+      el("td", { class: "num" }, ms(g.figures.ttft_p50_ms)),
+      el("td", { class: "num" }, (g.figures.prompt_tokens + g.figures.completion_tokens).toLocaleString()),
+      el("td", { class: "num" }, money(g.figures.cost)))));
+  view.append(...[
+    el("nav", { class: "windows", "aria-label": "Window" }, windows.map(w =>
+      el("a", { href: "/console/overview?window=" + w, "aria-current": w === chosen ? "page" : null }, "Last " + w))),
+    unhealthy.length ? el("section", { class: "card attention", id: "unhealthy" }, el("h2", {}, "Channels needing attention"),
       table(["Channel", "Status", "Reason", { label: "Failures in a row", num: true }], unhealthy.map(c => el("tr", {},
         el("td", {}, el("a", { href: "/console/channels" }, c.name)), el("td", {}, badge(c.status)),
-        el("td", {}, c.status_reason || "—"), el("td", { class: "num" }, c.failure_streak))))),
+        el("td", {}, c.status_reason || "—"), el("td", { class: "num" }, c.failure_streak))))) : null,
+    el("section", { class: "card", id: "totals" }, el("h2", {}, "Last " + chosen),
+      el("dl", { class: "tiles" },
+        [["Requests", t.requests.toLocaleString()], ["Error rate", rate(t.errors, t.requests)], ["Latency p50", ms(t.latency_p50_ms)],
+         ["Latency p99", ms(t.latency_p99_ms)], ["First token p50", ms(t.ttft_p50_ms)],
+         ["Tokens", (t.prompt_tokens + t.completion_tokens).toLocaleString()], ["Spend", money(t.cost)]]
+          .map(([name, value]) => el("div", {}, el("dt", {}, name), el("dd", {}, value))))),
+    el("div", { class: "grid charts" },
+      lineChart("Requests " + perStep, stats.series, [
+        { label: "requests", value: p => p.figures.requests }, { label: "errors", value: p => p.figures.errors }], ""),
+      lineChart("Latency", stats.series, [
+        { label: "p50", value: p => p.figures.latency_p50_ms }, { label: "p99", value: p => p.figures.latency_p99_ms },
+        { label: "first token p50", value: p => p.figures.ttft_p50_ms }], " ms"),
+      lineChart("Tokens " + perStep, stats.series, [
+        { label: "tokens", value: p => p.figures.prompt_tokens + p.figures.completion_tokens }], ""),
+      lineChart("Spend " + perStep + " (micro-units)", stats.series, [{ label: "spend", value: p => p.figures.cost }], "")),
+    el("section", { class: "card", id: "by-model" }, el("h2", {}, "By model"), groupTable(stats.by_model, "Model")),
+    el("section", { class: "card", id: "by-channel" }, el("h2", {}, "By channel"), groupTable(stats.by_channel, "Channel")),
     el("div", { class: "grid" },
       el("section", { class: "card", id: "queue-depth" }, el("h2", {}, "Queue by state"),
         table(["State", { label: "Jobs", num: true }], states.map(s => el("tr", {},
@@ -155,7 +231,7 @@ pages.overview = async function () {
       el("section", { class: "card" }, el("h2", {}, "Schedules"),
         table(["Schedule", "Last run", "Next run"], schedules.schedules.map(s => el("tr", {},
           el("td", {}, s.name, s.enabled ? null : [" ", badge("paused")]), el("td", {}, when(s.last_slot_at)),
-          el("td", {}, s.enabled ? when(s.next_run_at) : "paused")))))));
+          el("td", {}, s.enabled ? when(s.next_run_at) : "paused"))))))].filter(Boolean));
 };
 
 pages.channels = async function () {
