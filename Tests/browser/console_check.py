@@ -200,6 +200,32 @@ def run(driver):
     with urllib.request.urlopen(request, timeout=10) as response:
         check("the console's key relays through the console's channel", response.status == 200)
 
+    # Traces: the request found by its model and key, its detail, and its payload revealed with a reason (audited).
+    status, keys = api("GET", "/api/keys?user_id=%d" % user_id)
+    key_id = keys["data"][0]["id"]
+    deadline = time.time() + 10
+    while True:
+        visit(driver, "/console/traces?key_id=%d&model=gpt-4o-mini" % key_id, "trace-list")
+        rows = driver.find_elements(By.CSS_SELECTOR, "tr[data-trace]")
+        if rows or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    check("the relayed request is found by key and model", len(rows) == 1, len(rows))
+    shot(driver, "traces")
+    rows[0].find_element(By.TAG_NAME, "a").click()
+    wait_for(driver, lambda d: d.find_elements(By.ID, "trace-detail"))
+    detail = driver.find_element(By.ID, "trace-detail").text
+    check("a trace's page shows its model, status and tokens", "gpt-4o-mini" in detail and "200" in detail, detail)
+    reveal = driver.find_element(By.ID, "reveal-payload")
+    reveal.find_element(By.NAME, "reason").send_keys("browser test " + HOSTILE)
+    reveal.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(driver, lambda d: "Payload revealed" in status_text(d) or "error" in (d.find_element(By.ID, "status").get_attribute("class") or ""))
+    payload = driver.find_element(By.ID, "payload").text
+    check("the payload is revealed as text", '"messages"' in payload and "hi" in payload, payload[:200])
+    shot(driver, "trace")
+    visit(driver, "/console/traces?model=no-such-model", "trace-list")
+    check("a search that matches nothing says so", "Nothing here yet." in driver.find_element(By.ID, "trace-list").text)
+
     # Jobs: a discarded job retried; a schedule paused, resumed and run now.
     status, created = api("POST", "/api/jobs", {"kind": "noop", "args": {"fail_times": 1}, "max_attempts": 1, "queue": "default"})
     check("a job that fails once is enqueued", status == 201, created)

@@ -14,7 +14,7 @@ struct ConsoleController<Context: RequestContext> {
 
     /// The pages, in the navigation's order, with their headings.
     enum Page: String, CaseIterable {
-        case overview, channels, users, jobs, signin
+        case overview, channels, users, jobs, traces, signin
 
         var title: String {
             switch self {
@@ -22,6 +22,7 @@ struct ConsoleController<Context: RequestContext> {
             case .channels: "Channels"
             case .users: "Users and keys"
             case .jobs: "Jobs and schedules"
+            case .traces: "Traces"
             case .signin: "Sign in"
             }
         }

@@ -4,6 +4,6 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures.",
-        subcommands: [QueueBenchCommand.self, GatewayBenchCommand.self, RecordsBenchCommand.self, ImportBenchCommand.self, SettleBenchCommand.self, MaintenanceBenchCommand.self,
+        subcommands: [QueueBenchCommand.self, GatewayBenchCommand.self, RecordsBenchCommand.self, ConsoleBenchCommand.self, ImportBenchCommand.self, SettleBenchCommand.self, MaintenanceBenchCommand.self,
                       ExecutorBenchCommand.self, QueueBenchWorker.self])
 }

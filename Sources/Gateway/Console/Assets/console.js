@@ -452,6 +452,76 @@ async function jobDetail(id) {
   await render();
 }
 
+pages.traces = async function () {
+  if (pageId) return traceDetail(pageId);
+  const query = new URLSearchParams(location.search);
+  const fields = [["user_id", "User id", "number"], ["key_id", "Key id", "number"], ["model", "Model", "text"],
+    ["channel_id", "Channel id", "number"], ["status", "Status", "number"]];
+  const toInput = millis => millis ? new Date(Number(millis) - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16) : "";
+  const filter = el("form", { class: "inline", id: "trace-filter" },
+    fields.map(([name, label, type]) => labelled(label, el("input", { name, type, value: query.get(name) || "" }))),
+    labelled("Since", el("input", { name: "since", type: "datetime-local", value: toInput(query.get("since")) })),
+    labelled("Until", el("input", { name: "until", type: "datetime-local", value: toInput(query.get("until")) })),
+    el("button", { type: "submit" }, "Search"));
+  // The form's own GET would send local times; the URL keeps milliseconds, so a bookmark means the same instant anywhere.
+  filter.addEventListener("submit", event => {
+    event.preventDefault();
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(formValues(filter))) {
+      if (!value) continue;
+      params.set(name, name === "since" || name === "until" ? String(new Date(value).getTime()) : value);
+    }
+    location.assign("/console/traces" + (params.toString() ? "?" + params.toString() : ""));
+  });
+  const params = new URLSearchParams();
+  for (const name of ["user_id", "key_id", "model", "channel_id", "status", "since", "until"]) if (query.get(name)) params.set(name, query.get(name));
+  const listing = el("div", { id: "trace-list" });
+  const load = async cursor => {
+    if (cursor) params.set("cursor", cursor); else params.delete("cursor");
+    const page = await api("GET", "/api/traces?" + params.toString());
+    clear(listing).append(table(["Trace", "At", "Model", "Status", { label: "Latency", num: true }, { label: "First token", num: true },
+      { label: "Tokens", num: true }, { label: "Cost", num: true }, "User / key / channel"],
+      page.data.map(t => el("tr", { "data-trace": t.id },
+        el("td", {}, el("a", { href: "/console/traces/" + t.id }, "#" + t.id)), el("td", {}, when(t.created_at)),
+        el("td", {}, t.model || "—", t.stream ? [" ", badge("stream")] : null),
+        el("td", {}, badge(t.status >= 400 ? "failed" : "ok"), " " + t.status),
+        el("td", { class: "num" }, ms(t.latency_ms)), el("td", { class: "num" }, ms(t.ttft_ms)),
+        el("td", { class: "num" }, (t.prompt_tokens + t.completion_tokens).toLocaleString()), el("td", { class: "num" }, money(t.cost)),
+        el("td", {}, [t.user_id, t.key_id, t.channel_id].map(v => v === null || v === undefined ? "—" : v).join(" / "))))),
+      page.next_cursor ? button("Older traces", { onclick: () => load(page.next_cursor).catch(e => say(e.message, true)) }) : null);
+  };
+  view.append(el("section", { class: "card" }, el("h2", {}, "Search"), filter), listing);
+  await load(null);
+};
+
+async function traceDetail(id) {
+  const t = await api("GET", "/api/traces/" + encodeURIComponent(id));
+  const rows = [["Request id", t.request_id], ["At", when(t.created_at)], ["Endpoint", t.endpoint], ["Model", t.model || "—"],
+    ["Stream", t.stream ? "yes" : "no"], ["Status", String(t.status)], ["Attempts", String(t.attempts)], ["Latency", ms(t.latency_ms)],
+    ["First token", ms(t.ttft_ms)], ["Prompt tokens", String(t.prompt_tokens)], ["Completion tokens", String(t.completion_tokens)],
+    ["Cost", money(t.cost)], ["User", t.user_id ?? "—"], ["Key", t.key_id ?? "—"], ["Channel", t.channel_id ?? "—"],
+    ["Error", t.error || "—"], ["Kept until", when(t.expires_at)]];
+  const payloadBox = el("div", { id: "payload" });
+  const reason = el("input", { name: "reason", required: true, placeholder: "e.g. support ticket 1234" });
+  const reveal = el("form", { class: "inline", id: "reveal-payload" }, labelled("Reason (recorded in the audit log)", reason),
+    el("button", { type: "submit" }, "Reveal payload"));
+  reveal.addEventListener("submit", async event => {
+    event.preventDefault();
+    try {
+      const p = await api("POST", "/api/traces/" + t.id + "/payload", { reason: reason.value.trim() });
+      clear(payloadBox).append(
+        el("h3", {}, "Request" + (p.request_truncated ? " (truncated)" : "")), el("pre", {}, p.request ?? "—"),
+        el("h3", {}, "Response" + (p.response_truncated ? " (truncated)" : "")), el("pre", {}, p.response ?? "—"));
+      say("Payload revealed; the read is audited");
+    } catch (error) { say(error.message, true); }
+  });
+  view.append(el("section", { class: "card", id: "trace-detail" }, el("h2", {}, "Trace #" + t.id),
+    el("dl", { class: "facts" }, rows.map(([name, value]) => el("div", {}, el("dt", {}, name), el("dd", {}, value))))),
+    el("section", { class: "card" }, el("h2", {}, "Payload"),
+      t.has_payload ? [reveal, payloadBox] : el("p", { class: "muted" }, "No payload was captured for this request, or it has expired.")),
+    el("p", {}, el("a", { href: "/console/traces" }, "All traces")));
+}
+
 // ---- Start -------------------------------------------------------------------------------------------------------
 
 async function start() {
