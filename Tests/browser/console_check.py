@@ -261,6 +261,47 @@ def run(driver):
     states = {e.text for e in driver.find_elements(By.CSS_SELECTOR, "tr[data-job] .badge")}
     check("the job list filters by state (a bookmarkable URL)", states == {"completed"}, states)
 
+    # Batch import: three upstreams against the mock's faults (one good, one refused, one warming up), watched live,
+    # rolled back after a dry run.
+    request = urllib.request.Request(MOCK + "/_mock/faults", method="POST", data=json.dumps([
+        {"key": "sk-browser-revoked", "fault": {"status": 401}}, {"key": "sk-browser-warming", "fault": {"status": 503, "times": 2}}]).encode())
+    request.add_header("content-type", "application/json")
+    urllib.request.urlopen(request, timeout=5).read()
+    channels_before = len(api("GET", "/api/channels?limit=500")[1]["data"])
+    visit(driver, "/console/imports", "new-import")
+    form = driver.find_element(By.ID, "new-import")
+    form.find_element(By.NAME, "list").send_keys("\n".join("%s %s" % (MOCK, key) for key in
+                                                          ["sk-browser-good", "sk-browser-revoked", "sk-browser-warming"]))
+    for name, value in [("confirm_delay_s", "0"), ("retry_window_s", "60")]:
+        field = form.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(driver, lambda d: "/console/imports/" in d.current_url and d.find_elements(By.ID, "import-run"))
+    run_id = driver.current_url.rsplit("/", 1)[1]
+    try:
+        wait_for(driver, lambda d: "partially_succeeded" in d.find_element(By.ID, "import-run").text, 60)
+    except Exception:
+        pass
+    head = driver.find_element(By.ID, "import-run").text
+    check("the run is watched live to its end", "partially_succeeded" in head, head)
+    check("its events arrive on the page as they happen", len(driver.find_elements(By.CSS_SELECTOR, "#import-events li")) >= 3)
+    items = driver.find_element(By.ID, "import-items").text
+    check("the items show their outcome and classification", "auth_failed" in items and items.count("created") >= 2, items)
+    wait_for(driver, lambda d: "run_id" in d.find_element(By.ID, "artifact").text)
+    check("the run's artifact is shown", run_id in driver.find_element(By.ID, "artifact").text)
+    shot(driver, "import")
+    check("the import made two channels", len(api("GET", "/api/channels?limit=500")[1]["data"]) == channels_before + 2)
+    driver.find_element(By.ID, "rollback-dry-run").click()
+    wait_for(driver, lambda d: d.find_elements(By.ID, "rollback-plan"))
+    check("a rollback's dry run says what it would undo and changes nothing",
+          "would_roll_back" in driver.find_element(By.ID, "rollback-plan").text
+          and len(api("GET", "/api/channels?limit=500")[1]["data"]) == channels_before + 2)
+    driver.find_element(By.ID, "rollback-apply").click()
+    check("the rollback applies", wait_status(driver, "rolled back"))
+    check("and removes the channels the import made", len(api("GET", "/api/channels?limit=500")[1]["data"]) == channels_before)
+    shot(driver, "import-rolled-back")
+
     # The overview: the request relayed above is on its charts and in its tables (read from the rollups the record
     # writer keeps; it flushes every 100 ms, so a reload or two may be needed).
     deadline = time.time() + 10

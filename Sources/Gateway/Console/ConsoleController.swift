@@ -14,13 +14,14 @@ struct ConsoleController<Context: RequestContext> {
 
     /// The pages, in the navigation's order, with their headings.
     enum Page: String, CaseIterable {
-        case overview, channels, users, jobs, traces, signin
+        case overview, channels, users, imports, jobs, traces, signin
 
         var title: String {
             switch self {
             case .overview: "Overview"
             case .channels: "Channels"
             case .users: "Users and keys"
+            case .imports: "Batch import"
             case .jobs: "Jobs and schedules"
             case .traces: "Traces"
             case .signin: "Sign in"

@@ -522,6 +522,129 @@ async function traceDetail(id) {
     el("p", {}, el("a", { href: "/console/traces" }, "All traces")));
 }
 
+pages.imports = async function () {
+  if (pageId) return importRun(pageId);
+  const list = el("textarea", { name: "list", rows: 6, cols: 60, id: "import-list", spellcheck: "false",
+    placeholder: "# base_url api_key [provider]\nhttps://api.example.com sk-…" });
+  const file = el("input", { type: "file", name: "file", accept: ".txt,.csv,text/plain" });
+  file.addEventListener("change", async () => { if (file.files[0]) list.value = await file.files[0].text(); });
+  const options = [["confirm_delay_s", "Confirm after (s)", "60"], ["concurrency", "Concurrency", "8"], ["retry_window_s", "Retry window (s)", "600"]];
+  const dryRun = el("input", { type: "checkbox", name: "dry_run" });
+  const form = el("form", { class: "stack", id: "new-import" },
+    labelled("Upstreams, one per line", list), labelled("…or a file", file),
+    el("div", { class: "inline" }, options.map(([name, label, value]) => labelled(label, el("input", { name, type: "number", min: 0, value })))),
+    el("label", { class: "check" }, dryRun, " Dry run (probe only, change nothing)"),
+    el("button", { type: "submit", class: "primary" }, "Start import"));
+  form.addEventListener("submit", async event => {
+    event.preventDefault();
+    const query = new URLSearchParams();
+    for (const [name] of options) { const v = form.elements[name].value; if (v !== "") query.set(name, v); }
+    if (dryRun.checked) query.set("dry_run", "true");
+    try {
+      const response = await fetch("/api/batch-import/runs?" + query.toString(), {
+        method: "POST", credentials: "same-origin", body: list.value,
+        headers: { "content-type": "text/plain", "x-csrf-token": csrf, "accept": "application/json" } });
+      const data = await response.json();
+      if (!response.ok) {
+        const details = (data.errors || []).map(e => "line " + ((e.index ?? 0) + 1) + ": " + e.field + " " + e.message).join("; ");
+        throw new Error((data.detail || "HTTP " + response.status) + (details ? " — " + details : ""));
+      }
+      location.assign("/console/imports/" + encodeURIComponent(data.run_id));
+    } catch (error) { say(error.message, true); }
+  });
+  const runs = await api("GET", "/api/batch-import/runs?limit=50");
+  view.append(el("section", { class: "card" }, el("h2", {}, "Start a batch import"), form),
+    el("section", { class: "card", id: "import-runs" }, el("h2", {}, "Runs"),
+      table(["Run", "State", { label: "Items", num: true }, "Outcomes", "Started"], runs.data.map(r => el("tr", { "data-run": r.run_id },
+        el("td", {}, el("a", { href: "/console/imports/" + encodeURIComponent(r.run_id) }, r.run_id)), el("td", {}, badge(r.state)),
+        el("td", { class: "num" }, r.progress.done + " / " + r.total),
+        el("td", {}, Object.entries(r.counts.by_outcome).map(([k, v]) => k + " " + v).join(", ") || "—"),
+        el("td", {}, when(r.started_at || r.created_at)))))));
+};
+
+async function importRun(id) {
+  const base = "/api/batch-import/runs/" + encodeURIComponent(id);
+  const head = el("section", { class: "card", id: "import-run" });
+  const items = el("div", { id: "import-items" });
+  const eventsList = el("ol", { id: "import-events", class: "events", reversed: true });
+  const rollbackBox = el("div", { id: "rollback" });
+  const artifactBox = el("div", { id: "artifact" });
+  let stream = null;
+  const finished = state => !["queued", "running"].includes(state);
+  const renderHead = run => {
+    clear(head).append(el("h2", {}, "Run " + run.run_id),
+      el("p", {}, badge(run.state), " " + run.progress.done + " of " + run.total + " items done (" + run.progress.percent + "%)"),
+      el("progress", { max: run.total || 1, value: run.progress.done, "aria-label": "Items done" }),
+      el("dl", { class: "facts" }, Object.entries(run.counts.by_outcome).map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, String(v))))),
+      el("div", { class: "actions" },
+        finished(run.state) ? null : action(button("Cancel run", { class: "danger" }), async () => {
+          await api("POST", base + "/cancel"); return "Run cancelled"; }, refresh)));
+  };
+  const renderItems = async () => {
+    const page = await api("GET", base + "/items?limit=500");
+    clear(items).append(table(["#", "Upstream", "Key", "State", "Outcome", "Classification", "Channel", "Detail"],
+      page.data.map(i => el("tr", { "data-item": i.index },
+        el("td", {}, i.index), el("td", {}, i.base_url, i.provider ? el("div", { class: "muted" }, i.provider) : null),
+        el("td", {}, el("code", {}, i.key_fingerprint)), el("td", {}, badge(i.state)), el("td", {}, i.outcome ? badge(i.outcome) : "—"),
+        el("td", {}, i.classification || "—"), el("td", {}, i.channel_id ?? "—"), el("td", {}, i.detail || "—")))));
+  };
+  const renderEnd = async run => {
+    if (!finished(run.state)) return;
+    if (stream) { stream.close(); stream = null; }
+    clear(artifactBox);
+    if (run.artifact_path) {
+      try {
+        const artifact = await api("GET", base + "/artifact");
+        artifactBox.append(el("h2", {}, "Artifact"), el("p", { class: "muted" }, run.artifact_path),
+          el("pre", {}, JSON.stringify(artifact, null, 2)));
+      } catch (error) { artifactBox.append(el("p", { class: "muted" }, error.message)); }
+    }
+    if (["succeeded", "partially_succeeded"].includes(run.state)) {
+      clear(rollbackBox).append(el("h2", {}, "Roll back"),
+        el("p", { class: "muted" }, "First see what a rollback would change; then apply it."),
+        action(button("Dry run", { id: "rollback-dry-run" }), async () => {
+          const plan = await api("POST", base + "/rollback", { dry_run: true });
+          const entries = plan.entries || [];
+          rollbackBox.append(el("div", { id: "rollback-plan" }, el("p", {}, entries.length + " change(s) would be undone:"),
+            el("pre", {}, JSON.stringify(plan, null, 2)),
+            action(button("Roll back now", { class: "danger", id: "rollback-apply" }), async () => {
+              await api("POST", base + "/rollback", { dry_run: false }); return "Run rolled back";
+            }, refresh)));
+          return "Dry run: " + entries.length + " change(s) would be undone";
+        }));
+    } else {
+      clear(rollbackBox);
+    }
+  };
+  const refresh = async () => {
+    const run = await api("GET", base);
+    renderHead(run);
+    await renderItems();
+    await renderEnd(run);
+    return run;
+  };
+  view.append(head, el("section", { class: "card" }, el("h2", {}, "Items"), items),
+    el("section", { class: "card" }, el("h2", {}, "Live events"), eventsList), el("section", { class: "card" }, rollbackBox, artifactBox));
+  const run = await refresh();
+  if (!finished(run.state)) {
+    // Live: the run's event stream (server-sent events, resumable); the head and items follow it, at most twice a second.
+    let pending = null;
+    stream = new EventSource(base + "/events");
+    stream.onmessage = stream.onerror = null;
+    const onEvent = event => {
+      let line;
+      try { line = JSON.parse(event.data); } catch (error) { line = { type: event.type }; }
+      eventsList.prepend(el("li", {}, new Date(line.at || Date.now()).toLocaleTimeString() + " " + (line.type || event.type) +
+        (line.item !== undefined && line.item !== null ? " item " + line.item : "") +
+        (line.data && line.data.classification ? " — " + line.data.classification : "")));
+      while (eventsList.children.length > 200) eventsList.lastChild.remove();
+      if (!pending) pending = setTimeout(() => { pending = null; refresh().catch(e => say(e.message, true)); }, 500);
+    };
+    for (const type of ["run.queued", "run.started", "run.finished", "run.rolled_back", "item.probing", "item.retrying", "item.failed",
+      "item.succeeded", "item.provisioned", "item.cancelled", "message"]) stream.addEventListener(type, onEvent);
+  }
+}
+
 // ---- Start -------------------------------------------------------------------------------------------------------
 
 async function start() {
