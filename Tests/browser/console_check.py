@@ -69,6 +69,15 @@ def browser():
 
 
 def collect_console(driver, page):
+    # A value the page forgot to leave out shows as the text "null" or "undefined": a defect like a script error.
+    stray = driver.execute_script("""
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        const found = [];
+        while (walker.nextNode()) { const t = walker.currentNode.textContent.trim(); if (t === 'null' || t === 'undefined') found.push(t); }
+        return found;
+    """)
+    if stray:
+        console_errors.append(page + ": the page shows the text " + ", ".join(stray))
     for entry in driver.get_log("browser"):
         if entry.get("level") == "SEVERE":
             message = entry.get("message", "")
@@ -176,6 +185,22 @@ def run(driver):
     wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "tr[data-user='%d'] li[data-key]" % user_id))
     check("after a reload the key is not shown again", key not in driver.page_source)
 
+    # Editing a user: quota and multiplier, with the balance that follows.
+    row = driver.find_element(By.CSS_SELECTOR, "tr[data-user='%d']" % user_id)
+    row.find_element(By.XPATH, ".//button[starts-with(@aria-label, 'Edit user')]").click()
+    edit = driver.find_element(By.XPATH, "//tr[@data-user='%d']/following-sibling::tr[1]//form" % user_id)
+    quota = edit.find_element(By.NAME, "quota")
+    quota.clear()
+    quota.send_keys("7000000")
+    multiplier = edit.find_element(By.NAME, "rate_multiplier")
+    multiplier.clear()
+    multiplier.send_keys("1.5")
+    edit.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    check("a user's quota and multiplier are edited", wait_status(driver, "saved"))
+    saved = api("GET", "/api/users/%d" % user_id)[1]
+    check("and stored", saved["quota"] == 7000000 and saved["rate_multiplier"] == 1.5, saved)
+    wait_for(driver, lambda d: "1.5×" in d.find_element(By.CSS_SELECTOR, "tr[data-user='%d']" % user_id).text)
+
     # Channels: one to the mock upstream, tested with a real call.
     visit(driver, "/console/channels", "new-channel")
     form = driver.find_element(By.ID, "new-channel")
@@ -225,6 +250,37 @@ def run(driver):
     shot(driver, "trace")
     visit(driver, "/console/traces?model=no-such-model", "trace-list")
     check("a search that matches nothing says so", "Nothing here yet." in driver.find_element(By.ID, "trace-list").text)
+
+    # Exit nodes: one added (on loopback) and deleted.
+    visit(driver, "/console/nodes", "new-node")
+    form = driver.find_element(By.ID, "new-node")
+    for name, value in [("name", "exit " + HOSTILE), ("host", "127.0.0.2"), ("expected_ip", "127.0.0.2"),
+                        ("relay_url", "http://127.0.0.2:9"), ("relay_key", "rk-browser-test")]:
+        form.find_element(By.NAME, name).send_keys(value)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    check("a node is added", wait_status(driver, "added"), status_text(driver))
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "tr[data-node]"))
+    check("its name shows as text", ("exit " + HOSTILE) in driver.find_element(By.ID, "node-list").text
+          and not driver.find_elements(By.ID, "injected"))
+    check("its relay key is never shown", "rk-browser-test" not in driver.page_source)
+    shot(driver, "nodes")
+    driver.execute_script("window.confirm = () => true")
+    driver.find_element(By.XPATH, "//button[starts-with(@aria-label, 'Delete node')]").click()
+    check("a node is deleted", wait_status(driver, "deleted") and not api("GET", "/api/nodes")[1]["data"])
+
+    # Reconcile: a dry run started from the console and followed to its end.
+    visit(driver, "/console/reconcile", "reconcile-runs")
+    driver.find_element(By.ID, "reconcile-dry-run").click()
+    wait_for(driver, lambda d: "/console/reconcile/" in d.current_url and d.find_elements(By.ID, "reconcile-run"))
+    try:
+        wait_for(driver, lambda d: "succeeded" in d.find_element(By.ID, "reconcile-run").text, 60)
+    except Exception:
+        pass
+    collect_console(driver, "reconcile run")
+    run_text = driver.find_element(By.ID, "reconcile-run").text
+    check("a reconcile dry run finishes with a line per channel", "succeeded" in run_text and "dry run" in run_text
+          and len(driver.find_elements(By.CSS_SELECTOR, "#reconcile-run tr[data-channel]")) >= 1, run_text)
+    shot(driver, "reconcile")
 
     # Jobs: a discarded job retried; a schedule paused, resumed and run now.
     status, created = api("POST", "/api/jobs", {"kind": "noop", "args": {"fail_times": 1}, "max_attempts": 1, "queue": "default"})
@@ -283,6 +339,7 @@ def run(driver):
         wait_for(driver, lambda d: "partially_succeeded" in d.find_element(By.ID, "import-run").text, 60)
     except Exception:
         pass
+    collect_console(driver, "import run")
     head = driver.find_element(By.ID, "import-run").text
     check("the run is watched live to its end", "partially_succeeded" in head, head)
     check("its events arrive on the page as they happen", len(driver.find_elements(By.CSS_SELECTOR, "#import-events li")) >= 3)

@@ -14,7 +14,7 @@ struct ConsoleController<Context: RequestContext> {
 
     /// The pages, in the navigation's order, with their headings.
     enum Page: String, CaseIterable {
-        case overview, channels, users, imports, jobs, traces, signin
+        case overview, channels, users, imports, jobs, nodes, reconcile, traces, signin
 
         var title: String {
             switch self {
@@ -23,6 +23,8 @@ struct ConsoleController<Context: RequestContext> {
             case .users: "Users and keys"
             case .imports: "Batch import"
             case .jobs: "Jobs and schedules"
+            case .nodes: "Exit nodes"
+            case .reconcile: "Reconcile"
             case .traces: "Traces"
             case .signin: "Sign in"
             }

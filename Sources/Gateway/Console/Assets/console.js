@@ -19,6 +19,12 @@ function el(tag, attributes, ...children) {
     else if (name === "text") node.textContent = value;
     else node.setAttribute(name, value === true ? "" : String(value));
   }
+  return add(node, children);
+}
+
+/** Appends children (nested lists flattened) to a node: nodes as they are, anything else as text; null, undefined and
+ *  false are left out. */
+function add(node, children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
@@ -27,6 +33,9 @@ function el(tag, attributes, ...children) {
 }
 
 function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
+
+/** Replaces a node's children. */
+function fill(node, ...children) { return add(clear(node), children); }
 
 function say(text, isError) {
   statusLine.textContent = text || "";
@@ -141,8 +150,7 @@ const SVG = "http://www.w3.org/2000/svg";
 function svg(tag, attributes, ...children) {
   const node = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, String(value));
-  for (const child of children.flat(Infinity)) if (child) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  return node;
+  return add(node, children);
 }
 
 /** A line chart of one or more series over the window's points, drawn as SVG (no library). */
@@ -200,7 +208,7 @@ pages.overview = async function () {
       el("td", { class: "num" }, ms(g.figures.ttft_p50_ms)),
       el("td", { class: "num" }, (g.figures.prompt_tokens + g.figures.completion_tokens).toLocaleString()),
       el("td", { class: "num" }, money(g.figures.cost)))));
-  view.append(...[
+  fill(view,
     el("nav", { class: "windows", "aria-label": "Window" }, windows.map(w =>
       el("a", { href: "/console/overview?window=" + w, "aria-current": w === chosen ? "page" : null }, "Last " + w))),
     unhealthy.length ? el("section", { class: "card attention", id: "unhealthy" }, el("h2", {}, "Channels needing attention"),
@@ -231,13 +239,13 @@ pages.overview = async function () {
       el("section", { class: "card" }, el("h2", {}, "Schedules"),
         table(["Schedule", "Last run", "Next run"], schedules.schedules.map(s => el("tr", {},
           el("td", {}, s.name, s.enabled ? null : [" ", badge("paused")]), el("td", {}, when(s.last_slot_at)),
-          el("td", {}, s.enabled ? when(s.next_run_at) : "paused"))))))].filter(Boolean));
+          el("td", {}, s.enabled ? when(s.next_run_at) : "paused")))))));
 };
 
 pages.channels = async function () {
   const render = async () => {
     const channels = await api("GET", "/api/channels?limit=500");
-    clear(listing).append(table(
+    fill(listing, table(
       ["Name", "Type", "Base URL", "Models", { label: "Priority", num: true }, { label: "Weight", num: true }, "Status", "Actions"],
       channels.data.map(channelRow)));
   };
@@ -312,19 +320,45 @@ pages.channels = async function () {
 pages.users = async function () {
   const render = async () => {
     const users = await api("GET", "/api/users?limit=500");
-    clear(listing).append(table(
-      ["User", { label: "Quota", num: true }, { label: "Used", num: true }, { label: "Multiplier", num: true }, "Status", "Keys"],
-      users.data.map(u => el("tr", { "data-user": u.id },
-        el("td", {}, u.name, el("div", { class: "muted" }, "id " + u.id)),
-        el("td", { class: "num" }, u.quota === null || u.quota === undefined ? "unlimited" : money(u.quota)),
-        el("td", { class: "num" }, money(u.used)), el("td", { class: "num" }, u.rate_multiplier + "×"),
-        el("td", {}, badge(u.status)), el("td", {}, keysOf(u))))));
+    fill(listing, table(
+      ["User", { label: "Quota", num: true }, { label: "Used", num: true }, { label: "Balance", num: true }, { label: "Multiplier", num: true },
+       "Status", "Keys", "Actions"],
+      users.data.map(u => {
+        const unlimited = u.quota === null || u.quota === undefined;
+        const row = el("tr", { "data-user": u.id },
+          el("td", {}, u.name, el("div", { class: "muted" }, "id " + u.id)),
+          el("td", { class: "num" }, unlimited ? "unlimited" : money(u.quota)),
+          el("td", { class: "num" }, money(u.used)), el("td", { class: "num" }, unlimited ? "—" : money(u.quota - u.used)),
+          el("td", { class: "num" }, u.rate_multiplier + "×"),
+          el("td", {}, badge(u.status)), el("td", {}, keysOf(u)),
+          el("td", {}, button("Edit", { "aria-label": "Edit user " + u.name, onclick: () => row.after(editUser(u)) })));
+        return row;
+      })));
+  };
+  const editUser = u => {
+    const form = el("form", { class: "inline" },
+      labelled("Quota (micro-units, empty for none)", el("input", { name: "quota", type: "number", min: 0, value: u.quota ?? "" })),
+      labelled("Rate multiplier", el("input", { name: "rate_multiplier", type: "number", step: "0.01", min: 0, value: u.rate_multiplier })),
+      labelled("Status", el("select", { name: "status" }, ["active", "disabled"].map(s => el("option", { value: s, selected: u.status === s }, s)))),
+      el("button", { type: "submit", class: "primary" }, "Save"));
+    form.addEventListener("submit", async event => {
+      event.preventDefault();
+      const v = formValues(form);
+      try {
+        const body = { rate_multiplier: Number(v.rate_multiplier), status: v.status };
+        if (v.quota !== "") body.quota = Number(v.quota);
+        await api("PATCH", "/api/users/" + u.id, body);
+        say("User " + u.name + " saved");
+        await render();
+      } catch (error) { say(error.message, true); }
+    });
+    return el("tr", {}, el("td", { colspan: 8 }, form));
   };
   const keysOf = u => {
     const box = el("div", {});
     const load = async () => {
       const keys = await api("GET", "/api/keys?user_id=" + u.id + "&limit=500");
-      clear(box).append(
+      fill(box, 
         el("ul", {}, keys.data.map(k => el("li", { "data-key": k.id },
           k.name + " ", el("code", {}, k.fingerprint), " ", badge(k.status), " ", money(k.used) + " used ",
           k.status === "active"
@@ -385,7 +419,7 @@ pages.jobs = async function () {
   const loadJobs = async cursor => {
     if (cursor) params.set("cursor", cursor); else params.delete("cursor");
     const page = await api("GET", "/api/jobs?" + params.toString());
-    clear(jobs).append(table(["Job", "Kind", "Queue", "State", { label: "Attempt", num: true }, "Run at", "Last error"],
+    fill(jobs, table(["Job", "Kind", "Queue", "State", { label: "Attempt", num: true }, "Run at", "Last error"],
       page.jobs.map(j => el("tr", { "data-job": j.id },
         el("td", {}, el("a", { href: "/console/jobs/" + j.id }, "#" + j.id)), el("td", {}, j.kind), el("td", {}, j.queue),
         el("td", {}, badge(j.state)), el("td", { class: "num" }, j.attempt + " / " + j.max_attempts), el("td", {}, when(j.run_at)),
@@ -394,7 +428,7 @@ pages.jobs = async function () {
   };
   const renderSchedules = async () => {
     const current = await api("GET", "/api/schedules");
-    clear(scheduleBox).append(table(["Schedule", "Kind", "Every", "Last run", "Next run", "Actions"], current.schedules.map(s => el("tr", { "data-schedule": s.name },
+    fill(scheduleBox, table(["Schedule", "Kind", "Every", "Last run", "Next run", "Actions"], current.schedules.map(s => el("tr", { "data-schedule": s.name },
       el("td", {}, s.name), el("td", {}, s.kind), el("td", {}, s.interval_s + " s"), el("td", {}, when(s.last_slot_at)),
       el("td", {}, s.enabled ? when(s.next_run_at) : badge("paused")),
       el("td", {}, el("div", { class: "actions" },
@@ -431,7 +465,7 @@ function lastError(job) {
 async function jobDetail(id) {
   const render = async () => {
     const job = await api("GET", "/api/jobs/" + encodeURIComponent(id));
-    clear(view).append(
+    fill(view, 
       el("section", { class: "card", id: "job-detail" },
         el("h2", {}, "Job #" + job.id + " · " + job.kind),
         el("p", {}, badge(job.state), " queue ", el("code", {}, job.queue), " · attempt " + job.attempt + " of " + job.max_attempts),
@@ -479,7 +513,7 @@ pages.traces = async function () {
   const load = async cursor => {
     if (cursor) params.set("cursor", cursor); else params.delete("cursor");
     const page = await api("GET", "/api/traces?" + params.toString());
-    clear(listing).append(table(["Trace", "At", "Model", "Status", { label: "Latency", num: true }, { label: "First token", num: true },
+    fill(listing, table(["Trace", "At", "Model", "Status", { label: "Latency", num: true }, { label: "First token", num: true },
       { label: "Tokens", num: true }, { label: "Cost", num: true }, "User / key / channel"],
       page.data.map(t => el("tr", { "data-trace": t.id },
         el("td", {}, el("a", { href: "/console/traces/" + t.id }, "#" + t.id)), el("td", {}, when(t.created_at)),
@@ -509,7 +543,7 @@ async function traceDetail(id) {
     event.preventDefault();
     try {
       const p = await api("POST", "/api/traces/" + t.id + "/payload", { reason: reason.value.trim() });
-      clear(payloadBox).append(
+      fill(payloadBox, 
         el("h3", {}, "Request" + (p.request_truncated ? " (truncated)" : "")), el("pre", {}, p.request ?? "—"),
         el("h3", {}, "Response" + (p.response_truncated ? " (truncated)" : "")), el("pre", {}, p.response ?? "—"));
       say("Payload revealed; the read is audited");
@@ -572,7 +606,7 @@ async function importRun(id) {
   let stream = null;
   const finished = state => !["queued", "running"].includes(state);
   const renderHead = run => {
-    clear(head).append(el("h2", {}, "Run " + run.run_id),
+    fill(head, el("h2", {}, "Run " + run.run_id),
       el("p", {}, badge(run.state), " " + run.progress.done + " of " + run.total + " items done (" + run.progress.percent + "%)"),
       el("progress", { max: run.total || 1, value: run.progress.done, "aria-label": "Items done" }),
       el("dl", { class: "facts" }, Object.entries(run.counts.by_outcome).map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, String(v))))),
@@ -582,7 +616,7 @@ async function importRun(id) {
   };
   const renderItems = async () => {
     const page = await api("GET", base + "/items?limit=500");
-    clear(items).append(table(["#", "Upstream", "Key", "State", "Outcome", "Classification", "Channel", "Detail"],
+    fill(items, table(["#", "Upstream", "Key", "State", "Outcome", "Classification", "Channel", "Detail"],
       page.data.map(i => el("tr", { "data-item": i.index },
         el("td", {}, i.index), el("td", {}, i.base_url, i.provider ? el("div", { class: "muted" }, i.provider) : null),
         el("td", {}, el("code", {}, i.key_fingerprint)), el("td", {}, badge(i.state)), el("td", {}, i.outcome ? badge(i.outcome) : "—"),
@@ -600,7 +634,7 @@ async function importRun(id) {
       } catch (error) { artifactBox.append(el("p", { class: "muted" }, error.message)); }
     }
     if (["succeeded", "partially_succeeded"].includes(run.state)) {
-      clear(rollbackBox).append(el("h2", {}, "Roll back"),
+      fill(rollbackBox, el("h2", {}, "Roll back"),
         el("p", { class: "muted" }, "First see what a rollback would change; then apply it."),
         action(button("Dry run", { id: "rollback-dry-run" }), async () => {
           const plan = await api("POST", base + "/rollback", { dry_run: true });
@@ -642,6 +676,76 @@ async function importRun(id) {
     };
     for (const type of ["run.queued", "run.started", "run.finished", "run.rolled_back", "item.probing", "item.retrying", "item.failed",
       "item.succeeded", "item.provisioned", "item.cancelled", "message"]) stream.addEventListener(type, onEvent);
+  }
+}
+
+pages.nodes = async function () {
+  const render = async () => {
+    const nodes = await api("GET", "/api/nodes?limit=500");
+    fill(listing, table(["Node", "Host", "Expected IP", "Relay", "Status", "DNS", "Last check", "Actions"], nodes.data.map(n => el("tr", { "data-node": n.id },
+      el("td", {}, n.name), el("td", {}, n.host), el("td", {}, n.expected_ip), el("td", {}, n.relay_url, el("div", { class: "muted" }, "traffic via " + n.traffic_url)),
+      el("td", {}, badge(n.status), n.last_error ? el("div", { class: "muted" }, n.last_error) : null),
+      el("td", {}, (n.dns_addresses || []).join(", ") || "—"), el("td", {}, when(n.last_checked_at)),
+      el("td", {}, action(button("Delete", { class: "danger", "aria-label": "Delete node " + n.name }), async () => {
+        if (!confirm("Delete node " + n.name + "?")) return null;
+        await api("DELETE", "/api/nodes/" + n.id); return "Node " + n.name + " deleted";
+      }, render))))));
+  };
+  const form = el("form", { class: "inline", id: "new-node" },
+    labelled("Name", el("input", { name: "name", required: true })), labelled("Host", el("input", { name: "host", required: true })),
+    labelled("Expected IP", el("input", { name: "expected_ip", required: true })),
+    labelled("Relay URL", el("input", { name: "relay_url", type: "url", required: true })),
+    labelled("Relay key", el("input", { name: "relay_key", type: "password", autocomplete: "off", required: true })),
+    el("button", { type: "submit", class: "primary" }, "Add node"));
+  form.addEventListener("submit", async event => {
+    event.preventDefault();
+    try {
+      const node = await api("POST", "/api/nodes", formValues(form));
+      form.reset();
+      say("Node " + node.name + " added; nodes.probe checks it within 30 s");
+      await render();
+    } catch (error) { say(error.message, true); }
+  });
+  const listing = el("div", { id: "node-list" });
+  view.append(el("section", { class: "card" }, el("h2", {}, "Add an exit node"), form), listing);
+  await render();
+};
+
+pages.reconcile = async function () {
+  if (pageId) return reconcileRun(pageId);
+  const start = dryRun => action(button(dryRun ? "Dry run" : "Reconcile now", { class: dryRun ? null : "primary", id: dryRun ? "reconcile-dry-run" : "reconcile-apply" }),
+    async () => {
+      const run = await api("POST", "/api/reconcile/runs", { dry_run: dryRun });
+      location.assign("/console/reconcile/" + encodeURIComponent(run.run_id));
+      return null;
+    });
+  const runs = await api("GET", "/api/reconcile/runs?limit=50");
+  view.append(el("section", { class: "card" }, el("h2", {}, "Compare every channel with its upstream"),
+      el("p", { class: "muted" }, "A dry run shows the drift and changes nothing; a run fixes it."), el("div", { class: "actions" }, start(true), start(false))),
+    el("section", { class: "card", id: "reconcile-runs" }, el("h2", {}, "Runs"),
+      table(["Run", "State", "Kind", { label: "Channels", num: true }, "Drift", "Started"], runs.data.map(r => el("tr", { "data-run": r.run_id },
+        el("td", {}, el("a", { href: "/console/reconcile/" + encodeURIComponent(r.run_id) }, r.run_id)), el("td", {}, badge(r.state)),
+        el("td", {}, (r.dry_run ? "dry run" : "apply") + " · " + r.trigger), el("td", { class: "num" }, r.progress.done + " / " + r.total),
+        el("td", {}, Object.entries(r.counts).map(([k, v]) => k + " " + v).join(", ") || "—"), el("td", {}, when(r.started_at || r.created_at)))))));
+};
+
+async function reconcileRun(id) {
+  const box = el("section", { class: "card", id: "reconcile-run" });
+  const render = async () => {
+    const run = await api("GET", "/api/reconcile/runs/" + encodeURIComponent(id));
+    const models = snapshot => snapshot ? (snapshot.models || []).join(", ") : "—";
+    fill(box, el("h2", {}, "Reconcile " + run.run_id), el("p", {}, badge(run.state), " " + (run.dry_run ? "dry run" : "applied") +
+        " · " + run.progress.done + " of " + run.total + " channels"), run.error ? el("p", { class: "muted" }, run.error) : null,
+      table(["Channel", "Drift", "Applied", "Models before", "Models after", "Status after", "Detail"], (run.results || []).map(r => el("tr", { "data-channel": r.channel_id },
+        el("td", {}, r.name), el("td", {}, r.drift ? badge(r.drift) : "pending"), el("td", {}, r.applied ? "yes" : "no"),
+        el("td", {}, models(r.before)), el("td", {}, models(r.after)), el("td", {}, r.after ? r.after.status : "—"), el("td", {}, r.detail || "—")))));
+    return run;
+  };
+  view.append(box, el("p", {}, el("a", { href: "/console/reconcile" }, "All reconcile runs")));
+  let run = await render();
+  while (["queued", "running"].includes(run.state)) {
+    await new Promise(resolve => setTimeout(resolve, 1000));
+    run = await render();
   }
 }
 
