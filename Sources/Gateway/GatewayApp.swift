@@ -56,6 +56,8 @@ public struct GatewayDependencies: Sendable {
     /// Reconcile runs.
     public let reconciles: ReconcileRepository
     public let artifacts: ArtifactWriter
+    /// Checks artifacts for `/api/artifacts/…/verify` (schema-only unless the caller adds its kinds' checks).
+    public let artifactVerifier: ArtifactVerifier
     /// This process in the list of processes sharing the database (`/api/cluster`, `/metrics`).
     public let cluster: ClusterMembership
     let transport: any UpstreamTransport
@@ -66,7 +68,9 @@ public struct GatewayDependencies: Sendable {
     /// `queue` is the same driver instance the process's workers claim from, so the gateway's enqueues wake them.
     public init(db: AppDatabase, queue: StoreQueue, registry: PrometheusCollectorRegistry, secrets: SecretBox,
                 payloadBox: SecretBox?, catalog: ProviderCatalog = ProviderCatalog([]), options: GatewayOptions,
-                cluster: ClusterMembership? = nil, logger: Logger) {
+                cluster: ClusterMembership? = nil, artifactVerifier: ArtifactVerifier? = nil, logger: Logger) {
+        self.artifactVerifier = artifactVerifier
+            ?? ArtifactVerifier(schemaDirs: ArtifactVerifier.defaultSchemaDirs(artifactsDir: options.artifactsDir))
         self.catalog = catalog
         self.cluster = cluster ?? ClusterMembership(
             db: db, process: .current(role: options.role, version: "dev", now: queue.clock.nowMillis()), clock: queue.clock, logger: logger)
@@ -128,6 +132,8 @@ public enum GatewayApp {
         AccountsController(db: deps.db, state: deps.state, clock: clock).register(on: api)
         NodesController(db: deps.db, secrets: deps.secrets, state: deps.state, clock: clock).register(on: api)
         TracesController(db: deps.db, payloadBox: deps.payloadBox, clock: clock).register(on: api)
+        ArtifactsController(reader: ArtifactReader(root: URL(fileURLWithPath: options.artifactsDir)), verifier: deps.artifactVerifier)
+            .register(on: api)
         let catalog = deps.catalog
         api.get("providers") { _, _ -> Response in
             try json(PageView(data: catalog.providers.values.sorted { $0.name < $1.name }, nextCursor: nil))

@@ -58,15 +58,10 @@ struct ArtifactsCommand: AsyncParsableCommand {
             do {
                 let (kind, found) = try location.reader.summary(reference)
                 file = found
-                // The schemas ship in the repository's artifacts/schema; a custom artifacts dir may not hold a copy.
-                let schemaDirs = schemaDir.map { [$0] } ?? [location.artifactsDir + "/schema", "./artifacts/schema"]
-                let schema: URL
-                do { schema = try ArtifactReader.schema(kind: kind, in: schemaDirs) } catch { throw CLIError("\(error) (--schema-dir names another)") }
-                let data = try Data(contentsOf: file)
-                problems = try SchemaValidator.violations(json: data, schema: try Data(contentsOf: schema))
-                if kind == ImportSummary.kind, problems.isEmpty, let mismatch = try JSONDecoder().decode(ImportSummary.self, from: data).countMismatch() {
-                    problems.append("$.counts: \(mismatch)")
-                }
+                let verifier = ImportSummary.verifier(schemaDirs: schemaDir.map { [$0] }
+                                                      ?? ArtifactVerifier.defaultSchemaDirs(artifactsDir: location.artifactsDir))
+                do { _ = try ArtifactReader.schema(kind: kind, in: verifier.schemaDirs) } catch { throw CLIError("\(error) (--schema-dir names another)") }
+                problems = try verifier.problems(kind: kind, summary: try Data(contentsOf: file))
             } catch {
                 printError("switchyard: error: \(error)")
                 throw ExitCode(1)

@@ -277,7 +277,9 @@ struct ServeCommand: AsyncParsableCommand {
             // Connections are answered by DirectHTTPChannel unless `--http-server hummingbird` asks for Hummingbird's own handling.
             options.directHTTP = httpServer == .direct
             let deps = GatewayDependencies(db: db, queue: driver, registry: registry, secrets: secrets, payloadBox: payloadBox,
-                                           catalog: catalog, options: options, cluster: membership, logger: logger)
+                                           catalog: catalog, options: options, cluster: membership,
+                                           artifactVerifier: ImportSummary.verifier(schemaDirs: ArtifactVerifier.defaultSchemaDirs(artifactsDir: artifactsDir)),
+                                           logger: logger)
             do {
                 try await deps.state.reload()
             } catch {

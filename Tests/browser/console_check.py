@@ -359,6 +359,17 @@ def run(driver):
     check("and removes the channels the import made", len(api("GET", "/api/channels?limit=500")[1]["data"]) == channels_before)
     shot(driver, "import-rolled-back")
 
+    # Artifacts: the import's summary listed, shown and verified against its schema.
+    visit(driver, "/console/artifacts?kind=batch-import", "artifact-list")
+    check("the import's artifact is listed", run_id in driver.find_element(By.ID, "artifact-list").text)
+    driver.find_element(By.PARTIAL_LINK_TEXT, run_id).click()
+    wait_for(driver, lambda d: d.find_elements(By.ID, "artifact-detail"))
+    driver.find_element(By.ID, "verify-artifact").click()
+    wait_for(driver, lambda d: d.find_element(By.ID, "verify-result").text)
+    check("and verifies as valid", "valid" in driver.find_element(By.ID, "verify-result").text
+          and "invalid" not in driver.find_element(By.ID, "verify-result").text, driver.find_element(By.ID, "verify-result").text)
+    shot(driver, "artifact")
+
     # The overview: the request relayed above is on its charts and in its tables (read from the rollups the record
     # writer keeps; it flushes every 100 ms, so a reload or two may be needed).
     deadline = time.time() + 10

@@ -14,7 +14,7 @@ struct ConsoleController<Context: RequestContext> {
 
     /// The pages, in the navigation's order, with their headings.
     enum Page: String, CaseIterable {
-        case overview, channels, users, imports, jobs, nodes, reconcile, traces, signin
+        case overview, channels, users, imports, jobs, nodes, reconcile, artifacts, traces, signin
 
         var title: String {
             switch self {
@@ -25,6 +25,7 @@ struct ConsoleController<Context: RequestContext> {
             case .jobs: "Jobs and schedules"
             case .nodes: "Exit nodes"
             case .reconcile: "Reconcile"
+            case .artifacts: "Artifacts"
             case .traces: "Traces"
             case .signin: "Sign in"
             }

@@ -193,3 +193,12 @@ public struct ImportSummary: Codable, Sendable {
         return nil
     }
 }
+
+extension ImportSummary {
+    /// The artifact verifier with every kind's extra check: an import's counts recomputed from its items.
+    public static func verifier(schemaDirs: [String]) -> ArtifactVerifier {
+        ArtifactVerifier(schemaDirs: schemaDirs, checks: [
+            kind: { data in try JSONDecoder().decode(ImportSummary.self, from: data).countMismatch() },
+        ])
+    }
+}

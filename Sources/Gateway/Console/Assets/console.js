@@ -749,6 +749,43 @@ async function reconcileRun(id) {
   }
 }
 
+pages.artifacts = async function () {
+  const query = new URLSearchParams(location.search);
+  const shown = query.get("view");
+  if (shown) return artifactDetail(shown);
+  const kind = query.get("kind") || "";
+  const listing = el("div", { id: "artifact-list" });
+  const params = new URLSearchParams({ limit: "100" });
+  if (kind) params.set("kind", kind);
+  const load = async cursor => {
+    if (cursor) params.set("cursor", cursor); else params.delete("cursor");
+    const page = await api("GET", "/api/artifacts?" + params.toString());
+    fill(listing, table(["Kind", "Artifact", "File"], page.data.map(a => el("tr", { "data-artifact": a.kind + "/" + a.name },
+      el("td", {}, el("a", { href: "/console/artifacts?kind=" + encodeURIComponent(a.kind) }, a.kind)),
+      el("td", {}, el("a", { href: "/console/artifacts?view=" + encodeURIComponent(a.kind + "/" + a.name) }, a.name)),
+      el("td", { class: "muted" }, a.path)))),
+      page.next_cursor ? button("Older artifacts", { onclick: () => load(page.next_cursor).catch(e => say(e.message, true)) }) : null);
+  };
+  view.append(el("section", { class: "card" }, el("h2", {}, kind ? "Artifacts of " + kind : "All artifacts, newest first"),
+    kind ? el("p", {}, el("a", { href: "/console/artifacts" }, "All kinds")) : null, listing));
+  await load(null);
+};
+
+async function artifactDetail(reference) {
+  const [kind, name] = reference.split("/");
+  const base = "/api/artifacts/" + encodeURIComponent(kind) + "/" + encodeURIComponent(name || "");
+  const summary = await api("GET", base);
+  const result = el("div", { id: "verify-result" });
+  view.append(el("section", { class: "card", id: "artifact-detail" }, el("h2", {}, kind + " · " + name),
+      el("div", { class: "actions" }, action(button("Verify", { class: "primary", id: "verify-artifact" }), async () => {
+        const verdict = await api("GET", base + "/verify");
+        fill(result, el("p", {}, badge(verdict.valid ? "valid" : "invalid"), verdict.valid ? " matches its schema" : " " + verdict.problems.length + " problem(s)"),
+          verdict.problems.length ? el("ul", {}, verdict.problems.map(p => el("li", {}, p))) : null);
+        return verdict.valid ? "Valid" : "Invalid";
+      })), result, el("pre", {}, JSON.stringify(summary, null, 2))),
+    el("p", {}, el("a", { href: "/console/artifacts?kind=" + encodeURIComponent(kind) }, "All " + kind + " artifacts")));
+}
+
 // ---- Start -------------------------------------------------------------------------------------------------------
 
 async function start() {
