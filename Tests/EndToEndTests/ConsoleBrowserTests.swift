@@ -11,34 +11,24 @@ import TestSupport
 /// console error anywhere. Screenshots of each page go to `.build-tests/test-output/console/<engine>/`.
 @Suite(.serialized, .processDiagnostics) struct ConsoleBrowserTests {
     @Test(arguments: Engine.allCases) func theConsoleWorksInABrowser(_ engine: Engine) async throws {
-        let python = ProcessInfo.processInfo.environment["SWITCHYARD_SDK_PYTHON"] ?? SDKTests.packageRoot + "/.build/sdk-venv/bin/python"
+        let python = PythonSchemaCheck.python
         try #require(FileManager.default.isExecutableFile(atPath: python),
                      "no interpreter at \(python): run ./scripts/test.sh, which installs selenium")
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
                      && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver"),
                      "chromium and chromium-driver are needed: ./scripts/test.sh installs them")
-        // Payload capture on, so the walk can reveal a request's bodies (with a reason, audited).
-        // Imports reach the mock on loopback.
+        // Payload capture on, so the walk can reveal a request's bodies (with a reason, audited). Imports reach the
+        // mock on loopback.
         let g = try await GatewayProcess(engine, extraArgs: ["--capture-payloads", "--allow-private-upstreams"],
                                          env: ["SWITCHYARD_PAYLOAD_KEY": Data((0..<32).map { UInt8($0) }).base64EncodedString()])
-        let shots = SDKTests.packageRoot + "/.build-tests/test-output/console/\(engine.rawValue)"
+        let shots = PythonSchemaCheck.packageRoot + "/.build-tests/test-output/console/\(engine.rawValue)"
         try? FileManager.default.removeItem(atPath: shots)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [SDKTests.packageRoot + "/Tests/browser/console_check.py"]
-        var env = ProcessInfo.processInfo.environment
-        env["SWITCHYARD_BASE"] = g.base
-        env["SWITCHYARD_ADMIN_TOKEN"] = g.adminToken
-        env["SWITCHYARD_MOCK_BASE"] = g.mockBase
-        env["SWITCHYARD_SHOTS"] = shots
-        process.environment = env
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try ProcessLaunch.run(process)
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let environment = ["SWITCHYARD_BASE": g.base, "SWITCHYARD_ADMIN_TOKEN": g.adminToken, "SWITCHYARD_MOCK_BASE": g.mockBase,
+                           "SWITCHYARD_SHOTS": shots]
+        let (status, text) = try await offCooperativePool {
+            try Spawn.run(python, [PythonSchemaCheck.packageRoot + "/Tests/browser/console_check.py"], environment: environment)
+        }
+        #expect(status == 0, "\(text)")
         #expect(text.contains(" 0 failed"), "\(text)")
         #expect(!g.daemon.stderr.contains(g.adminToken), "the admin token never reaches the log")
         g.daemon.signal(SIGTERM)
