@@ -118,6 +118,20 @@ function formValues(form) {
   return values;
 }
 
+/** Handles a form's submit: `work` gets its values and returns the message to show, then `after` (the page's reload)
+ *  runs; a failure shows in the status line. Returns the form. */
+function onSubmit(form, work, after) {
+  form.addEventListener("submit", async event => {
+    event.preventDefault();
+    try {
+      const message = await work(formValues(form));
+      if (message) say(message);
+      if (after) await after();
+    } catch (error) { say(error.message, true); }
+  });
+  return form;
+}
+
 function list(text) { return text ? text.split(",").map(s => s.trim()).filter(Boolean) : []; }
 
 // ---- Pages -------------------------------------------------------------------------------------------------------
@@ -282,17 +296,12 @@ pages.channels = async function () {
       labelled("Model mapping (JSON)", el("input", { name: "model_mapping", value: JSON.stringify(c.model_mapping || {}) })),
       el("button", { type: "submit", class: "primary" }, "Save"));
     const row = el("tr", {}, el("td", { colspan: 8 }, form));
-    form.addEventListener("submit", async event => {
-      event.preventDefault();
-      const v = formValues(form);
-      try {
-        await api("PATCH", "/api/channels/" + c.id, {
-          priority: Number(v.priority), weight: Number(v.weight), models: list(v.models), model_mapping: JSON.parse(v.model_mapping || "{}"),
-        });
-        say(c.name + " saved");
-        await render();
-      } catch (error) { say(error.message, true); }
-    });
+    onSubmit(form, async v => {
+      await api("PATCH", "/api/channels/" + c.id, {
+        priority: Number(v.priority), weight: Number(v.weight), models: list(v.models), model_mapping: JSON.parse(v.model_mapping || "{}"),
+      });
+      return c.name + " saved";
+    }, render);
     return row;
   };
   const form = el("form", { class: "inline", id: "new-channel" },
@@ -302,16 +311,11 @@ pages.channels = async function () {
     labelled("API key", el("input", { name: "api_key", type: "password", autocomplete: "off", required: true })),
     labelled("Models (comma-separated)", el("input", { name: "models", required: true })),
     el("button", { type: "submit", class: "primary" }, "Add channel"));
-  form.addEventListener("submit", async event => {
-    event.preventDefault();
-    const v = formValues(form);
-    try {
-      const created = await api("POST", "/api/channels", { name: v.name, type: v.type, base_url: v.base_url, api_key: v.api_key, models: list(v.models) });
-      form.reset();
-      say("Channel " + created.name + " added");
-      await render();
-    } catch (error) { say(error.message, true); }
-  });
+  onSubmit(form, async v => {
+    const created = await api("POST", "/api/channels", { name: v.name, type: v.type, base_url: v.base_url, api_key: v.api_key, models: list(v.models) });
+    form.reset();
+    return "Channel " + created.name + " added";
+  }, render);
   const listing = el("div", { id: "channel-list" });
   view.append(el("section", { class: "card" }, el("h2", {}, "Add a channel"), form), listing);
   await render();
@@ -341,17 +345,12 @@ pages.users = async function () {
       labelled("Rate multiplier", el("input", { name: "rate_multiplier", type: "number", step: "0.01", min: 0, value: u.rate_multiplier })),
       labelled("Status", el("select", { name: "status" }, ["active", "disabled"].map(s => el("option", { value: s, selected: u.status === s }, s)))),
       el("button", { type: "submit", class: "primary" }, "Save"));
-    form.addEventListener("submit", async event => {
-      event.preventDefault();
-      const v = formValues(form);
-      try {
-        const body = { rate_multiplier: Number(v.rate_multiplier), status: v.status };
-        if (v.quota !== "") body.quota = Number(v.quota);
-        await api("PATCH", "/api/users/" + u.id, body);
-        say("User " + u.name + " saved");
-        await render();
-      } catch (error) { say(error.message, true); }
-    });
+    onSubmit(form, async v => {
+      const body = { rate_multiplier: Number(v.rate_multiplier), status: v.status };
+      if (v.quota !== "") body.quota = Number(v.quota);
+      await api("PATCH", "/api/users/" + u.id, body);
+      return "User " + u.name + " saved";
+    }, render);
     return el("tr", {}, el("td", { colspan: 8 }, form));
   };
   const keysOf = u => {
@@ -383,18 +382,13 @@ pages.users = async function () {
     labelled("Quota (micro-units, empty for none)", el("input", { name: "quota", type: "number", min: 0 })),
     labelled("Rate multiplier", el("input", { name: "rate_multiplier", type: "number", step: "0.01", min: 0, value: "1" })),
     el("button", { type: "submit", class: "primary" }, "Create user"));
-  form.addEventListener("submit", async event => {
-    event.preventDefault();
-    const v = formValues(form);
-    try {
-      const body = { name: v.name, rate_multiplier: Number(v.rate_multiplier || 1) };
-      if (v.quota) body.quota = Number(v.quota);
-      const user = await api("POST", "/api/users", body);
-      form.reset();
-      say("User " + user.name + " created");
-      await render();
-    } catch (error) { say(error.message, true); }
-  });
+  onSubmit(form, async v => {
+    const body = { name: v.name, rate_multiplier: Number(v.rate_multiplier || 1) };
+    if (v.quota) body.quota = Number(v.quota);
+    const user = await api("POST", "/api/users", body);
+    form.reset();
+    return "User " + user.name + " created";
+  }, render);
   const listing = el("div", { id: "user-list" });
   view.append(el("section", { class: "card" }, el("h2", {}, "Create a user"), form), listing);
   await render();
@@ -539,15 +533,12 @@ async function traceDetail(id) {
   const reason = el("input", { name: "reason", required: true, placeholder: "e.g. support ticket 1234" });
   const reveal = el("form", { class: "inline", id: "reveal-payload" }, labelled("Reason (recorded in the audit log)", reason),
     el("button", { type: "submit" }, "Reveal payload"));
-  reveal.addEventListener("submit", async event => {
-    event.preventDefault();
-    try {
-      const p = await api("POST", "/api/traces/" + t.id + "/payload", { reason: reason.value.trim() });
-      fill(payloadBox, 
-        el("h3", {}, "Request" + (p.request_truncated ? " (truncated)" : "")), el("pre", {}, p.request ?? "—"),
-        el("h3", {}, "Response" + (p.response_truncated ? " (truncated)" : "")), el("pre", {}, p.response ?? "—"));
-      say("Payload revealed; the read is audited");
-    } catch (error) { say(error.message, true); }
+  onSubmit(reveal, async v => {
+    const p = await api("POST", "/api/traces/" + t.id + "/payload", { reason: v.reason });
+    fill(payloadBox,
+      el("h3", {}, "Request" + (p.request_truncated ? " (truncated)" : "")), el("pre", {}, p.request ?? "—"),
+      el("h3", {}, "Response" + (p.response_truncated ? " (truncated)" : "")), el("pre", {}, p.response ?? "—"));
+    return "Payload revealed; the read is audited";
   });
   view.append(el("section", { class: "card", id: "trace-detail" }, el("h2", {}, "Trace #" + t.id),
     el("dl", { class: "facts" }, rows.map(([name, value]) => el("div", {}, el("dt", {}, name), el("dd", {}, value))))),
@@ -558,14 +549,14 @@ async function traceDetail(id) {
 
 pages.imports = async function () {
   if (pageId) return importRun(pageId);
-  const list = el("textarea", { name: "list", rows: 6, cols: 60, id: "import-list", spellcheck: "false",
+  const pasted = el("textarea", { name: "list", rows: 6, cols: 60, id: "import-list", spellcheck: "false",
     placeholder: "# base_url api_key [provider]\nhttps://api.example.com sk-…" });
   const file = el("input", { type: "file", name: "file", accept: ".txt,.csv,text/plain" });
-  file.addEventListener("change", async () => { if (file.files[0]) list.value = await file.files[0].text(); });
+  file.addEventListener("change", async () => { if (file.files[0]) pasted.value = await file.files[0].text(); });
   const options = [["confirm_delay_s", "Confirm after (s)", "60"], ["concurrency", "Concurrency", "8"], ["retry_window_s", "Retry window (s)", "600"]];
   const dryRun = el("input", { type: "checkbox", name: "dry_run" });
   const form = el("form", { class: "stack", id: "new-import" },
-    labelled("Upstreams, one per line", list), labelled("…or a file", file),
+    labelled("Upstreams, one per line", pasted), labelled("…or a file", file),
     el("div", { class: "inline" }, options.map(([name, label, value]) => labelled(label, el("input", { name, type: "number", min: 0, value })))),
     el("label", { class: "check" }, dryRun, " Dry run (probe only, change nothing)"),
     el("button", { type: "submit", class: "primary" }, "Start import"));
@@ -576,7 +567,7 @@ pages.imports = async function () {
     if (dryRun.checked) query.set("dry_run", "true");
     try {
       const response = await fetch("/api/batch-import/runs?" + query.toString(), {
-        method: "POST", credentials: "same-origin", body: list.value,
+        method: "POST", credentials: "same-origin", body: pasted.value,
         headers: { "content-type": "text/plain", "x-csrf-token": csrf, "accept": "application/json" } });
       const data = await response.json();
       if (!response.ok) {
@@ -697,15 +688,11 @@ pages.nodes = async function () {
     labelled("Relay URL", el("input", { name: "relay_url", type: "url", required: true })),
     labelled("Relay key", el("input", { name: "relay_key", type: "password", autocomplete: "off", required: true })),
     el("button", { type: "submit", class: "primary" }, "Add node"));
-  form.addEventListener("submit", async event => {
-    event.preventDefault();
-    try {
-      const node = await api("POST", "/api/nodes", formValues(form));
-      form.reset();
-      say("Node " + node.name + " added; nodes.probe checks it within 30 s");
-      await render();
-    } catch (error) { say(error.message, true); }
-  });
+  onSubmit(form, async v => {
+    const node = await api("POST", "/api/nodes", v);
+    form.reset();
+    return "Node " + node.name + " added; nodes.probe checks it within 30 s";
+  }, render);
   const listing = el("div", { id: "node-list" });
   view.append(el("section", { class: "card" }, el("h2", {}, "Add an exit node"), form), listing);
   await render();
