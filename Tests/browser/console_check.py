@@ -20,6 +20,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait, Select
 
 BASE = os.environ["SWITCHYARD_BASE"]
@@ -142,6 +143,7 @@ def run(driver):
     wait_for(driver, lambda d: "/console/signin" in d.current_url)
     check("a signed-out visit lands on sign-in", "next=%2Fconsole%2Foverview" in driver.current_url, driver.current_url)
     token_input = driver.find_element(By.ID, "token")
+    check("the token field has focus on arrival", driver.switch_to.active_element.get_attribute("id") == "token")
     check("the token field is labelled", token_input.get_attribute("id") == "token"
           and driver.find_element(By.XPATH, "//label[.//input[@id='token']]").text.startswith("Admin token"))
     token_input.send_keys("not-the-token")
@@ -149,8 +151,8 @@ def run(driver):
     check("a wrong token is refused with a message", wait_status(driver, "not this daemon's admin token"))
     shot(driver, "signin")
     token_input.clear()
-    token_input.send_keys(TOKEN)
-    driver.find_element(By.CSS_SELECTOR, "#signin-form button[type=submit]").click()
+    # Signing in with the keyboard alone: Enter submits.
+    token_input.send_keys(TOKEN + Keys.ENTER)
     wait_for(driver, lambda d: d.current_url.endswith("/console/overview") and d.find_elements(By.ID, "queue-depth"))
     check("signing in goes on to the page asked for", driver.current_url.endswith("/console/overview"))
     cookies = {c["name"]: c for c in driver.get_cookies()}
@@ -163,6 +165,20 @@ def run(driver):
     csp = headers.get("content-security-policy", "")
     check("pages carry a strict Content-Security-Policy", "script-src 'self'" in csp and "unsafe-inline" not in csp, csp)
     collect_console(driver, "overview")
+
+    # Keyboard: the first Tab reaches "Skip to content", which moves focus to the page's main part; the navigation's
+    # links follow in order.
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    check("the first Tab reaches the skip link", driver.switch_to.active_element.text == "Skip to content")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    check("which moves focus to the main part", driver.switch_to.active_element.get_attribute("id") == "main")
+    driver.get(BASE + "/console/overview")
+    wait_for(driver, lambda d: d.find_elements(By.ID, "queue-depth"))
+    body = driver.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    body = driver.switch_to.active_element
+    body.send_keys(Keys.TAB)
+    check("Tab goes on to the navigation", driver.switch_to.active_element.text == "Overview")
 
     # Users and keys: a user whose name is markup, and a key read once.
     visit(driver, "/console/users", "new-user")
