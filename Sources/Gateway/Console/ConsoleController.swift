@@ -173,12 +173,7 @@ struct ConsoleController<Context: RequestContext> {
 
     /// Sign-out: the session ends on every process (it is deleted from the database) and the cookie is cleared.
     func signOut(_ request: Request) async throws -> Response {
-        if let session = try await sessions.session(of: request) {
-            guard let sent = request.headers[AdminAuthMiddleware<Context>.csrfHeader],
-                  constantTimeEqual(Array(sent.utf8), Array(session.csrf.utf8)) else {
-                throw Problem(.forbidden, "missing or wrong X-CSRF-Token for this console session")
-            }
-        }
+        if let session = try await sessions.session(of: request) { try ConsoleSessions.requireCSRF(request, for: session) }
         let cleared = try await sessions.signOut(request, secure: ConsoleSessions.isSecure(request))
         return Self.response(.noContent, contentType: "application/json", body: ByteBuffer(), extra: [.setCookie: cleared])
     }

@@ -41,6 +41,15 @@ struct ConsoleSessions: Sendable {
         return Self.cookie("", maxAge: 0, secure: secure)
     }
 
+    /// Throws 403 unless the request carries the session's CSRF token in `X-CSRF-Token`.
+    static func requireCSRF(_ request: Request, for session: ConsoleSession) throws {
+        guard let sent = request.headers[csrfHeader], constantTimeEqual(Array(sent.utf8), Array(session.csrf.utf8)) else {
+            throw Problem(.forbidden, "missing or wrong X-CSRF-Token for this console session")
+        }
+    }
+
+    static var csrfHeader: HTTPField.Name { HTTPField.Name("x-csrf-token")! }
+
     static func cookie(_ value: String, maxAge: Int64, secure: Bool) -> String {
         "\(cookieName)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
     }

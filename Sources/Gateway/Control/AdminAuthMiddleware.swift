@@ -12,8 +12,6 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         self.sessions = sessions
     }
 
-    static var csrfHeader: HTTPField.Name { HTTPField.Name("x-csrf-token")! }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let header = request.headers[.authorization] {
             guard header.hasPrefix("Bearer ") else { throw Problem(.unauthorized, "missing bearer token") }
@@ -26,11 +24,7 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let session = try await sessions.session(of: request) else {
             throw Problem(.unauthorized, "the console session has expired or was signed out; sign in again")
         }
-        if ![.get, .head, .options].contains(request.method) {
-            guard let sent = request.headers[Self.csrfHeader], constantTimeEqual(Array(sent.utf8), Array(session.csrf.utf8)) else {
-                throw Problem(.forbidden, "missing or wrong X-CSRF-Token for this console session")
-            }
-        }
+        if ![.get, .head, .options].contains(request.method) { try ConsoleSessions.requireCSRF(request, for: session) }
         return try await next(request, context)
     }
 }
