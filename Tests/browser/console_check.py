@@ -398,6 +398,8 @@ def run(driver):
     check("the overview shows the relayed request by model", "gpt-4o-mini" in text, text)
     check("and by channel, under the channel's name", ("mock " + HOSTILE) in driver.find_element(By.ID, "by-channel").text)
     check("with a requests chart drawn as SVG", len(driver.find_elements(By.CSS_SELECTOR, "svg.chart polyline")) >= 4)
+    check("and bars by model and by channel", len(driver.find_elements(By.CSS_SELECTOR, "#by-model svg.bars rect.bar")) >= 1
+          and len(driver.find_elements(By.CSS_SELECTOR, "#by-channel svg.bars rect.bar")) >= 1)
     tiles = driver.find_element(By.ID, "totals").text
     check("and totals for the window", "Requests" in tiles and "Latency p50" in tiles, tiles)
     shot(driver, "overview")

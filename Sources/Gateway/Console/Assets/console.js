@@ -198,6 +198,26 @@ function lineChart(title, points, lines, unit) {
     lines.map((line, index) => el("span", { class: "key s" + index }, line.label))), chart);
 }
 
+/** Horizontal bars of requests per group (the ten busiest), the failed share of each drawn over it in the error colour. */
+function barChart(title, groups, name) {
+  const top = groups.slice(0, 10), rowHeight = 22, left = 150, width = 600;
+  const max = Math.max(1, ...top.map(g => g.figures.requests));
+  const label = title + ": " + top.map(g => name(g) + " " + g.figures.requests + " requests, " + g.figures.errors + " failed").join("; ");
+  const chart = svg("svg", { viewBox: "0 0 " + width + " " + Math.max(rowHeight, top.length * rowHeight), class: "chart bars", role: "img", "aria-label": label },
+    svg("title", {}, label),
+    top.map((g, i) => {
+      const y = i * rowHeight, full = (width - left - 60) * g.figures.requests / max;
+      const failed = g.figures.requests ? full * g.figures.errors / g.figures.requests : 0;
+      const text = name(g);
+      return [svg("text", { x: left - 6, y: y + 15, class: "tick", "text-anchor": "end" }, text.length > 22 ? text.slice(0, 21) + "…" : text),
+        svg("rect", { x: left, y: y + 4, width: Math.max(1, full), height: rowHeight - 8, class: "bar" }),
+        failed > 0 ? svg("rect", { x: left, y: y + 4, width: failed, height: rowHeight - 8, class: "bar failed" }) : null,
+        svg("text", { x: left + full + 6, y: y + 15, class: "tick" }, g.figures.requests.toLocaleString())];
+    }));
+  return el("figure", { class: "chart-box" }, el("figcaption", {}, title, " ", el("span", { class: "key s0" }, "requests"),
+    el("span", { class: "key s1" }, "failed")), chart);
+}
+
 function ms(value) { return value === null || value === undefined ? "—" : Math.round(value).toLocaleString() + " ms"; }
 
 function rate(errors, requests) { return requests ? (100 * errors / requests).toFixed(1) + "%" : "—"; }
@@ -244,8 +264,11 @@ pages.overview = async function () {
       lineChart("Tokens " + perStep, stats.series, [
         { label: "tokens", value: p => p.figures.prompt_tokens + p.figures.completion_tokens }], ""),
       lineChart("Spend " + perStep + " (micro-units)", stats.series, [{ label: "spend", value: p => p.figures.cost }], "")),
-    el("section", { class: "card", id: "by-model" }, el("h2", {}, "By model"), groupTable(stats.by_model, "Model")),
-    el("section", { class: "card", id: "by-channel" }, el("h2", {}, "By channel"), groupTable(stats.by_channel, "Channel")),
+    el("section", { class: "card", id: "by-model" }, el("h2", {}, "By model"),
+      stats.by_model.length ? barChart("Requests by model", stats.by_model, g => g.name || "(none)") : null, groupTable(stats.by_model, "Model")),
+    el("section", { class: "card", id: "by-channel" }, el("h2", {}, "By channel"),
+      stats.by_channel.length ? barChart("Requests by channel", stats.by_channel, g => channelName(g.name)) : null,
+      groupTable(stats.by_channel, "Channel")),
     el("div", { class: "grid" },
       el("section", { class: "card", id: "queue-depth" }, el("h2", {}, "Queue by state"),
         table(["State", { label: "Jobs", num: true }], states.map(s => el("tr", {},
