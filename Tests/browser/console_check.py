@@ -105,6 +105,16 @@ def wait_status(driver, fragment, timeout=10):
         return False
 
 
+def settle(driver, element_id, text, timeout=60):
+    """Waits (at most `timeout` s) for a live page's element to show `text`, then collects its console; the checks
+    that follow say what was missing."""
+    try:
+        wait_for(driver, lambda d: text in d.find_element(By.ID, element_id).text, timeout)
+    except Exception:
+        pass
+    collect_console(driver, element_id)
+
+
 def shot(driver, name):
     os.makedirs(SHOTS, exist_ok=True)
     driver.save_screenshot(os.path.join(SHOTS, name + ".png"))
@@ -288,11 +298,7 @@ def run(driver):
     visit(driver, "/console/reconcile", "reconcile-runs")
     driver.find_element(By.ID, "reconcile-dry-run").click()
     wait_for(driver, lambda d: "/console/reconcile/" in d.current_url and d.find_elements(By.ID, "reconcile-run"))
-    try:
-        wait_for(driver, lambda d: "succeeded" in d.find_element(By.ID, "reconcile-run").text, 60)
-    except Exception:
-        pass
-    collect_console(driver, "reconcile run")
+    settle(driver, "reconcile-run", "succeeded")
     run_text = driver.find_element(By.ID, "reconcile-run").text
     check("a reconcile dry run finishes with a line per channel", "succeeded" in run_text and "dry run" in run_text
           and len(driver.find_elements(By.CSS_SELECTOR, "#reconcile-run tr[data-channel]")) >= 1, run_text)
@@ -351,11 +357,7 @@ def run(driver):
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_for(driver, lambda d: "/console/imports/" in d.current_url and d.find_elements(By.ID, "import-run"))
     run_id = driver.current_url.rsplit("/", 1)[1]
-    try:
-        wait_for(driver, lambda d: "partially_succeeded" in d.find_element(By.ID, "import-run").text, 60)
-    except Exception:
-        pass
-    collect_console(driver, "import run")
+    settle(driver, "import-run", "partially_succeeded")
     head = driver.find_element(By.ID, "import-run").text
     check("the run is watched live to its end", "partially_succeeded" in head, head)
     check("its events arrive on the page as they happen", len(driver.find_elements(By.CSS_SELECTOR, "#import-events li")) >= 3)
