@@ -67,9 +67,7 @@ struct ConsoleController<Context: RequestContext> {
     }
 
     static func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok, extra: HTTPFields = [:]) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return response(status, contentType: "application/json", body: ByteBuffer(bytes: try encoder.encode(value)), extra: extra)
+        response(status, contentType: "application/json", body: ByteBuffer(bytes: try JSONEncoder.sortedKeys.encode(value)), extra: extra)
     }
 
     // MARK: Pages
@@ -139,6 +137,11 @@ struct ConsoleController<Context: RequestContext> {
     struct SessionView: Encodable {
         let csrf: String
         let expiresAt: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case csrf
+            case expiresAt = "expires_at"
+        }
     }
 
     struct SignIn: Decodable {

@@ -21,7 +21,7 @@ struct ConsoleSessions: Sendable {
 
     /// A new session and the `Set-Cookie` value that carries it.
     func signIn(secure: Bool) async throws -> Issued {
-        let id = Self.randomToken(), csrf = Self.randomToken()
+        let id = randomAlphanumerics(48), csrf = randomAlphanumerics(48)
         let now = clock.nowMillis()
         let expires = now + Self.lifetimeMillis
         try await db.createConsoleSession(idHash: Fingerprint.sha256Hex(id), csrf: csrf, now: now, expiresAt: expires)
@@ -72,13 +72,5 @@ struct ConsoleSessions: Sendable {
     /// the cookie is then marked `Secure`. Believing the header can only make the cookie stricter.
     static func isSecure(_ request: Request) -> Bool {
         request.headers[HTTPField.Name("x-forwarded-proto")!]?.lowercased() == "https"
-    }
-
-    /// 32 random bytes as unpadded base64url.
-    static func randomToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
     }
 }

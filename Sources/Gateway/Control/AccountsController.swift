@@ -170,11 +170,14 @@ struct AccountsController {
     }
 
     /// `sk-` and 48 random alphanumerics (~285 bits).
-    static func generateKey() -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        var generator = SystemRandomNumberGenerator()
-        return "sk-" + String((0..<48).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
-    }
+    static func generateKey() -> String { "sk-" + randomAlphanumerics(48) }
+}
+
+/// `count` letters and digits from the system's random source (about 5.95 bits each): keys and console sessions.
+func randomAlphanumerics(_ count: Int) -> String {
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+    var generator = SystemRandomNumberGenerator()
+    return String((0..<count).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
 }
 
 /// `active` or `disabled`, else 422.

@@ -126,10 +126,14 @@ extension AppDatabase {
                     return StatsReport.Group(name: name, figures: f)
                 }
             }
+            // The window's total is its points' sums, and its histograms their histograms merged.
             var total = StatsReport.Figures()
-            if let row = try SQLRow.fetchOne(db, sql: "SELECT \(sums) FROM stat_rollups WHERE span = ? AND start >= ?", arguments: args),
-               row.values.first != .null {
-                total = try figures(row)
+            for f in points.values {
+                total.requests += f.requests
+                total.errors += f.errors
+                total.promptTokens += f.promptTokens
+                total.completionTokens += f.completionTokens
+                total.cost += f.cost
             }
             var merged: [String: [Int64: Int64]] = [:]
             for (_, metrics) in pointHistograms {

@@ -44,7 +44,7 @@ public enum StatRollups {
         static func < (a: BucketKey, b: BucketKey) -> Bool { (a.key, a.metric, a.bound) < (b.key, b.metric, b.bound) }
     }
 
-    /// Adds `traces` to every span's rows: one upsert statement per table and 400 rows, rows in key order (so two
+    /// Adds `traces` to every span's rows: one upsert statement per table and 500 rows, rows in key order (so two
     /// writers lock shared rows in the same order).
     static func add(_ traces: [Trace], in db: any StoreConnection) throws {
         guard !traces.isEmpty else { return }
@@ -87,15 +87,9 @@ public enum StatRollups {
 
     /// `INSERT … ON CONFLICT (keys) DO UPDATE SET column = column + excluded.column` for each added column.
     private static func upsert(into table: String, keys: [String], added: [String], rows: [[SQLValue]], in db: any StoreConnection) throws {
-        let columns = keys + added
         let sets = added.map { "\($0) = \(table).\($0) + excluded.\($0)" }.joined(separator: ", ")
-        for start in stride(from: 0, to: rows.count, by: 400) {
-            let chunk = rows[start..<min(rows.count, start + 400)]
-            try db.execute(sql: """
-                INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES \(sqlPlaceholders(rows: chunk.count, columns: columns.count))
-                ON CONFLICT (\(keys.joined(separator: ", "))) DO UPDATE SET \(sets)
-                """, arguments: SQLArguments(values: chunk.flatMap { $0 }))
-        }
+        try db.insertRows(into: table, columns: keys + added, rows: rows,
+                          suffix: " ON CONFLICT (\(keys.joined(separator: ", "))) DO UPDATE SET \(sets)")
     }
 
     /// Deletes rows older than each span keeps; returns how many.

@@ -34,7 +34,7 @@ final class SQLiteStoreConnection: StoreConnection {
     static let cachedStatementLength = 2048
 
     func append(into table: String, columns: [String], rows: [[SQLValue]]) throws {
-        try appendByInserting(into: table, columns: columns, rows: rows)
+        try insertRows(into: table, columns: columns, rows: rows)
     }
 
     func fetchRows(sql: String, arguments: SQLArguments) throws -> [SQLRow] {

@@ -90,13 +90,14 @@ public protocol StoreConnection: AnyObject {
 extension StoreConnection {
     public func execute(sql: String) throws { try execute(sql: sql, arguments: []) }
 
-    /// `append` as multi-row `INSERT`s, at most 32,000 bound values each (SQLite's limit is 32,766).
-    func appendByInserting(into table: String, columns: [String], rows: [[SQLValue]]) throws {
-        let perStatement = max(1, 32_000 / max(1, columns.count))
+    /// Multi-row `INSERT INTO table (columns) VALUES …`, each row's values in `columns` order: at most 500 rows and
+    /// 32,000 bound values a statement (SQLite's limit is 32,766), `suffix` after each (an `ON CONFLICT …` clause).
+    func insertRows(into table: String, columns: [String], rows: [[SQLValue]], suffix: String = "") throws {
+        let perStatement = max(1, min(500, 32_000 / max(1, columns.count)))
         for start in stride(from: 0, to: rows.count, by: perStatement) {
             let chunk = rows[start..<min(rows.count, start + perStatement)]
             try execute(sql: "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
-                            + sqlPlaceholders(rows: chunk.count, columns: columns.count),
+                            + sqlPlaceholders(rows: chunk.count, columns: columns.count) + suffix,
                         arguments: SQLArguments(values: chunk.flatMap { $0 }))
         }
     }

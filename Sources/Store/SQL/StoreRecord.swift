@@ -68,20 +68,9 @@ extension StoreRecord {
     /// Inserts `records` with multi-row `INSERT`s, at most 500 rows (and far fewer parameters than either engine
     /// allows) per statement.
     public static func insertAll(_ db: any StoreConnection, _ records: [Self]) throws {
-        var start = 0
-        while start < records.count {
-            let chunk = records[start..<min(start + 500, records.count)]
-            var names: [String] = []
-            var arguments = SQLArguments()
-            for record in chunk {
-                let columns = try RecordEncoder.columns(of: record)
-                if names.isEmpty { names = columns.map(\.name) }
-                arguments += SQLArguments(values: columns.map(\.value))
-            }
-            try db.execute(sql: insertSQL(names, rows: chunk.count),
-                           arguments: arguments)
-            start += chunk.count
-        }
+        let encoded = try records.map { try RecordEncoder.columns(of: $0) }
+        guard let first = encoded.first else { return }
+        try db.insertRows(into: databaseTableName, columns: first.map(\.name), rows: encoded.map { $0.map(\.value) })
     }
 
     /// Inserts the record, or replaces every column of the row with the same primary key.
@@ -112,8 +101,8 @@ extension StoreRecord {
         if db.changesCount == 0 { throw StoreError.notFound("\(Self.databaseTableName) row not found") }
     }
 
-    static func insertSQL(_ names: [String], rows: Int = 1) -> String {
-        "INSERT INTO \(databaseTableName) (\(names.joined(separator: ", "))) VALUES " + sqlPlaceholders(rows: rows, columns: names.count)
+    static func insertSQL(_ names: [String]) -> String {
+        "INSERT INTO \(databaseTableName) (\(names.joined(separator: ", "))) VALUES " + sqlPlaceholders(rows: 1, columns: names.count)
     }
 }
 

@@ -298,7 +298,7 @@ public final class RecordWriter: Service {
                     spend[u.keyId, default: 0] += u.cost
                 }
             }
-            try db.appendByInserting(into: "payloads", columns: payloadColumns, rows: sealed)
+            try db.insertRows(into: "payloads", columns: payloadColumns, rows: sealed)
             if !usage.isEmpty {
                 let usageRows = db.engine.rows(usage, types: ["text", "int8", "int8", "int8", "text", "int8", "int8", "int8", "int8"])
                 try db.execute(sql: "INSERT INTO usage_logs (\(usageColumns.joined(separator: ", "))) \(usageRows.sql)",
